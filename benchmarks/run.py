@@ -1,0 +1,165 @@
+"""`make bench`: every benchmark of issue #7 in one run; prints the tables and writes benchmarks/results.json.
+
+1. QR code PNGs: ours against stock segno and the Connector's npm `qrcode` (qr_bench.py).
+2. Cold start: each API handler's init (DynamoDB client included) against the floor
+   `import boto3; boto3.client("dynamodb")`, fresh interpreters (cold_start.py).
+3. Warm requests: each handler in-process with DynamoDB served by moto; moto's share timed per call through
+   botocore event hooks (warm_requests.py).
+4. Argon2id as the token password hash uses it (opslimit 3, 20 MiB; domain/crypto.py).
+
+Every figure is a median of repeated runs; every ratio compares figures from this one run. On a shared machine
+sub-millisecond medians move by up to ±30 % between runs, cold starts by about ±10 %.
+
+    .venv/bin/python benchmarks/run.py [--quick] [--no-node] [--json FILE]
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib.metadata
+import json
+import os
+import platform
+import statistics
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+HERE = Path(__file__).resolve().parent
+sys.path[:0] = [str(HERE), str(HERE.parent)]
+
+import cold_start  # noqa: E402 - benchmarks/ is not a package
+import qr_bench  # noqa: E402
+import warm_requests  # noqa: E402
+
+WARM_TARGET_US = 2000
+PACKAGES = ("boto3", "botocore", "aws-lambda-powertools", "pydantic", "segno", "pynacl", "moto")
+
+
+def say(line: str) -> None:
+    print(line, flush=True)
+
+
+def machine() -> dict[str, Any]:
+    cpu = ""
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8") as info:
+            cpu = next((line.split(":", 1)[1].strip() for line in info if line.startswith("model name")), "")
+    except OSError:
+        pass
+    return {
+        "python": sys.version.split()[0],
+        "platform": platform.platform(),
+        "cpu": cpu,
+        "cpus": os.cpu_count(),
+        "packages": {name: importlib.metadata.version(name) for name in PACKAGES},
+    }
+
+
+def argon2id(calls: int = 20) -> dict[str, Any]:
+    """The password hash of every password-protected token (and of every peer that reads one)."""
+    from nmshd_tokens.domain.crypto import ARGON2_MEMLIMIT, ARGON2_OPSLIMIT, derive_password_hash, generate_salt
+
+    salt = generate_salt()
+    started = time.perf_counter_ns()
+    derive_password_hash("correct horse battery staple", salt)
+    first = time.perf_counter_ns() - started
+    samples = []
+    for _ in range(calls):
+        started = time.perf_counter_ns()
+        derive_password_hash("correct horse battery staple", salt)
+        samples.append(time.perf_counter_ns() - started)
+    samples.sort()
+    return {
+        "opslimit": ARGON2_OPSLIMIT,
+        "memlimit_mib": ARGON2_MEMLIMIT / 2**20,
+        "calls": calls,
+        "first_call_ms": first / 1e6,
+        "median_ms": statistics.median(samples) / 1e6,
+        "p90_ms": samples[int(0.9 * (len(samples) - 1))] / 1e6,
+    }
+
+
+def targets(cold: dict[str, Any], warm: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    found = []
+    for row in cold["rows"]:
+        if row["key"] in cold_start.HANDLERS:
+            found.append(
+                {
+                    "target": f"{row['key']} init ≤ {cold['target_ratio']}× floor",
+                    "measured": f"{row['over_floor']:.2f}×",
+                    "met": row["over_floor"] <= cold["target_ratio"],
+                }
+            )
+    for row in warm:
+        if row["scenario"] == "JSON ephemeral":
+            found.append(
+                {
+                    "target": f"{row['handler']} warm JSON ephemeral, excl. DynamoDB < {WARM_TARGET_US / 1000:g} ms",
+                    "measured": f"{row['excluding_dynamodb_median_us'] / 1000:.2f} ms",
+                    "met": row["excluding_dynamodb_median_us"] < WARM_TARGET_US,
+                }
+            )
+    return found
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
+    parser.add_argument("--quick", action="store_true", help="far fewer runs (a smoke test, not for figures)")
+    parser.add_argument("--no-node", action="store_true", help="skip the npm qrcode comparison")
+    parser.add_argument("--json", type=Path, default=HERE / "results.json", help="where to write the results")
+    args = parser.parse_args()
+    started = time.perf_counter()
+    results: dict[str, Any] = {"machine": machine()}
+
+    say("==> 1/4 QR code PNGs: ours, stock segno, npm qrcode (about 40 s)")
+    qr_counts = {"iterations": 60, "segno_iterations": 30, "blocks": 2} if args.quick else {}
+    results["qr"] = qr_bench.run(node=not args.no_node, **qr_counts)
+
+    say("==> 2/4 cold start: fresh interpreters, every variant once per round (about 100 s)")
+    results["cold_start"] = cold_start.run(runs=3 if args.quick else 20, progress=say)
+
+    say("==> 3/4 warm requests, DynamoDB served by moto (about 40 s)")
+    warm_counts = {"iterations": 30, "password_iterations": 4, "blocks": 2} if args.quick else {}
+    results["warm_requests"] = warm_requests.run(**warm_counts)
+
+    say("==> 4/4 Argon2id password hash")
+    results["argon2id"] = argon2id(calls=4 if args.quick else 20)
+    results["targets"] = targets(results["cold_start"], results["warm_requests"])
+    results["seconds"] = time.perf_counter() - started
+    args.json.write_text(json.dumps(results, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+
+    info = results["machine"]
+    say("")
+    say(
+        f"Python {info['python']} on {info['cpu'] or platform.machine()} ({info['cpus']} CPUs); "
+        + ", ".join(f"{name} {version}" for name, version in info["packages"].items())
+    )
+    say("")
+    say("QR code PNG (EC level M, 4 px per module, quiet zone 4), µs per call")
+    say(qr_bench._table(results["qr"]))
+    say("")
+    say("Cold start: wall time of a fresh interpreter up to the end of init (teardown excluded), medians")
+    say(cold_start.table(results["cold_start"]))
+    say("")
+    say(cold_start.breakdown_table(results["cold_start"]["breakdown"]))
+    say("")
+    say("Warm requests (in-process, DynamoDB served by moto), medians per request")
+    say(warm_requests.table(results["warm_requests"]))
+    say("")
+    argon = results["argon2id"]
+    say(
+        f"Argon2id (opslimit {argon['opslimit']}, {argon['memlimit_mib']:g} MiB): median {argon['median_ms']:.1f} ms, "
+        f"p90 {argon['p90_ms']:.1f} ms, first call {argon['first_call_ms']:.1f} ms ({argon['calls']} calls)"
+    )
+    say("")
+    say("Targets (issue #7)")
+    for target in results["targets"]:
+        say(f"  {'met    ' if target['met'] else 'NOT met'}  {target['target']}: {target['measured']}")
+    say("")
+    say(f"Wrote {args.json} in {results['seconds']:.0f} s")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,25 @@
+"""POST /api/v2/Files/{id}/Token: Create Token (JSON) or Token QR code (PNG) for a File.
+
+Invoked directly with a command (`{"fileId": …, "qrCode"?: true, …}`) it answers `{"result": TokenDTO}`.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aws_lambda_powertools.event_handler import Response
+from nmshd_tokens.http.api import create_resolver, read_token_call, token_service_for
+from nmshd_tokens.http.responses import token_response
+from nmshd_tokens.triggers import token_function_handler
+
+app = create_resolver()
+
+
+@app.post("/api/v2/Files/<id>/Token")
+def create_token_for_file(id: str) -> Response[Any]:  # noqa: A002 - the route's parameter name
+    call = read_token_call(app.current_event, "fileId", id)
+    token = token_service_for(app.current_event).create_for_file(call.request)
+    return token_response(token, call, id)
+
+
+lambda_handler = token_function_handler(app, "fileId")

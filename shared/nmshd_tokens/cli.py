@@ -1,0 +1,238 @@
+"""`nmshd-tokens`: run the API locally (`serve`), manage its records (`records`), load a token as a peer (`load`).
+
+Exit status: 0 success, 1 the command failed (unreachable service, refused token, taken port), 2 bad input.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import time
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+from .local.aws_env import DEFAULT_DYNAMODB_PORT
+from .local.errors import CommandError, InputError
+
+DEFAULT_PORT = 3000
+Command = Callable[[argparse.Namespace], int]
+
+
+def _port(text: str) -> int:
+    if not text.isdigit() or not 1 <= int(text) <= 65535:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a TCP port (1-65535)")
+    return int(text)
+
+
+def _print_json(value: Any) -> None:
+    print(json.dumps(value, indent=2, ensure_ascii=False))
+
+
+# --- commands ----------------------------------------------------------------------------------------
+
+
+def _env_port() -> int:
+    text = os.environ.get("PORT") or str(DEFAULT_PORT)
+    try:
+        return _port(text)
+    except argparse.ArgumentTypeError as exc:
+        raise InputError(f"PORT: {exc}") from None
+
+
+def _serve(args: argparse.Namespace) -> int:
+    started_at = time.perf_counter()  # before the imports, which are most of the start-up time
+    from .local.serve import ServeOptions, serve
+
+    return serve(
+        ServeOptions(
+            started_at=started_at,
+            port=args.port or _env_port(),
+            dynamodb_port=args.dynamodb_port,
+            embedded_dynamodb=not args.no_embedded_dynamodb,
+            seed=not args.no_seed,
+            backbone=args.backbone,
+            backbone_port=args.backbone_port,
+        )
+    )
+
+
+def _store(args: argparse.Namespace) -> Any:
+    from .local.record_store import RecordStore
+
+    return RecordStore.configured(args.dynamodb_endpoint, real_aws=args.aws)
+
+
+def _add_file(args: argparse.Namespace) -> int:
+    from .local.records import new_file, record_to_json
+
+    record = new_file(args.id, args.expires_at)
+    _store(args).add(record)
+    _print_json(record_to_json(record))
+    return 0
+
+
+def _add_template(args: argparse.Namespace) -> int:
+    from .local.records import new_template, record_to_json
+
+    record = new_template(
+        record_id=args.id,
+        expires_at=args.expires_at,
+        peer=args.peer,
+        for_identity=args.for_identity,
+        password=args.password,
+        pin=args.pin,
+        indicator=args.indicator,
+    )
+    _store(args).add(record)
+    _print_json(record_to_json(record))
+    return 0
+
+
+def _read_json(source: str) -> Any:
+    try:
+        text = sys.stdin.read() if source == "-" else Path(source).read_text(encoding="utf-8")
+    except OSError as exc:
+        raise InputError(f"cannot read {source}: {exc.strerror or type(exc).__name__}") from None
+    except UnicodeDecodeError:
+        raise InputError(f"{source} is not UTF-8 text") from None
+    try:
+        return json.loads(text)
+    except ValueError as exc:
+        raise InputError(f"{source} is not JSON: {exc}") from None
+
+
+def _import(args: argparse.Namespace) -> int:
+    from .local.records import record_from_dto, record_to_json
+
+    record = record_from_dto(_read_json(args.file))
+    _store(args).add(record)
+    _print_json(record_to_json(record))
+    return 0
+
+
+def _list(args: argparse.Namespace) -> int:
+    from .local.records import record_to_json
+
+    _print_json([record_to_json(record) for record in _store(args).list()])
+    return 0
+
+
+def _load(args: argparse.Namespace) -> int:
+    from .local.peer import load_token, read_reference
+
+    reference = read_reference(args.reference)
+    _print_json(load_token(reference, args.password, identity=args.identity, backbone_url=args.backbone_url))
+    return 0
+
+
+# --- parser ------------------------------------------------------------------------------------------
+
+
+def _records_parser(commands: Any) -> None:
+    target = argparse.ArgumentParser(add_help=False)
+    where = target.add_mutually_exclusive_group()
+    where.add_argument(
+        "--dynamodb-endpoint",
+        metavar="URL",
+        help="DynamoDB endpoint (default: $AWS_ENDPOINT_URL_DYNAMODB, else the one of `serve`, "
+        f"http://127.0.0.1:{DEFAULT_DYNAMODB_PORT})",
+    )
+    where.add_argument("--aws", action="store_true", help="use real AWS (credentials and region from the environment)")
+    timing = argparse.ArgumentParser(add_help=False)
+    timing.add_argument("--id", help="the record id (default: a fresh random one)")
+    timing.add_argument("--expires-at", metavar="ISO8601", help="expiry, e.g. 2030-01-31T12:00:00Z (default: never)")
+
+    records = commands.add_parser("records", help="add, import and list Files and RelationshipTemplates")
+    actions = records.add_subparsers(dest="action", required=True, metavar="ACTION")
+    add_file = actions.add_parser("add-file", parents=[target, timing], help="add a File with a fresh key")
+    add_file.set_defaults(run=_add_file)
+
+    add_template = actions.add_parser(
+        "add-template", parents=[target, timing], help="add a RelationshipTemplate with a fresh key"
+    )
+    add_template.add_argument("--peer", action="store_true", help="a peer's template (tokens are refused for it)")
+    add_template.add_argument("--for-identity", metavar="ADDRESS", help="personalise it for this enmeshed address")
+    secret = add_template.add_mutually_exclusive_group()
+    secret.add_argument("--password", help="protect it with this password")
+    secret.add_argument("--pin", help="protect it with this PIN (4-16 digits)")
+    add_template.add_argument(
+        "--indicator",
+        help="password location indicator: Self, Letter, RegistrationLetter, Email, SMS, Website or 50-99",
+    )
+    add_template.set_defaults(run=_add_template)
+
+    importer = actions.add_parser(
+        "import", parents=[target], help="import a Connector FileDTO or RelationshipTemplateDTO (JSON file or -)"
+    )
+    importer.add_argument("file", help='the DTO as JSON, possibly wrapped in {"result": …}; - reads stdin')
+    importer.set_defaults(run=_import)
+
+    lister = actions.add_parser("list", parents=[target], help="print every File and RelationshipTemplate as JSON")
+    lister.set_defaults(run=_list)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="nmshd-tokens", description=__doc__.split("\n", 1)[0])
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    serve = commands.add_parser("serve", help="serve the API on 127.0.0.1 with an embedded DynamoDB (make run)")
+    serve.add_argument(
+        "--port",
+        type=_port,
+        help=f"API port (default: $PORT or {DEFAULT_PORT})",
+    )
+    serve.add_argument(
+        "--dynamodb-port",
+        type=_port,
+        default=DEFAULT_DYNAMODB_PORT,
+        help=f"port of the embedded DynamoDB (default {DEFAULT_DYNAMODB_PORT})",
+    )
+    serve.add_argument(
+        "--no-embedded-dynamodb",
+        action="store_true",
+        help="use $AWS_ENDPOINT_URL_DYNAMODB or real AWS and create no tables",
+    )
+    serve.add_argument("--no-seed", action="store_true", help="do not add the demo records")
+    serve.add_argument(
+        "--backbone",
+        choices=("embedded", "standin"),
+        default="embedded",
+        help="where tokens are published: the embedded DynamoDB backbone (default), or a local stand-in of a "
+        "real enmeshed Backbone (remote mode, as against pilot.enmeshed.eu)",
+    )
+    serve.add_argument(
+        "--backbone-port", type=_port, default=0, help="port of the stand-in Backbone (default: a free one)"
+    )
+    serve.set_defaults(run=_serve)
+
+    _records_parser(commands)
+
+    load = commands.add_parser("load", help="load a token as a peer: fetch it from its backbone and decrypt it")
+    load.add_argument("reference", help="a truncated reference, a URL reference, or the path of a QR code PNG")
+    load.add_argument("--password", help="the password or PIN of a protected token")
+    load.add_argument("--identity", metavar="ADDRESS", help="your address: refuse tokens personalised for others")
+    load.add_argument("--backbone-url", metavar="URL", help="fetch from this backbone instead of the reference's")
+    load.set_defaults(run=_load)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    reconfigure = getattr(sys.stdout, "reconfigure", None)
+    if reconfigure is not None:
+        reconfigure(line_buffering=True)  # progress lines show up at once when stdout is a pipe
+    args = build_parser().parse_args(argv)
+    run: Command = args.run
+    try:
+        return run(args)
+    except CommandError as exc:
+        print(f"nmshd-tokens: error: {exc}", file=sys.stderr)
+        return exc.exit_status
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

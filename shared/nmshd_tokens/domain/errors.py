@@ -1,0 +1,133 @@
+"""Every error the service answers with: code, default message and HTTP status in one table."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from enum import Enum
+from typing import Any
+
+from .ids import new_error_id
+
+DOCS_BASE_URL = "https://enmeshed.eu/integrate/error-codes#"
+
+
+@dataclass(frozen=True)
+class ErrorSpec:
+    code: str
+    status: int
+    message: str
+
+
+class ErrorKind(Enum):
+    INVALID_PROPERTY_VALUE = ErrorSpec("error.runtime.validation.invalidPropertyValue", 400, "")
+    INVALID_JSON = ErrorSpec(
+        "error.connector.validation.invalidJsonInPayload", 400, "The given payload is not a valid json object."
+    )
+    UNAUTHORIZED = ErrorSpec("error.connector.unauthorized", 401, "Unauthorized.")
+    ROUTE_NOT_FOUND = ErrorSpec("error.connector.http.routeDoesNotExist", 404, "The requested route does not exist.")
+    METHOD_NOT_ALLOWED = ErrorSpec(
+        "error.connector.http.methodNotAllowed", 405, "The requested method is not allowed for this route."
+    )
+    NOT_ACCEPTABLE = ErrorSpec(
+        "error.connector.http.notAcceptable", 406, "The requested media type is not supported by this route."
+    )
+    PAYLOAD_TOO_LARGE = ErrorSpec("error.connector.validation.payloadTooLarge", 413, "The request body is too large.")
+    FILE_NOT_FOUND = ErrorSpec(
+        "error.runtime.recordNotFound", 404, "File not found. Make sure the ID exists and the record is not expired."
+    )
+    TEMPLATE_NOT_FOUND = ErrorSpec(
+        "error.runtime.recordNotFound",
+        404,
+        "RelationshipTemplate not found. Make sure the ID exists and the record is not expired.",
+    )
+    PEER_TEMPLATE = ErrorSpec(
+        "error.runtime.relationshipTemplates.cannotCreateTokenForPeerTemplate",
+        400,
+        "You cannot create a Token for a peer RelationshipTemplate.",
+    )
+    PERSONALIZATION_MUST_BE_INHERITED = ErrorSpec(
+        "error.runtime.relationshipTemplates.personalizationMustBeInherited",
+        400,
+        "If a RelationshipTemplate is personalized, Tokens created from it must have the same personalization.",
+    )
+    PASSWORD_PROTECTION_MUST_BE_INHERITED = ErrorSpec(
+        "error.runtime.relationshipTemplates.passwordProtectionMustBeInherited",
+        400,
+        "If a RelationshipTemplate has password protection, "
+        "Tokens created from it must have the same password protection.",
+    )
+    TOKEN_NOT_FOUND = ErrorSpec(
+        "error.platform.recordNotFound",
+        404,
+        "Token not found. Make sure the ID exists and the record is not expired. "
+        "If a password is required to fetch the record, make sure you passed the correct one.",
+    )
+    TOKEN_LOCKED = ErrorSpec(
+        "error.platform.token.tooManyFailedPasswordAttempts",
+        400,
+        "Too many wrong password attempts, the token is locked.",
+    )
+    # Remote Backbone (issue #9): its validation errors pass through with the Backbone's own code and message.
+    BACKBONE_VALIDATION = ErrorSpec(
+        "error.platform.validation.invalidPropertyValue", 400, "The Backbone refused the token as invalid."
+    )
+    QUOTA_EXHAUSTED = ErrorSpec(
+        "error.platform.quotaExhausted",
+        429,
+        "The identity's quota for Tokens is exhausted. Please try again later.",
+    )
+    SERVICE_UNAVAILABLE = ErrorSpec(
+        "error.connector.serviceUnavailable",
+        503,
+        "A service this request depends on is unavailable. Please try again later.",
+    )
+    UNEXPECTED = ErrorSpec("error.connector.unexpected", 500, "An unexpected error occurred.")
+
+    @property
+    def code(self) -> str:
+        return self.value.code
+
+    @property
+    def status(self) -> int:
+        return self.value.status
+
+
+class DomainError(Exception):
+    """An error the caller should see, with its code, message and HTTP status."""
+
+    def __init__(self, kind: ErrorKind, message: str | None = None, *, code: str | None = None) -> None:
+        self.kind = kind
+        self.code = code or kind.value.code
+        self.message = message or kind.value.message
+        self.status = kind.value.status
+        super().__init__(self.code)
+
+    def envelope(self) -> dict[str, Any]:
+        return error_envelope(self.code, self.message)
+
+
+def validation_error(message: str) -> DomainError:
+    return DomainError(ErrorKind.INVALID_PROPERTY_VALUE, message)
+
+
+def iso_now() -> str:
+    return format_timestamp(datetime.now(UTC))
+
+
+def format_timestamp(moment: datetime) -> str:
+    """UTC ISO 8601 with milliseconds and Z, as luxon's toISO() and JavaScript's toISOString() write it."""
+    moment = moment.astimezone(UTC)
+    return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
+
+
+def error_envelope(code: str, message: str) -> dict[str, Any]:
+    return {
+        "error": {
+            "code": code,
+            "message": message,
+            "id": new_error_id(),
+            "time": iso_now(),
+            "docs": DOCS_BASE_URL + code,
+        }
+    }

@@ -1,0 +1,74 @@
+"""The records table the CLI writes to: the one a running `serve` uses, unless configured otherwise."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from ..config import ConfigError, Settings
+from ..domain.errors import DomainError
+from ..domain.models import FileRecord
+from ..storage.dynamodb import DynamoRecordsRepository, dynamodb_client
+from .aws_env import ENDPOINT_VARIABLE, local_endpoint, use_endpoint
+from .errors import CommandError, InputError
+from .records import OwnRecord
+
+
+class RecordStore:
+    """Writes and lists records, turning every storage failure into a one-line CommandError."""
+
+    def __init__(self, endpoint: str | None, table: str) -> None:
+        self.endpoint = endpoint
+        self.table = table
+        self.repository = DynamoRecordsRepository(table, dynamodb_client(endpoint))
+
+    @classmethod
+    def configured(cls, endpoint: str | None = None, *, real_aws: bool = False) -> RecordStore:
+        """`endpoint`, else AWS_ENDPOINT_URL_DYNAMODB, else the embedded DynamoDB of `serve`; or real AWS."""
+        if real_aws:
+            os.environ.pop(ENDPOINT_VARIABLE, None)  # boto3 itself would read it
+            chosen = None
+        else:
+            chosen = endpoint or os.environ.get(ENDPOINT_VARIABLE) or local_endpoint()
+        use_endpoint(chosen)
+        try:
+            settings = Settings.from_env()
+        except ConfigError as exc:
+            raise CommandError(str(exc)) from None
+        return cls(chosen, settings.records_table)
+
+    @property
+    def where(self) -> str:
+        return f"table {self.table} at {self.endpoint or 'AWS'}"
+
+    @contextmanager
+    def failures(self, record_id: str | None = None) -> Iterator[None]:
+        """Storage failures inside the block become one-line CommandErrors naming the table and endpoint."""
+        from botocore.exceptions import BotoCoreError, ClientError
+
+        try:
+            yield
+        except DomainError:  # storage_errors() maps outages and throttling to 503
+            hint = " (is `nmshd-tokens serve` running?)" if self.endpoint else ""
+            raise CommandError(f"cannot reach DynamoDB for {self.where}{hint}") from None
+        except ClientError as exc:
+            code = exc.response.get("Error", {}).get("Code", "")
+            if code == "ConditionalCheckFailedException":
+                raise InputError(f"a record with id {record_id} already exists in {self.where}") from None
+            if code == "ResourceNotFoundException":
+                raise CommandError(f"{self.where} does not exist (check RECORDS_TABLE)") from None
+            raise CommandError(f"DynamoDB refused the request for {self.where}: {code}") from None
+        except BotoCoreError as exc:  # missing credentials, bad region …
+            raise CommandError(f"DynamoDB client error for {self.where}: {type(exc).__name__}") from None
+
+    def add(self, record: OwnRecord) -> None:
+        with self.failures(record.id):
+            if isinstance(record, FileRecord):
+                self.repository.put_file(record)
+            else:
+                self.repository.put_template(record)
+
+    def list(self) -> list[OwnRecord]:
+        with self.failures():
+            return self.repository.list_own_records()

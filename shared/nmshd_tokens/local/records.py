@@ -1,0 +1,213 @@
+"""Files and RelationshipTemplates for the records table: built from CLI options or Connector DTOs, shown as JSON."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from ..domain.crypto import generate_key, generate_salt
+from ..domain.encoding import b64_encode, b64url_encode
+from ..domain.errors import format_timestamp
+from ..domain.ids import FILE_ID_PATTERN, TEMPLATE_ID_PATTERN, is_address, matches, new_id
+from ..domain.models import FileRecord, StoredPasswordProtection, TemplateRecord
+from ..domain.references import Reference, ReferenceError, parse_reference
+from ..domain.validation import MSG_INDICATOR, MSG_PIN, indicator_for_output, indicator_to_number, parse_iso_datetime
+from .errors import InputError
+
+OwnRecord = FileRecord | TemplateRecord
+
+
+def parse_expires_at(text: str | None) -> datetime | None:
+    if text is None:
+        return None
+    moment = parse_iso_datetime(text)
+    if moment is None:
+        raise InputError("--expires-at must be an ISO 8601 date-time such as 2030-01-31T12:00:00Z")
+    return moment
+
+
+def parse_indicator(text: str) -> int:
+    """A location indicator name (Self, Letter, …) or a number from 50 to 99, as the API accepts it."""
+    number = indicator_to_number(int(text) if text.isdigit() else text)
+    if number is None:
+        raise InputError(f"--indicator {MSG_INDICATOR}")
+    return number
+
+
+def _checked_id(record_id: str | None, prefix: str, pattern: str) -> str:
+    if record_id is None:
+        return new_id(prefix)
+    if not matches(pattern, record_id):
+        raise InputError(f"--id must match {pattern}")
+    return record_id
+
+
+def new_file(record_id: str | None = None, expires_at: str | None = None) -> FileRecord:
+    return FileRecord(_checked_id(record_id, "FIL", FILE_ID_PATTERN), generate_key(), parse_expires_at(expires_at))
+
+
+def new_template(
+    *,
+    record_id: str | None = None,
+    expires_at: str | None = None,
+    peer: bool = False,
+    for_identity: str | None = None,
+    password: str | None = None,
+    pin: str | None = None,
+    indicator: str | None = None,
+) -> TemplateRecord:
+    """A RelationshipTemplate with a fresh random key; the password salt is fresh too."""
+    if for_identity is not None and not is_address(for_identity):
+        raise InputError("--for-identity must be an enmeshed address did:e:<host>:dids:<22 hex digits>")
+    if password is not None and pin is not None:
+        raise InputError("give either --password or --pin, not both")
+    if password == "":
+        raise InputError("--password must not be empty")
+    if pin is not None and not (pin.isascii() and pin.isdigit() and 4 <= len(pin) <= 16):
+        raise InputError(f"--pin: {MSG_PIN}")
+    secret = password if password is not None else pin
+    if indicator is not None and secret is None:
+        raise InputError("--indicator needs --password or --pin")
+    protection = None
+    if secret is not None:
+        password_type = f"pin{len(secret)}" if pin is not None else "pw"
+        location = parse_indicator(indicator) if indicator is not None else None
+        protection = StoredPasswordProtection(secret, password_type, generate_salt(), location)
+    return TemplateRecord(
+        id=_checked_id(record_id, "RLT", TEMPLATE_ID_PATTERN),
+        secret_key=generate_key(),
+        expires_at=parse_expires_at(expires_at),
+        is_own=not peer,
+        for_identity=for_identity,
+        password_protection=protection,
+    )
+
+
+# --- Connector DTOs ----------------------------------------------------------------------------------
+
+
+def _unwrap(document: object) -> dict[str, Any]:
+    if isinstance(document, dict) and isinstance(document.get("result"), dict):
+        document = document["result"]
+    if not isinstance(document, dict):
+        raise InputError("the JSON must be a Connector FileDTO or RelationshipTemplateDTO (optionally in 'result')")
+    return document
+
+
+def _dto_reference(dto: dict[str, Any], record_id: str) -> Reference:
+    reference = dto.get("reference")
+    text = reference.get("truncated") if isinstance(reference, dict) else None
+    text = text or dto.get("truncatedReference")
+    if not isinstance(text, str):
+        raise InputError(f"{record_id}: the DTO has no reference.truncated or truncatedReference (it holds the key)")
+    try:
+        parsed = parse_reference(text)
+    except ReferenceError as exc:
+        raise InputError(f"{record_id}: reference.truncated is not a valid reference: {exc}") from None
+    if parsed.id != record_id:
+        raise InputError(f"{record_id}: reference.truncated belongs to {parsed.id}, not to this DTO")
+    return parsed
+
+
+def _dto_expiry(dto: dict[str, Any], record_id: str) -> datetime | None:
+    value = dto.get("expiresAt")
+    if value is None:
+        return None
+    moment = parse_iso_datetime(value)
+    if moment is None:
+        raise InputError(f"{record_id}: expiresAt is not an ISO 8601 date-time")
+    return moment
+
+
+def _dto_protection(dto: dict[str, Any], reference: Reference, record_id: str) -> StoredPasswordProtection | None:
+    given = dto.get("passwordProtection")
+    shared = reference.password_protection
+    if given is None:
+        if shared is not None:
+            raise InputError(f"{record_id}: the reference is password-protected but the DTO has no passwordProtection")
+        return None
+    if not isinstance(given, dict) or not isinstance(given.get("password"), str) or not given["password"]:
+        raise InputError(f"{record_id}: passwordProtection.password must be a non-empty string")
+    if shared is None:
+        raise InputError(f"{record_id}: passwordProtection is set but the reference carries no password salt")
+    if (given.get("passwordIsPin") is True) != shared.password_type.startswith("pin"):
+        raise InputError(f"{record_id}: passwordIsPin does not match the reference's password type")
+    indicator = shared.location_indicator
+    if indicator is None and "passwordLocationIndicator" in given:
+        indicator = indicator_to_number(given["passwordLocationIndicator"])
+        if indicator is None:
+            raise InputError(f"{record_id}: passwordProtection.passwordLocationIndicator {MSG_INDICATOR}")
+    return StoredPasswordProtection(given["password"], shared.password_type, shared.salt, indicator)
+
+
+def record_from_dto(document: object) -> OwnRecord:
+    """A Connector FileDTO or RelationshipTemplateDTO; the key (and a template's salt and type) from its reference."""
+    dto = _unwrap(document)
+    record_id = dto.get("id")
+    if matches(FILE_ID_PATTERN, record_id):
+        return FileRecord(str(record_id), _dto_reference(dto, str(record_id)).key, _dto_expiry(dto, str(record_id)))
+    if not matches(TEMPLATE_ID_PATTERN, record_id):
+        raise InputError(f"id must be a File id ({FILE_ID_PATTERN}) or a template id ({TEMPLATE_ID_PATTERN})")
+    template_id = str(record_id)
+    reference = _dto_reference(dto, template_id)
+    is_own = dto.get("isOwn", True)
+    if not isinstance(is_own, bool):
+        raise InputError(f"{template_id}: isOwn must be a boolean")
+    for_identity = dto.get("forIdentity")
+    if for_identity is not None and not is_address(for_identity):
+        raise InputError(f"{template_id}: forIdentity is not an enmeshed address")
+    if Reference.truncate_address(for_identity) != reference.for_identity_truncated:
+        raise InputError(f"{template_id}: forIdentity does not match the personalisation of the reference")
+    return TemplateRecord(
+        id=template_id,
+        secret_key=reference.key,
+        expires_at=_dto_expiry(dto, template_id),
+        is_own=is_own,
+        for_identity=for_identity,
+        password_protection=_dto_protection(dto, reference, template_id),
+    )
+
+
+# --- views -------------------------------------------------------------------------------------------
+
+
+def _expiry_text(record: OwnRecord) -> str | None:
+    return format_timestamp(record.expires_at) if record.expires_at else None
+
+
+def record_summary(record: OwnRecord) -> dict[str, Any]:
+    """What the local page shows and needs to build a request: no key, no password."""
+    if isinstance(record, FileRecord):
+        return {"id": record.id, "type": "File", "expiresAt": _expiry_text(record)}
+    summary: dict[str, Any] = {
+        "id": record.id,
+        "type": "RelationshipTemplate",
+        "expiresAt": _expiry_text(record),
+        "isOwn": record.is_own,
+        "forIdentity": record.for_identity,
+    }
+    if record.password_protection:
+        protection = record.password_protection
+        summary["passwordType"] = protection.password_type
+        if protection.location_indicator is not None:
+            summary["passwordLocationIndicator"] = indicator_for_output(protection.location_indicator)
+    return summary
+
+
+def record_to_json(record: OwnRecord) -> dict[str, Any]:
+    """The full record, key and password included: the operator's own data, printed only on request."""
+    result = record_summary(record)
+    result.pop("passwordType", None)
+    result.pop("passwordLocationIndicator", None)
+    result["secretKey"] = b64url_encode(record.secret_key)
+    if isinstance(record, TemplateRecord) and record.password_protection:
+        protection = record.password_protection
+        shown: dict[str, Any] = {
+            "password": protection.password,
+            "passwordType": protection.password_type,
+            "salt": b64_encode(protection.salt),
+        }
+        if protection.location_indicator is not None:
+            shown["passwordLocationIndicator"] = indicator_for_output(protection.location_indicator)
+        result["passwordProtection"] = shown
+    return result

@@ -1,0 +1,225 @@
+"""`nmshd-tokens serve`: the API on 127.0.0.1 with an embedded DynamoDB and demo records (SPEC §12)."""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+import shlex
+import signal
+import sys
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import FrameType
+from typing import Any
+
+from .. import wiring
+from ..config import ConfigError, Settings
+from ..storage.dynamodb import DynamoRecordsRepository, dynamodb_client
+from .aws_env import ENDPOINT_VARIABLE, use_endpoint
+from .embedded_dynamodb import HOST, EmbeddedDynamoDB, check_port_free
+from .errors import CommandError
+from .functions import LocalFunction
+from .page import render_page
+from .record_store import RecordStore
+from .routes import (
+    BACKBONE_TOKEN_PATH,
+    FILE_TOKEN_PATH,
+    TEMPLATE_TOKEN_PATH,
+    ApiSpec,
+    RouteMatch,
+    TemplateError,
+    api_from_template,
+)
+from .seed import DEMO_PASSWORD, FILE_ID, PASSWORD_TEMPLATE_ID, DemoRecord, seed
+from .server import LocalApi, LocalHttpServer
+from .standin_backbone import StandinBackbone
+from .tables import TEMPLATE_PATH, create_tables, load_template
+
+
+@dataclass(frozen=True)
+class ServeOptions:
+    port: int
+    dynamodb_port: int
+    embedded_dynamodb: bool = True
+    seed: bool = True
+    template_path: Path = TEMPLATE_PATH
+    backbone: str = "embedded"  # or "standin": remote mode against a local stand-in of the real Backbone
+    backbone_port: int = 0
+    started_at: float = field(default_factory=time.perf_counter)  # for "ready in X s"
+
+
+def say(line: str = "") -> None:
+    print(line, flush=True)
+
+
+def _load_api(template_path: Path) -> tuple[ApiSpec, dict[str, Any]]:
+    if not template_path.is_file():
+        raise CommandError(f"{template_path} not found: serve reads the routes and tables from it")
+    template = load_template(template_path)
+    try:
+        api = api_from_template(template, template_path.parent)
+    except TemplateError as exc:
+        raise CommandError(f"template.yaml: {exc}") from None
+    for method, path in (("POST", FILE_TOKEN_PATH), ("POST", TEMPLATE_TOKEN_PATH), ("GET", BACKBONE_TOKEN_PATH)):
+        if not isinstance(api.resolve(method, path.replace("{id}", "X")), RouteMatch):
+            raise CommandError(f"template.yaml routes no {method} {path}")
+    return api, template
+
+
+def _settings() -> Settings:
+    try:
+        return Settings.from_env()
+    except ConfigError as exc:
+        raise CommandError(str(exc)) from None
+
+
+def _curl(url: str, api_key: str, accept: str, body: str | None = None, output: str | None = None) -> str:
+    parts = ["curl", "-s", "-X", "POST", url, "-H", f"x-api-key: {api_key}", "-H", f"Accept: {accept}"]
+    if body is not None:
+        parts += ["-H", "Content-Type: application/json", "-d", body]
+    if output is not None:
+        parts += ["-o", output]
+    return " ".join(shlex.quote(part) for part in parts)
+
+
+def _program() -> str:
+    """How the user called us, so the printed `load` line works when pasted (`.venv/bin/nmshd-tokens` …)."""
+    invoked = sys.argv[0] if sys.argv else ""
+    return invoked if Path(invoked).name == "nmshd-tokens" else "nmshd-tokens"
+
+
+def _banner(base_url: str, api_key: str, demos: list[DemoRecord], endpoint: str | None) -> None:
+    if demos:
+        say("demo records:")
+        for demo in demos:
+            say(f"  {demo.record.id}  {demo.label}" + (f" ({demo.hint})" if demo.hint else ""))
+        say()
+    say(f"API key: {api_key}")
+    say(f"API:      {base_url}/api/v2/…")
+    say(f"backbone: {os.environ.get('BACKBONE_BASE_URL') or base_url + '/backbone'}")
+    say(f"web page: {base_url}/")
+    say(f"DynamoDB: {endpoint or 'AWS (no endpoint override)'}")
+    if not demos:
+        return
+    file_url = base_url + FILE_TOKEN_PATH.replace("{id}", FILE_ID)
+    template_url = base_url + TEMPLATE_TOKEN_PATH.replace("{id}", PASSWORD_TEMPLATE_ID)
+    body = json.dumps({"passwordProtection": {"password": DEMO_PASSWORD}}, separators=(",", ":"))
+    say()
+    say("try:")
+    say("  " + _curl(file_url, api_key, "application/json"))
+    say("  " + _curl(file_url, api_key, "image/png", output="token.png"))
+    say(f"  {_program()} load token.png")
+    say("  " + _curl(template_url, api_key, "image/png", body=body, output="template-token.png"))
+    say(f"  {_program()} load template-token.png --password {shlex.quote(DEMO_PASSWORD)}")
+
+
+class _StopSignal:
+    """SIGINT and SIGTERM end `serve` the same way: an orderly shutdown and exit status 0."""
+
+    def __init__(self) -> None:
+        self.event = threading.Event()
+
+    def install(self) -> None:
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            signal.signal(signum, self._handle)
+
+    def _handle(self, signum: int, frame: FrameType | None) -> None:
+        self.event.set()
+
+
+def _start_dynamodb(options: ServeOptions) -> tuple[EmbeddedDynamoDB | None, str | None]:
+    """The embedded DynamoDB, unless an endpoint is configured or the user asked for real AWS."""
+    endpoint = os.environ.get(ENDPOINT_VARIABLE)
+    if not options.embedded_dynamodb or endpoint:
+        return None, endpoint
+    say(f"starting DynamoDB (moto) on {HOST}:{options.dynamodb_port}…")
+    database = EmbeddedDynamoDB(options.dynamodb_port)
+    return database, database.start()
+
+
+def _start(
+    options: ServeOptions,
+    api: ApiSpec,
+    template: dict[str, Any],
+    settings: Settings,
+    records: DynamoRecordsRepository,
+    api_key: str,
+    embedded_endpoint: str | None,
+) -> LocalHttpServer:
+    """Tables (in the embedded DynamoDB only), the functions, and the bound (not yet serving) HTTP server."""
+    wiring.reset()
+    dynamodb_client.cache_clear()
+    if embedded_endpoint is not None:
+        names = {"RecordsTable": settings.records_table, "BackboneTable": settings.backbone_table}
+        created = create_tables(dynamodb_client(embedded_endpoint), names, template)
+        say(f"created tables {', '.join(created) or '(none: they exist)'}")
+    say(f"loading functions {', '.join(api.functions)}…")
+    functions = {logical_id: LocalFunction.load(spec) for logical_id, spec in api.functions.items()}
+    local_api = LocalApi(api, functions, api_key, page=lambda: render_page(records.list_own_records(), api_key))
+    try:
+        return LocalHttpServer((HOST, options.port), local_api)
+    except OSError as exc:
+        raise CommandError(f"cannot listen on {HOST}:{options.port}: {exc.strerror}") from None
+
+
+def _start_standin(options: ServeOptions) -> StandinBackbone | None:
+    """Remote mode against a local stand-in of the real Backbone: the handlers log in and POST to it."""
+    if options.backbone != "standin":
+        return None
+    standin = StandinBackbone(options.backbone_port)
+    try:
+        standin.start()
+    except OSError as exc:
+        raise CommandError(f"cannot start the stand-in Backbone: {exc.strerror}") from None
+    os.environ.update(standin.env())
+    say(f"stand-in Backbone on {standin.base_url} (remote mode; identity {standin.device.address})")
+    return standin
+
+
+def serve(options: ServeOptions) -> int:
+    stop = _StopSignal()
+    stop.install()
+    api, template = _load_api(options.template_path)
+    base_url = f"http://{HOST}:{options.port}"
+    standin = _start_standin(options)
+    try:
+        return _serve(options, api, template, base_url, stop)
+    finally:
+        if standin is not None:
+            standin.stop()
+
+
+def _serve(options: ServeOptions, api: ApiSpec, template: dict[str, Any], base_url: str, stop: _StopSignal) -> int:
+    os.environ.setdefault("BACKBONE_BASE_URL", f"{base_url}/backbone")
+    api_key = os.environ.get("API_KEY") or secrets.token_urlsafe(24)
+    settings = _settings()  # a wrong setting fails before anything starts
+    check_port_free(options.port, "API", "--port or PORT")  # and so does a taken port
+    database, endpoint = _start_dynamodb(options)
+    try:
+        use_endpoint(endpoint)
+        store = RecordStore(endpoint, settings.records_table)
+        embedded_endpoint = endpoint if database is not None else None
+        server = _start(options, api, template, settings, store.repository, api_key, embedded_endpoint)
+        with store.failures():
+            demos = seed(store.repository) if options.seed else []
+    except BaseException:
+        if database is not None:
+            database.stop()
+        raise
+    thread = threading.Thread(target=server.serve_forever, name="local-api", daemon=True)
+    thread.start()
+    _banner(base_url, api_key, demos, endpoint)
+    say()
+    say(f"ready in {time.perf_counter() - options.started_at:.1f} s: Ctrl-C stops")
+    stop.event.wait()
+    say("stopping…")
+    server.shutdown()
+    server.server_close()
+    thread.join(timeout=5)
+    if database is not None:
+        database.stop()
+    say("stopped")
+    return 0

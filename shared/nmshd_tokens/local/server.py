@@ -1,0 +1,188 @@
+"""The local API Gateway: a stdlib HTTP server that checks like the deployed API, then calls the real handlers.
+
+Order of checks (SPEC §7): API key → 401, unknown route → 404, known path with another method → 405 + Allow,
+then the function; a crash or an unreadable function result → 502, as API Gateway answers a broken Lambda.
+"""
+
+from __future__ import annotations
+
+import hmac
+import socketserver
+import sys
+import time
+import traceback
+import uuid
+from collections.abc import Callable, Mapping
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+from ..domain.errors import DomainError, ErrorKind
+from .functions import LocalFunction
+from .gateway import (
+    HttpRequest,
+    HttpResponse,
+    MalformedLambdaResponse,
+    build_event,
+    envelope_response,
+    render_response,
+)
+from .routes import ApiSpec, MethodNotAllowed
+
+MAX_BODY_BYTES = 10 * 1024 * 1024  # API Gateway's payload limit
+_METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS")
+Log = Callable[[str], None]
+
+
+def _stderr(line: str) -> None:
+    print(line, file=sys.stderr, flush=True)
+
+
+class LocalApi:
+    """Request in, response out: everything the server does except the sockets."""
+
+    def __init__(
+        self,
+        api: ApiSpec,
+        functions: Mapping[str, LocalFunction],
+        api_key: str,
+        page: Callable[[], str] | None = None,
+        log: Log = _stderr,
+    ) -> None:
+        self.api = api
+        self.functions = functions
+        self._api_key = api_key.encode("utf-8")
+        self._page = page
+        self._log = log
+
+    def _key_ok(self, request: HttpRequest) -> bool:
+        given = request.header("x-api-key")
+        return given is not None and hmac.compare_digest(given.encode("utf-8"), self._api_key)
+
+    def handle(self, request: HttpRequest) -> HttpResponse:
+        if self._page is not None and request.method == "GET" and request.path == "/":
+            return self._serve_page()
+        if self.api.requires_api_key(request.method, request.path) and not self._key_ok(request):
+            return envelope_response(ErrorKind.UNAUTHORIZED)
+        resolved = self.api.resolve(request.method, request.path)
+        if resolved is None:
+            return envelope_response(ErrorKind.ROUTE_NOT_FOUND)
+        if isinstance(resolved, MethodNotAllowed):
+            return envelope_response(ErrorKind.METHOD_NOT_ALLOWED, headers=[("Allow", ", ".join(resolved.allowed))])
+        function = self.functions[resolved.route.function.logical_id]
+        request_id = str(uuid.uuid4())
+        event = build_event(request, resolved, self.api.binary_media_types, stage=self.api.stage, request_id=request_id)
+        try:
+            result = function.invoke(event, request_id)
+            return render_response(result, request.header("accept"), self.api.binary_media_types, request_id)
+        except MalformedLambdaResponse as exc:
+            self._log(f"{function.spec.logical_id} returned a malformed response ({exc}): 502")
+        except Exception as exc:  # a crashing function is the gateway's 502, never the server's death
+            # Type and frames only: an exception's message may carry request data.
+            frames = traceback.extract_tb(exc.__traceback__)[-3:]
+            where = "; ".join(f"{frame.filename}:{frame.lineno} {frame.name}" for frame in frames)
+            self._log(f"{function.spec.logical_id} crashed with {type(exc).__name__} at {where}: 502")
+        return envelope_response(ErrorKind.UNEXPECTED, status=502)
+
+    def _serve_page(self) -> HttpResponse:
+        assert self._page is not None
+        try:
+            html = self._page()
+        except DomainError as exc:  # DynamoDB unreachable or throttled
+            return envelope_response(exc.kind)
+        except Exception as exc:
+            self._log(f"the local page failed with {type(exc).__name__}: 500")
+            return envelope_response(ErrorKind.UNEXPECTED)
+        return HttpResponse(200, [("Content-Type", "text/html; charset=utf-8")], html.encode("utf-8"))
+
+
+class _RequestHandler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    timeout = 30  # seconds an idle keep-alive connection may hold a thread
+    # Headers and body leave in two writes; with Nagle's algorithm on, the body waits for the client's delayed
+    # ACK (about 40 ms) on every request of a keep-alive connection after the first.
+    disable_nagle_algorithm = True
+    server: LocalHttpServer
+
+    def _read_body(self) -> bytes | None:
+        """The request body, or None when it is larger than API Gateway accepts."""
+        if "chunked" in (self.headers.get("Transfer-Encoding") or "").lower():
+            return self._read_chunked()
+        length = int(self.headers.get("Content-Length") or 0)
+        if length > MAX_BODY_BYTES:
+            return None
+        return self.rfile.read(length) if length > 0 else b""
+
+    def _read_chunked(self) -> bytes | None:
+        body = bytearray()
+        while True:
+            size = int(self.rfile.readline(64).split(b";", 1)[0].strip() or b"0", 16)
+            if size == 0:
+                self.rfile.readline(64)  # the empty line after the last chunk (no trailers expected)
+                return bytes(body)
+            if len(body) + size > MAX_BODY_BYTES:
+                return None
+            body += self.rfile.read(size)
+            self.rfile.readline(64)
+
+    def _serve(self) -> None:
+        started = time.perf_counter()
+        try:
+            body = self._read_body()
+        except ValueError:
+            self.send_error(400, "Bad request body framing")
+            return
+        if body is None:
+            self.close_connection = True
+            response = envelope_response(ErrorKind.PAYLOAD_TOO_LARGE)
+        else:
+            request = HttpRequest(self.command, self.path, list(self.headers.items()), body, self.client_address[0])
+            response = self.server.local_api.handle(request)
+        self._write(response)
+        # The path without the query: a backbone query carries a password hash.
+        path = self.path.split("?", 1)[0]
+        elapsed_ms = (time.perf_counter() - started) * 1000
+        self.server.log(f"{self.command} {path} {response.status} {elapsed_ms:.0f} ms")
+
+    def _write(self, response: HttpResponse) -> None:
+        self.send_response_only(response.status)
+        self.send_header("Date", self.date_time_string())
+        for name, value in response.headers:
+            self.send_header(name, value)
+        self.send_header("Content-Length", str(len(response.body)))
+        if self.close_connection:
+            self.send_header("Connection", "close")
+        self.end_headers()
+        if self.command != "HEAD":
+            self.wfile.write(response.body)
+
+    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - the base class's signature
+        """Silenced: the base class would log the request line, query string (and password hash) included."""
+
+    def __getattr__(self, name: str) -> Callable[[], None]:
+        """Any other method (TRACE, CONNECT, QUERY, PROPFIND …) is routed too: 405 + Allow on a known path, else 404.
+
+        BaseHTTPRequestHandler looks up `do_<METHOD>` and answers an HTML 501 when it is missing; API Gateway never
+        answers 501 for a method, and a 5xx reads as a server fault.
+        """
+        if name.startswith("do_"):
+            return self._serve
+        raise AttributeError(name)
+
+
+for _method in _METHODS:
+    setattr(_RequestHandler, f"do_{_method}", _RequestHandler._serve)
+
+
+class LocalHttpServer(ThreadingHTTPServer):
+    daemon_threads = True
+
+    def __init__(self, address: tuple[str, int], local_api: LocalApi, log: Log = _stderr) -> None:
+        self.local_api = local_api
+        self.log = log
+        super().__init__(address, _RequestHandler)
+
+    def server_bind(self) -> None:
+        # HTTPServer.server_bind resolves the host name (getfqdn), which can stall for seconds without DNS.
+        socketserver.TCPServer.server_bind(self)
+        host, port = self.server_address[:2]
+        self.server_name, self.server_port = str(host), int(port)

@@ -1,0 +1,424 @@
+"""The remote Backbone: tokens published to a real enmeshed Backbone as the service's device (issue #9).
+
+Wire contract (shared notes backbone-api.md): device login by OAuth password grant (§1), `POST /api/v2/Tokens`
+(§2, §4) and the anonymous peer read `GET /api/v2/Tokens/{id}` (§3). Credentials, hashes, token content and
+query strings are never logged: log lines name the route, the status and the Backbone's error code only.
+"""
+
+from __future__ import annotations
+
+import http.client
+import json
+import logging
+import random
+import ssl
+import threading
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any, Protocol
+from urllib.parse import quote, urlencode, urlsplit
+
+from ..domain.encoding import EncodingError, b64_encode, b64url_decode
+from ..domain.errors import DomainError, ErrorKind, format_timestamp
+from ..domain.ids import is_token_id
+from ..domain.models import PublishedToken, StoredToken, TokenDraft
+from ..domain.validation import parse_iso_datetime
+from .ports import TransactItem
+from .secrets import CredentialSource
+
+# A child of the Powertools logger (service "nmshd-tokens"): its JSON lines, with the `extra` keys.
+logger = logging.getLogger("nmshd-tokens.remote_backbone")
+
+LOGIN_PATH = "/connect/token"
+TOKENS_PATH = "/api/v2/Tokens"
+_JSON = "application/json"
+_FORM = "application/x-www-form-urlencoded"
+_STALE_CONNECTION = (ConnectionResetError, BrokenPipeError)  # http.client.RemoteDisconnected included
+_MIN_ATTEMPT_SECONDS = 0.05  # less time than this left: another attempt cannot succeed
+# The Backbone's validation message when it treats the caller as anonymous (notes §1.7).
+_ANONYMOUS_CONTENT_MESSAGE = "must be empty"
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    """Bounded retries of timeouts, refused connections and 5xx; everything, login included, fits in `budget`.
+
+    The defaults keep a create call (login + POST, each retried) under 7 s, well inside the Lambda's 10 s.
+    """
+
+    attempts: int = 3
+    base_delay: float = 0.2
+    max_delay: float = 1.0
+    attempt_timeout: float = 2.5
+    budget: float = 7.0
+
+    def delay(self, retry: int) -> float:
+        # Full jitter: instances that failed together do not retry together.
+        return random.uniform(0.0, min(self.max_delay, self.base_delay * 2**retry))  # noqa: S311 - not a secret
+
+
+@dataclass(frozen=True)
+class Answer:
+    status: int
+    body: bytes
+
+    def json(self) -> dict[str, Any]:
+        try:
+            data = json.loads(self.body)
+        except ValueError:
+            return {}
+        return data if isinstance(data, dict) else {}
+
+    def error(self) -> tuple[str, str] | None:
+        """`(code, message)` from the Backbone's error envelope, if the answer is one."""
+        error = self.json().get("error")
+        if isinstance(error, dict) and isinstance(error.get("code"), str):
+            return error["code"], str(error.get("message") or "")
+        return None
+
+
+class Unreachable(Exception):
+    """No HTTP answer: a timeout, a refused or dropped connection."""
+
+
+class Transport(Protocol):
+    def request(
+        self, method: str, target: str, body: bytes | None, headers: Mapping[str, str], timeout: float
+    ) -> Answer: ...
+
+
+class KeepAliveTransport:
+    """One kept-alive connection per thread: a warm Lambda skips the TCP and TLS handshakes."""
+
+    def __init__(self, base_url: str) -> None:
+        parts = urlsplit(base_url)
+        self._https = parts.scheme == "https"
+        self._host = parts.hostname or ""
+        self._port = parts.port
+        self._prefix = parts.path.rstrip("/")  # a Backbone behind a path prefix
+        self._local = threading.local()
+
+    def request(
+        self, method: str, target: str, body: bytes | None, headers: Mapping[str, str], timeout: float
+    ) -> Answer:
+        for _ in range(2):
+            connection = self._connection(timeout)
+            reused = connection.sock is not None
+            try:
+                connection.request(method, self._prefix + target, body=body, headers=dict(headers))
+                response = connection.getresponse()
+                answer = Answer(response.status, response.read())
+            except (OSError, http.client.HTTPException) as exc:  # timeouts included
+                self.close()
+                if reused and isinstance(exc, _STALE_CONNECTION):
+                    continue  # the server closed the idle kept-alive connection: once more on a new one
+                raise Unreachable(type(exc).__name__) from None
+            if response.will_close:
+                self.close()
+            return answer
+        raise Unreachable("RemoteDisconnected")
+
+    def _connection(self, timeout: float) -> http.client.HTTPConnection:
+        connection: http.client.HTTPConnection | None = getattr(self._local, "connection", None)
+        if connection is None:
+            if self._https:
+                context = ssl.create_default_context()  # certificate and host name verified
+                connection = http.client.HTTPSConnection(self._host, self._port, timeout=timeout, context=context)
+            else:
+                connection = http.client.HTTPConnection(self._host, self._port, timeout=timeout)
+            self._local.connection = connection
+        connection.timeout = timeout
+        if connection.sock is not None:
+            connection.sock.settimeout(timeout)
+        return connection
+
+    def close(self) -> None:
+        connection = getattr(self._local, "connection", None)
+        self._local.connection = None
+        if connection is not None:
+            connection.close()
+
+
+class TokenRecords(Protocol):
+    def put_token(self, stored: StoredToken, token_id: str) -> None: ...
+
+
+@dataclass(frozen=True)
+class AccessToken:
+    bearer: str = field(repr=False)
+    renew_at: float  # on the session clock; past it the token is not used any more
+    address: str | None = None
+    device_id: str | None = None
+
+
+def token_request_body(draft: TokenDraft) -> dict[str, Any]:
+    """As the transport's `sendToken` builds it (notes §4.1): optional fields are left out, not null."""
+    body: dict[str, Any] = {"content": draft.content_cipher, "expiresAt": format_timestamp(draft.expires_at)}
+    if draft.for_identity:
+        body["forIdentity"] = draft.for_identity
+    if draft.password_hash is not None:
+        body["password"] = b64_encode(draft.password_hash)  # standard base64 with padding, as CoreBuffer writes it
+    return body
+
+
+def jwt_claims(bearer: str) -> dict[str, Any]:
+    """A JWT's claims, unverified (only compared with the configuration); {} for an opaque token."""
+    parts = bearer.split(".")
+    if len(parts) != 3:
+        return {}
+    try:
+        claims = json.loads(b64url_decode(parts[1]))
+    except (EncodingError, ValueError):
+        return {}
+    return claims if isinstance(claims, dict) else {}
+
+
+class RemoteBackbone:
+    """TokenPublisher and PeerTokenReader against a real Backbone at `base_url`.
+
+    Login: the access token is shared by every call of the process and renewed `min(max_margin, 25 % of its
+    lifetime)` before it expires. Renewal must be proactive: the token routes allow anonymous callers, so the
+    Backbone silently treats a stale bearer as anonymous instead of answering 401 (notes §1.7). If that
+    happens anyway (say the Backbone's signing keys changed), the create call logs in once more and retries.
+    A refused login is not repeated for `refusal_cooldown` seconds: three wrong passwords lock the device,
+    which the Connector may share, for ten minutes.
+
+    Non-ephemeral tokens: the record is written only after the Backbone accepted the token, because the id
+    comes from the Backbone and there is no transaction across the two. If that write fails, the token exists
+    on the Backbone only: the caller gets 503 and may retry (creating a new token). The orphan harms no one:
+    its key was never handed out, so nobody can read it; it counts against the identity's token quota until
+    the Backbone deletes it, 30 days after its expiresAt (never, in practice, for the 9999-12-31 default).
+    """
+
+    def __init__(
+        self,
+        base_url: str,
+        credentials: CredentialSource,
+        records: TokenRecords,
+        *,
+        transport: Transport | None = None,
+        retry: RetryPolicy | None = None,
+        clock: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], None] = time.sleep,
+        max_margin: float = 60.0,
+        refusal_cooldown: float = 300.0,
+    ) -> None:
+        self.base_url = base_url.rstrip("/")
+        self._credentials = credentials
+        self._records = records
+        self._transport = transport or KeepAliveTransport(self.base_url)
+        self._retry = retry or RetryPolicy()
+        self._clock = clock
+        self._sleep = sleep
+        self._max_margin = max_margin
+        self._refusal_cooldown = refusal_cooldown
+        self._token: AccessToken | None = None
+        self._refused_until: float | None = None
+        self._login_lock = threading.Lock()
+
+    # --- TokenPublisher ----------------------------------------------------------------------------
+
+    supports_transactions = False  # the Backbone's write and ours cannot be one transaction
+
+    def publish(
+        self,
+        draft: TokenDraft,
+        keep: Callable[[PublishedToken], StoredToken] | None,
+        *,
+        also: Callable[[PublishedToken], TransactItem] | None = None,
+    ) -> PublishedToken:
+        if also is not None:
+            raise ValueError("a remote Backbone cannot write `also` in the token's transaction")
+        deadline = time.monotonic() + self._retry.budget
+        published = self._create(draft, deadline)
+        if keep is not None:
+            self._keep(keep(published), published.id)
+        return published
+
+    def _create(self, draft: TokenDraft, deadline: float) -> PublishedToken:
+        body = json.dumps(token_request_body(draft), separators=(",", ":")).encode("utf-8")
+        token = self._bearer(deadline)
+        _check_identity(token, draft)
+        answer = self._send("POST", TOKENS_PATH, body, _headers(token, _JSON), deadline, "create token")
+        if _answered_as_anonymous(answer):
+            logger.warning("the backbone treated the access token as anonymous; logging in again")
+            token = self._bearer(deadline, stale=token)
+            answer = self._send("POST", TOKENS_PATH, body, _headers(token, _JSON), deadline, "create token")
+            if _answered_as_anonymous(answer):
+                logger.error("the backbone treats a fresh access token as anonymous")
+                raise DomainError(ErrorKind.SERVICE_UNAVAILABLE)
+        if answer.status in (200, 201):
+            result = answer.json().get("result")
+            result = result if isinstance(result, dict) else {}
+            created_at = parse_iso_datetime(result.get("createdAt"))
+            if is_token_id(result.get("id")) and created_at is not None:
+                return PublishedToken(str(result["id"]), created_at)
+        raise _refusal(answer, "create token")
+
+    def _keep(self, stored: StoredToken, token_id: str) -> None:
+        try:
+            self._records.put_token(stored, token_id)
+        except Exception as exc:
+            # The token id alone opens nothing (the key was never handed out); it helps to find the orphan.
+            logger.error(
+                "token published, but its record was not written",
+                extra={"token_id": token_id, "error_type": type(exc).__name__},
+            )
+            raise DomainError(ErrorKind.SERVICE_UNAVAILABLE) from exc
+
+    # --- PeerTokenReader ---------------------------------------------------------------------------
+
+    def fetch_for_peer(self, token_id: str, password_hash: bytes | None) -> dict[str, Any]:
+        """Anonymous, as a peer without an account: a bearer would make us the owner and skip every check."""
+        target = f"{TOKENS_PATH}/{quote(token_id, safe='')}"
+        if password_hash:  # the Backbone reads an empty value as no password
+            target += "?" + urlencode({"password": b64_encode(password_hash)})  # strict standard base64 (§3.2)
+        deadline = time.monotonic() + self._retry.budget
+        answer = self._send("GET", target, None, {"Accept": _JSON}, deadline, "get token")
+        result = answer.json().get("result")
+        if answer.status == 200 and isinstance(result, dict):
+            return result
+        if answer.status == 404:
+            raise DomainError(ErrorKind.TOKEN_NOT_FOUND)
+        error = answer.error()
+        if answer.status == 400 and error is not None and error[0] == ErrorKind.TOKEN_LOCKED.code:
+            raise DomainError(ErrorKind.TOKEN_LOCKED)
+        raise _refusal(answer, "get token")
+
+    def exists(self, token_id: str) -> bool:
+        """Signed in as the owner, which bypasses password, expiry and lock checks and counts no failure.
+
+        Meant for our own tokens. Another identity's token would be read as a non-owner: a password-protected
+        one would count a failed attempt, and an unprotected one would be allocated to us.
+        """
+        deadline = time.monotonic() + self._retry.budget
+        token = self._bearer(deadline)
+        target = f"{TOKENS_PATH}/{quote(token_id, safe='')}"
+        answer = self._send("GET", target, None, _headers(token), deadline, "get token")
+        result = answer.json().get("result")
+        if answer.status == 200 and isinstance(result, dict):
+            expires_at = parse_iso_datetime(result.get("expiresAt"))
+            return expires_at is None or expires_at > datetime.now(UTC)
+        if answer.status in (400, 404):
+            return False
+        raise _refusal(answer, "get token")
+
+    # --- login -------------------------------------------------------------------------------------
+
+    def _bearer(self, deadline: float, stale: AccessToken | None = None) -> AccessToken:
+        with self._login_lock:  # single flight: concurrent callers wait for one login
+            now = self._clock()
+            token = self._token
+            if token is not None and token is not stale and now < token.renew_at:
+                return token
+            if self._refused_until is not None and now < self._refused_until:
+                raise DomainError(ErrorKind.SERVICE_UNAVAILABLE)
+            self._token = None
+            self._token = self._login(deadline)
+            return self._token
+
+    def _login(self, deadline: float) -> AccessToken:
+        credentials = self._credentials.get()
+        form = urlencode(
+            {
+                "client_id": credentials.client_id,
+                "client_secret": credentials.client_secret,
+                "grant_type": "password",
+                "username": credentials.username,
+                "password": credentials.password,
+            }
+        ).encode("ascii")
+        started = self._clock()  # the lifetime counts from before the request: errs on the safe side
+        answer = self._send("POST", LOGIN_PATH, form, {"Content-Type": _FORM, "Accept": _JSON}, deadline, "login")
+        data = answer.json()
+        bearer, lifetime = data.get("access_token"), _seconds(data.get("expires_in"))
+        if answer.status == 200 and isinstance(bearer, str) and bearer and lifetime is not None:
+            renew_at = started + lifetime - min(self._max_margin, lifetime * 0.25)
+            claims = jwt_claims(bearer)
+            return AccessToken(bearer, renew_at, claims.get("nmshd_address"), claims.get("device_id"))
+        if answer.status in (400, 401):
+            self._refused_until = self._clock() + self._refusal_cooldown
+            self._credentials.forget()  # a rotated secret is read again after the cool-down
+            oauth_error = data.get("error")
+            logger.error(
+                "the backbone refused the device login",
+                extra={"status": answer.status, "oauth_error": oauth_error if isinstance(oauth_error, str) else None},
+            )
+        else:
+            logger.error("unexpected answer to the device login", extra={"status": answer.status})
+        raise DomainError(ErrorKind.SERVICE_UNAVAILABLE)
+
+    # --- HTTP with retries -------------------------------------------------------------------------
+
+    def _send(
+        self, method: str, target: str, body: bytes | None, headers: Mapping[str, str], deadline: float, route: str
+    ) -> Answer:
+        """The first answer below 500; timeouts, dropped connections and 5xx are retried within the deadline."""
+        for attempt in range(self._retry.attempts):
+            if attempt:
+                self._sleep(min(self._retry.delay(attempt - 1), max(0.0, deadline - time.monotonic())))
+            remaining = deadline - time.monotonic()
+            if remaining < _MIN_ATTEMPT_SECONDS:
+                break
+            timeout = min(self._retry.attempt_timeout, remaining)
+            try:
+                answer = self._transport.request(method, target, body, headers, timeout)
+            except Unreachable as exc:
+                failure = str(exc)
+            else:
+                if answer.status < 500:
+                    return answer
+                failure = f"HTTP {answer.status}"
+            logger.warning("backbone call failed", extra={"route": route, "attempt": attempt + 1, "failure": failure})
+        logger.error("backbone unavailable", extra={"route": route})
+        raise DomainError(ErrorKind.SERVICE_UNAVAILABLE)
+
+
+def _headers(token: AccessToken, content_type: str | None = None) -> dict[str, str]:
+    headers = {"Accept": _JSON, "Authorization": f"Bearer {token.bearer}"}
+    if content_type:
+        headers["Content-Type"] = content_type
+    return headers
+
+
+def _seconds(value: object) -> float | None:
+    """`expires_in`: a positive number of seconds, else None."""
+    if isinstance(value, int | float) and not isinstance(value, bool) and value > 0:
+        return float(value)
+    return None
+
+
+def _answered_as_anonymous(answer: Answer) -> bool:
+    """'content' must be empty: only anonymous callers get this, so our bearer did not count (notes §1.7)."""
+    error = answer.error()
+    return (
+        answer.status == 400
+        and error is not None
+        and error[0] == ErrorKind.BACKBONE_VALIDATION.code
+        and "content" in error[1].lower()
+        and _ANONYMOUS_CONTENT_MESSAGE in error[1].lower()
+    )
+
+
+def _check_identity(token: AccessToken, draft: TokenDraft) -> None:
+    """The TokenDTO names the configured identity; the Backbone records the device's. They must agree."""
+    if (token.address and token.address != draft.created_by) or (
+        token.device_id and token.device_id != draft.created_by_device
+    ):
+        logger.warning("SERVICE_ADDRESS or SERVICE_DEVICE_ID differ from the identity the backbone login belongs to")
+
+
+def _refusal(answer: Answer, route: str) -> DomainError:
+    """The Backbone's 400s pass through with its code and message; 429 is quota; anything else is 503."""
+    error = answer.error()
+    if answer.status == 429:
+        return DomainError(ErrorKind.QUOTA_EXHAUSTED, error[1] if error else None, code=error[0] if error else None)
+    if answer.status == 400 and error is not None:
+        return DomainError(ErrorKind.BACKBONE_VALIDATION, error[1] or None, code=error[0])
+    logger.error(
+        "unexpected backbone answer",
+        extra={"route": route, "status": answer.status, "backbone_error_code": error[0] if error else None},
+    )
+    return DomainError(ErrorKind.SERVICE_UNAVAILABLE)

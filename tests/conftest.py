@@ -1,0 +1,90 @@
+"""Fixtures: moto DynamoDB with the tables of template.yaml, and fresh wiring for every test."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Iterator
+from datetime import datetime
+from typing import Any
+
+import pytest
+from nmshd_tokens.domain.crypto import generate_key, generate_salt
+from nmshd_tokens.domain.ids import new_id
+from nmshd_tokens.domain.models import FileRecord, StoredPasswordProtection, TemplateRecord
+from nmshd_tokens.storage.dynamodb import DynamoRecordsRepository
+
+# Never let a test reach real AWS: dummy credentials and a fixed region before boto3 is imported anywhere.
+os.environ.update(
+    {
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+        "AWS_SESSION_TOKEN": "testing",
+        "AWS_DEFAULT_REGION": "eu-central-1",
+        "AWS_REGION": "eu-central-1",
+        "POWERTOOLS_SERVICE_NAME": "nmshd-tokens-test",
+    }
+)
+os.environ.pop("AWS_ENDPOINT_URL_DYNAMODB", None)
+os.environ.pop("AWS_PROFILE", None)
+
+RECORDS_TABLE = "test-records"
+BACKBONE_TABLE = "test-backbone"
+
+
+@pytest.fixture
+def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
+    """moto DynamoDB with both tables created from template.yaml; yields the low-level client."""
+    from moto import mock_aws
+    from nmshd_tokens import wiring
+    from nmshd_tokens.local.tables import create_tables
+    from nmshd_tokens.storage.dynamodb import dynamodb_client
+
+    monkeypatch.setenv("RECORDS_TABLE", RECORDS_TABLE)
+    monkeypatch.setenv("BACKBONE_TABLE", BACKBONE_TABLE)
+    monkeypatch.delenv("BACKBONE_BASE_URL", raising=False)
+    monkeypatch.delenv("QR_FORMAT", raising=False)
+    with mock_aws():
+        dynamodb_client.cache_clear()
+        wiring.reset()
+        client = dynamodb_client(None)
+        create_tables(client, {"RecordsTable": RECORDS_TABLE, "BackboneTable": BACKBONE_TABLE})
+        yield client
+    dynamodb_client.cache_clear()
+    wiring.reset()
+
+
+@pytest.fixture
+def records(aws: Any) -> DynamoRecordsRepository:
+    return DynamoRecordsRepository(RECORDS_TABLE, aws)
+
+
+@pytest.fixture
+def make_file(records: DynamoRecordsRepository) -> Callable[..., FileRecord]:
+    def make(expires_at: datetime | None = None) -> FileRecord:
+        record = FileRecord(new_id("FIL"), generate_key(), expires_at)
+        records.put_file(record)
+        return record
+
+    return make
+
+
+@pytest.fixture
+def make_template(records: DynamoRecordsRepository) -> Callable[..., TemplateRecord]:
+    def make(
+        *,
+        expires_at: datetime | None = None,
+        is_own: bool = True,
+        for_identity: str | None = None,
+        password: str | None = None,
+        pin: bool = False,
+        indicator: int | None = None,
+    ) -> TemplateRecord:
+        protection = None
+        if password is not None:
+            password_type = f"pin{len(password)}" if pin else "pw"
+            protection = StoredPasswordProtection(password, password_type, generate_salt(), indicator)
+        record = TemplateRecord(new_id("RLT"), generate_key(), expires_at, is_own, for_identity, protection)
+        records.put_template(record)
+        return record
+
+    return make

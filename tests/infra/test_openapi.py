@@ -1,0 +1,53 @@
+"""Our OpenAPI document is generated from the code, committed, and must not drift; it matches the template's
+routes and what the handlers really answer."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from nmshd_tokens.http.openapi import BackboneTokenResult, ErrorContent, TokenResult, build_openapi, render_openapi
+from nmshd_tokens.local.tables import load_template
+
+from tests.support import ROUTES, api_event, future, invoke, json_body
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def test_committed_openapi_is_up_to_date() -> None:
+    committed = (ROOT / "docs" / "openapi.json").read_text(encoding="utf-8")
+    assert committed == render_openapi(), "docs/openapi.json is stale: run `make openapi` and commit it"
+
+
+def test_documented_paths_are_the_template_routes() -> None:
+    template = load_template()
+    routes = set()
+    for resource in template["Resources"].values():
+        for event in resource.get("Properties", {}).get("Events", {}).values():
+            if event.get("Type") == "Api":
+                routes.add((event["Properties"]["Path"], event["Properties"]["Method"].lower()))
+    documented = {(path, method) for path, item in build_openapi()["paths"].items() for method in item}
+    # The /r/{id} page is HTML for phone cameras, not an API operation.
+    assert documented == routes - {("/backbone/r/{id}", "get")}
+
+
+def test_handler_responses_conform_to_the_documented_models(make_file: Callable[..., Any]) -> None:
+    file = make_file(future())
+    body = {
+        "forIdentity": "did:e:localhost:dids:0123456789abcdef0123ab",
+        "ephemeral": False,
+        "passwordProtection": {"password": "1234", "passwordIsPin": True, "passwordLocationIndicator": "SMS"},
+    }
+    created = json_body(invoke("file_token", api_event(ROUTES["file_token"][1], file.id, body=body)))
+    TokenResult.model_validate(created, strict=True)
+    missing = json_body(invoke("file_token", api_event(ROUTES["file_token"][1], "FILdoesnotexist00000")))
+    ErrorContent.model_validate(missing, strict=True)
+    token_id = created["result"]["id"]
+    event = api_event(ROUTES["backbone_token"][1], token_id, method="GET")
+    not_found = json_body(invoke("backbone_token", event))  # no password for a protected token: 404
+    ErrorContent.model_validate(not_found, strict=True)
+    plain = json_body(invoke("file_token", api_event(ROUTES["file_token"][1], file.id)))["result"]["id"]
+    BackboneTokenResult.model_validate(
+        json_body(invoke("backbone_token", api_event(ROUTES["backbone_token"][1], plain, method="GET"))), strict=True
+    )

@@ -1,0 +1,456 @@
+"""template.yaml as SAM deploys it: routes, API keys, binary media, gateway errors, IAM, tables, lint.
+
+Assertions run on the offline samtranslator output (see conftest.py), i.e. on what CloudFormation receives.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.infra.conftest import BASIC_EXECUTION_ROLE, ROOT, TEMPLATE
+
+TABLES = ("RecordsTable", "BackboneTable")
+FUNCTIONS = ("FileTokenFunction", "TemplateTokenFunction", "BackboneTokenFunction")
+BATCH_FUNCTION = "TokenBatchFunction"  # bulk creation (issue #6): SQS in, S3 out; tested at the end of this file
+CONNECTOR_ROUTES = {
+    ("/api/v2/Files/{id}/Token", "post"): "FileTokenFunction",
+    ("/api/v2/RelationshipTemplates/Own/{id}/Token", "post"): "TemplateTokenFunction",
+}
+BACKBONE_ROUTES = {
+    ("/backbone/api/v2/Tokens/{id}", "get"): "BackboneTokenFunction",
+    ("/backbone/r/{id}", "get"): "BackboneTokenFunction",
+}
+# Least privilege (SAM's CRUD policy templates would grant ten actions): action -> tables it may touch.
+EXPECTED_PERMISSIONS = {
+    "FileTokenFunction": {
+        "dynamodb:GetItem": {"RecordsTable"},
+        "dynamodb:PutItem": {"RecordsTable", "BackboneTable"},
+    },
+    "TemplateTokenFunction": {
+        "dynamodb:GetItem": {"RecordsTable"},
+        "dynamodb:PutItem": {"RecordsTable", "BackboneTable"},
+    },
+    "BackboneTokenFunction": {
+        "dynamodb:GetItem": {"BackboneTable"},
+        "dynamodb:UpdateItem": {"BackboneTable"},
+    },
+}
+ENVIRONMENT = {
+    "SERVICE_ADDRESS",
+    "SERVICE_DEVICE_ID",
+    "BACKBONE_BASE_URL",
+    "RECORDS_TABLE",
+    "BACKBONE_TABLE",
+    "BACKBONE_MODE",
+    "BACKBONE_CREDENTIALS_SECRET",
+    "QR_FORMAT",
+    "POWERTOOLS_SERVICE_NAME",
+    "POWERTOOLS_LOG_LEVEL",
+}
+EVENT_FILES = {
+    "file_token_json": ("/api/v2/Files/{id}/Token", "POST", "application/json"),
+    "file_token_png": ("/api/v2/Files/{id}/Token", "POST", "image/png"),
+    "template_token_json": ("/api/v2/RelationshipTemplates/Own/{id}/Token", "POST", "application/json"),
+    "template_token_png": ("/api/v2/RelationshipTemplates/Own/{id}/Token", "POST", "image/png"),
+    "backbone_get_token": ("/backbone/api/v2/Tokens/{id}", "GET", "application/json"),
+    "backbone_get_token_password": ("/backbone/api/v2/Tokens/{id}", "GET", "application/json"),
+    "backbone_r_page": ("/backbone/r/{id}", "GET", "text/html"),
+}
+
+
+# --- helpers ---------------------------------------------------------------------------------------------
+
+
+def of_type(resources: dict[str, Any], resource_type: str) -> dict[str, Any]:
+    return {name: resource for name, resource in resources.items() if resource["Type"] == resource_type}
+
+
+def only(resources: dict[str, Any], resource_type: str) -> tuple[str, dict[str, Any]]:
+    found = of_type(resources, resource_type)
+    assert len(found) == 1, f"expected one {resource_type}, found {sorted(found)}"
+    return next(iter(found.items()))
+
+
+def api_body(resources: dict[str, Any]) -> dict[str, Any]:
+    body: dict[str, Any] = resources["Api"]["Properties"]["Body"]
+    return body
+
+
+def operations(body: dict[str, Any]) -> dict[tuple[str, str], dict[str, Any]]:
+    return {
+        (path, method): operation
+        for path, methods in body["paths"].items()
+        for method, operation in methods.items()
+        if method != "parameters"
+    }
+
+
+def integrated_function(operation: dict[str, Any]) -> str:
+    """The logical id in `...functions/${XFunction.Arn}/invocations`."""
+    uri = operation["x-amazon-apigateway-integration"]["uri"]["Fn::Sub"]
+    match = re.search(r"\$\{(\w+)\.Arn\}", uri)
+    assert match, uri
+    return match.group(1)
+
+
+def as_list(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else [value]
+
+
+def table_of(resource: Any) -> str:
+    """RecordsTable for {"Fn::GetAtt": ["RecordsTable", "Arn"]}; anything broader (a "*", an index) fails."""
+    assert isinstance(resource, dict) and list(resource) == ["Fn::GetAtt"], f"not a table ARN: {resource}"
+    logical_id, attribute = resource["Fn::GetAtt"]
+    assert attribute == "Arn", resource
+    return str(logical_id)
+
+
+def role_statements(resources: dict[str, Any], function: str) -> list[dict[str, Any]]:
+    role_name = resources[function]["Properties"]["Role"]["Fn::GetAtt"][0]
+    role = resources[role_name]
+    assert role["Type"] == "AWS::IAM::Role"
+    return [
+        statement
+        for policy in role["Properties"].get("Policies", [])
+        for statement in as_list(policy["PolicyDocument"]["Statement"])
+    ]
+
+
+# --- API -------------------------------------------------------------------------------------------------
+
+
+def test_binary_media_types_include_png(resources: dict[str, Any]) -> None:
+    # What API Gateway reads is the OpenAPI extension (SAM decodes "image~1png" there).
+    assert "image/png" in api_body(resources)["x-amazon-apigateway-binary-media-types"]
+    assert "*/*" not in api_body(resources)["x-amazon-apigateway-binary-media-types"]
+
+
+def test_routes_map_to_their_functions(resources: dict[str, Any]) -> None:
+    routes = {route: integrated_function(op) for route, op in operations(api_body(resources)).items()}
+    assert routes == CONNECTOR_ROUTES | BACKBONE_ROUTES
+    for operation in operations(api_body(resources)).values():
+        assert operation["x-amazon-apigateway-integration"]["type"] == "aws_proxy"
+
+
+def test_api_key_required_exactly_on_the_connector_routes(resources: dict[str, Any]) -> None:
+    body = api_body(resources)
+    keyed = {route for route, op in operations(body).items() if {"api_key": []} in op.get("security", [])}
+    assert keyed == set(CONNECTOR_ROUTES)
+    scheme = body["components"]["securitySchemes"]["api_key"]
+    assert scheme == {"type": "apiKey", "name": "x-api-key", "in": "header"}
+
+
+def test_one_stage_v1_with_usage_plan_and_generated_key(resources: dict[str, Any]) -> None:
+    stage_id, stage = only(resources, "AWS::ApiGateway::Stage")
+    assert stage["Properties"]["StageName"] == "v1"
+    # With swagger 2.0 SAM gives the Deployment `StageName: Stage`, a second, stray stage; OpenApiVersion stops it.
+    _, deployment = only(resources, "AWS::ApiGateway::Deployment")
+    assert "StageName" not in deployment["Properties"]
+    assert stage["Properties"].get("TracingEnabled") is False
+    _, plan = only(resources, "AWS::ApiGateway::UsagePlan")
+    assert plan["Properties"]["ApiStages"] == [{"ApiId": {"Ref": "Api"}, "Stage": {"Ref": stage_id}}]
+    key_id, key = only(resources, "AWS::ApiGateway::ApiKey")
+    assert key_id == "ApiApiKey"  # <Api logical id>ApiKey, what the ApiKeyId output refers to
+    assert key["Properties"]["Enabled"] is True
+    _, plan_key = only(resources, "AWS::ApiGateway::UsagePlanKey")
+    assert plan_key["Properties"]["KeyId"] == {"Ref": "ApiApiKey"}
+    assert plan_key["Properties"]["KeyType"] == "API_KEY"
+
+
+def _render(template: str) -> dict[str, Any]:
+    """A gateway response template as API Gateway fills it in ($context.error.messageString comes quoted)."""
+    values = {
+        "$context.requestId": "5f0c2b7e-9a1d-4c3b-8e6f-0d1a2b3c4d5e",
+        "$context.requestTime": "23/Nov/2025:12:00:00 +0000",
+        "$context.error.messageString": '"Too Many Requests"',
+    }
+    for placeholder, value in values.items():
+        template = template.replace(placeholder, value)
+    assert "$context" not in template, template
+    rendered: dict[str, Any] = json.loads(template)
+    return rendered
+
+
+@pytest.mark.parametrize(
+    ("response_type", "status", "code"),
+    [
+        ("API_KEY", "401", "error.connector.unauthorized"),
+        ("ACCESS_DENIED", "401", "error.connector.unauthorized"),
+        ("MISSING_AUTHENTICATION_TOKEN", "404", "error.connector.http.routeDoesNotExist"),
+        ("DEFAULT_4XX", None, "error.connector.http.requestRejected"),
+        ("DEFAULT_5XX", None, "error.connector.unexpected"),
+    ],
+)
+def test_gateway_responses_use_the_error_envelope(
+    resources: dict[str, Any], response_type: str, status: str | None, code: str
+) -> None:
+    response = api_body(resources)["x-amazon-apigateway-gateway-responses"][response_type]
+    assert response.get("statusCode") == status  # None: the specific response type's own status
+    error = _render(response["responseTemplates"]["application/json"])["error"]
+    assert set(error) == {"code", "message", "id", "time", "docs"}
+    assert error["code"] == code
+    assert error["docs"] == f"https://enmeshed.eu/integrate/error-codes#{code}"
+    if code == "error.connector.unauthorized":
+        assert error["message"] == "Unauthorized."
+
+
+# --- functions and layer ---------------------------------------------------------------------------------
+
+
+def test_every_function_runs_python313_on_arm64_with_the_shared_layer(resources: dict[str, Any]) -> None:
+    functions = of_type(resources, "AWS::Lambda::Function")
+    assert set(functions) == {*FUNCTIONS, BATCH_FUNCTION}
+    layer_id, layer = only(resources, "AWS::Lambda::LayerVersion")
+    assert layer["Properties"]["CompatibleRuntimes"] == ["python3.13"]
+    assert layer["Properties"]["CompatibleArchitectures"] == ["arm64"]
+    for name, function in functions.items():
+        properties = function["Properties"]
+        assert properties["Runtime"] == "python3.13", name
+        assert properties["Architectures"] == ["arm64"], name
+        assert properties["Handler"] == "app.lambda_handler", name
+        assert properties["MemorySize"] == 1024, name
+        assert properties["Timeout"] == (60 if name == BATCH_FUNCTION else 10), name
+        assert properties["LoggingConfig"] == {"LogFormat": "JSON"}, name
+        assert properties["Layers"] == [{"Ref": layer_id}], name
+        extra = {"TOKEN_OUTPUT_BUCKET"} if name == BATCH_FUNCTION else set()
+        assert set(properties["Environment"]["Variables"]) == ENVIRONMENT | extra, name
+        assert "TracingConfig" not in properties, name
+
+
+def test_code_locations_and_layer_build(source_template: dict[str, Any]) -> None:
+    resources = source_template["Resources"]
+    for name, folder in [
+        ("FileTokenFunction", "file_token"),
+        ("TemplateTokenFunction", "template_token"),
+        ("BackboneTokenFunction", "backbone_token"),
+        (BATCH_FUNCTION, "token_batch"),
+    ]:
+        assert resources[name]["Properties"]["CodeUri"] == f"functions/{folder}/"
+        assert (ROOT / "functions" / folder).is_dir()
+    layer = resources["SharedLayer"]
+    assert layer["Metadata"]["BuildMethod"] == "makefile"
+    assert layer["Properties"]["ContentUri"] == "."
+    makefile = (ROOT / "Makefile").read_text(encoding="utf-8")
+    assert re.search(r"^build-SharedLayer:", makefile, re.MULTILINE), "sam build runs `make build-SharedLayer`"
+
+
+@pytest.mark.parametrize("function", FUNCTIONS)
+def test_function_role_is_least_privilege(resources: dict[str, Any], function: str) -> None:
+    role_name = resources[function]["Properties"]["Role"]["Fn::GetAtt"][0]
+    assert resources[role_name]["Properties"]["ManagedPolicyArns"] == [BASIC_EXECUTION_ROLE]
+    granted: dict[str, set[str]] = {}
+    for statement in role_statements(resources, function):
+        assert statement["Effect"] == "Allow"
+        for action in as_list(statement["Action"]):
+            granted.setdefault(action, set()).update(table_of(r) for r in as_list(statement["Resource"]))
+    assert granted == EXPECTED_PERMISSIONS[function]
+
+
+def test_backbone_may_update_only_the_failure_counter(resources: dict[str, Any]) -> None:
+    (update,) = [
+        s for s in role_statements(resources, "BackboneTokenFunction") if "dynamodb:UpdateItem" in as_list(s["Action"])
+    ]
+    condition = update["Condition"]
+    assert sorted(condition["ForAllValues:StringEquals"]["dynamodb:Attributes"]) == ["failedAttempts", "id"]
+    assert "ALL_NEW" not in condition["StringEqualsIfExists"]["dynamodb:ReturnValues"]
+
+
+# --- tables ----------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("table", TABLES)
+def test_tables_are_retained_protected_and_expire_items(resources: dict[str, Any], table: str) -> None:
+    resource = resources[table]
+    assert resource["Type"] == "AWS::DynamoDB::Table"
+    assert resource["DeletionPolicy"] == "Retain"
+    assert resource["UpdateReplacePolicy"] == "Retain"
+    properties = resource["Properties"]
+    assert properties["KeySchema"] == [{"AttributeName": "id", "KeyType": "HASH"}]
+    assert properties["AttributeDefinitions"] == [{"AttributeName": "id", "AttributeType": "S"}]
+    assert properties["BillingMode"] == "PAY_PER_REQUEST"
+    assert properties["TimeToLiveSpecification"] == {"AttributeName": "ttl", "Enabled": True}
+    assert properties["PointInTimeRecoverySpecification"]["PointInTimeRecoveryEnabled"] is True
+    assert properties["SSESpecification"]["SSEEnabled"] is True
+    assert properties["DeletionProtectionEnabled"] is True
+
+
+def test_outputs(transformed: dict[str, Any]) -> None:
+    outputs = transformed["Outputs"]
+    assert set(outputs) >= {"ApiUrl", "ApiKeyId", "RecordsTableName", "BackboneTableName", "BackboneBaseUrl"}
+    assert outputs["ApiKeyId"]["Value"] == {"Ref": "ApiApiKey"}
+    assert outputs["ApiUrl"]["Value"] == {"Fn::Sub": "https://${Api}.execute-api.${AWS::Region}.${AWS::URLSuffix}/v1"}
+
+
+# --- lint ------------------------------------------------------------------------------------------------
+
+
+def test_cfn_lint_finds_nothing() -> None:
+    from cfnlint.api import ManualArgs, lint_file
+
+    matches = lint_file(TEMPLATE, config=ManualArgs(regions=["eu-central-1", "us-east-1"]))
+    assert [str(match) for match in matches] == []
+
+
+# --- sample events ---------------------------------------------------------------------------------------
+
+
+def _load_event(name: str) -> dict[str, Any]:
+    event: dict[str, Any] = json.loads((ROOT / "events" / f"{name}.json").read_text(encoding="utf-8"))
+    return event
+
+
+@pytest.mark.parametrize("name", sorted(EVENT_FILES))
+def test_sample_events_match_the_deployed_routes(resources: dict[str, Any], name: str) -> None:
+    resource, method, accept = EVENT_FILES[name]
+    event = _load_event(name)
+    route = (event["resource"], event["httpMethod"].lower())
+    routes = CONNECTOR_ROUTES | BACKBONE_ROUTES
+    assert route in routes and (resource, method) == (event["resource"], event["httpMethod"])
+    assert route in operations(api_body(resources))
+    path_id = event["pathParameters"]["id"]
+    assert event["path"] == resource.replace("{id}", path_id)
+    context = event["requestContext"]
+    assert context["resourcePath"] == resource
+    assert context["httpMethod"] == method
+    assert context["stage"] == "v1"
+    assert context["path"] == f"/v1{event['path']}"
+    assert context["domainName"] == event["headers"]["Host"]
+    assert event["headers"]["Accept"].startswith(accept)
+    assert event["multiValueHeaders"] == {key: [value] for key, value in event["headers"].items()}
+    assert ("x-api-key" in event["headers"]) == (route in CONNECTOR_ROUTES)
+    assert event["isBase64Encoded"] is False
+    if method == "POST":
+        assert isinstance(json.loads(event["body"]), dict)
+    else:
+        assert event["body"] is None
+
+
+def test_the_sample_events_exist() -> None:
+    files = {path.stem for path in Path(ROOT / "events").glob("*.json")}
+    assert set(EVENT_FILES) <= files
+
+
+# --- bulk creation (issue #6) ----------------------------------------------------------------------------
+
+QUEUE_ARN = {"Fn::GetAtt": ["TokenRequestQueue", "Arn"]}
+DLQ_ARN = {"Fn::GetAtt": ["TokenRequestDeadLetterQueue", "Arn"]}
+BUCKET_ARN = {"Fn::GetAtt": ["TokenOutputBucket", "Arn"]}
+BUCKET_OBJECTS = {"Fn::Sub": "${TokenOutputBucket.Arn}/*"}
+RECORDS_ARN = {"Fn::GetAtt": ["RecordsTable", "Arn"]}
+BACKBONE_ARN = {"Fn::GetAtt": ["BackboneTable", "Arn"]}
+API_BACKBONE_URL = {"Fn::Sub": "https://${Api}.execute-api.${AWS::Region}.${AWS::URLSuffix}/v1/backbone"}
+
+
+def granted_resources(resources: dict[str, Any], function: str) -> dict[str, list[Any]]:
+    granted: dict[str, list[Any]] = {}
+    for statement in role_statements(resources, function):
+        assert statement["Effect"] == "Allow"
+        for action in as_list(statement["Action"]):
+            granted.setdefault(action, []).extend(as_list(statement["Resource"]))
+    return granted
+
+
+def deny_insecure_transport(statement: dict[str, Any]) -> bool:
+    return (
+        statement["Effect"] == "Deny"
+        and statement["Principal"] == "*"
+        and statement["Condition"] == {"Bool": {"aws:SecureTransport": "false"}}
+    )
+
+
+def test_token_request_queue_is_encrypted_with_a_dead_letter_queue(resources: dict[str, Any]) -> None:
+    queue = resources["TokenRequestQueue"]["Properties"]
+    dead_letters = resources["TokenRequestDeadLetterQueue"]["Properties"]
+    assert queue["SqsManagedSseEnabled"] is True and dead_letters["SqsManagedSseEnabled"] is True
+    assert queue["RedrivePolicy"] == {"deadLetterTargetArn": DLQ_ARN, "maxReceiveCount": 5}
+    # AWS: a Lambda consumer's queue needs a visibility timeout of at least 6 times the function's timeout.
+    assert queue["VisibilityTimeout"] >= 6 * resources[BATCH_FUNCTION]["Properties"]["Timeout"]
+    assert dead_letters["MessageRetentionPeriod"] == 14 * 24 * 3600
+    (policy,) = of_type(resources, "AWS::SQS::QueuePolicy").values()
+    assert policy["Properties"]["Queues"] == [{"Ref": "TokenRequestQueue"}, {"Ref": "TokenRequestDeadLetterQueue"}]
+    (statement,) = policy["Properties"]["PolicyDocument"]["Statement"]
+    assert deny_insecure_transport(statement) and statement["Action"] == "sqs:*"
+    assert statement["Resource"] == [QUEUE_ARN, DLQ_ARN]
+
+
+def test_the_queue_feeds_the_batch_function_with_partial_batch_responses(resources: dict[str, Any]) -> None:
+    (mapping,) = of_type(resources, "AWS::Lambda::EventSourceMapping").values()
+    properties = mapping["Properties"]
+    assert properties["FunctionName"] == {"Ref": BATCH_FUNCTION}
+    assert properties["EventSourceArn"] == QUEUE_ARN
+    assert properties["BatchSize"] == 10
+    assert properties["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
+    assert properties["ScalingConfig"]["MaximumConcurrency"] >= 2
+
+
+def test_output_bucket_is_private_encrypted_owner_enforced_and_tls_only(resources: dict[str, Any]) -> None:
+    bucket = resources["TokenOutputBucket"]
+    assert bucket["DeletionPolicy"] == "Retain" and bucket["UpdateReplacePolicy"] == "Retain"
+    properties = bucket["Properties"]
+    (rule,) = properties["BucketEncryption"]["ServerSideEncryptionConfiguration"]
+    assert rule["ServerSideEncryptionByDefault"]["SSEAlgorithm"] in ("AES256", "aws:kms")
+    assert properties["PublicAccessBlockConfiguration"] == {
+        "BlockPublicAcls": True,
+        "BlockPublicPolicy": True,
+        "IgnorePublicAcls": True,
+        "RestrictPublicBuckets": True,
+    }
+    assert properties["OwnershipControls"] == {"Rules": [{"ObjectOwnership": "BucketOwnerEnforced"}]}
+    (lifecycle,) = properties["LifecycleConfiguration"]["Rules"]
+    assert lifecycle["Status"] == "Enabled" and lifecycle["ExpirationInDays"] == {"Ref": "TokenOutputRetentionDays"}
+    (policy,) = of_type(resources, "AWS::S3::BucketPolicy").values()
+    assert policy["Properties"]["Bucket"] == {"Ref": "TokenOutputBucket"}
+    (statement,) = policy["Properties"]["PolicyDocument"]["Statement"]
+    assert deny_insecure_transport(statement) and statement["Action"] == "s3:*"
+    assert statement["Resource"] == [BUCKET_ARN, BUCKET_OBJECTS]
+
+
+def test_batch_role_has_exactly_the_actions_it_needs(resources: dict[str, Any]) -> None:
+    role_name = resources[BATCH_FUNCTION]["Properties"]["Role"]["Fn::GetAtt"][0]
+    # No AWSLambdaSQSQueueExecutionRole (its actions on every queue): the queue's actions are granted below.
+    assert resources[role_name]["Properties"]["ManagedPolicyArns"] == [BASIC_EXECUTION_ROLE]
+    assert granted_resources(resources, BATCH_FUNCTION) == {
+        "sqs:ReceiveMessage": [QUEUE_ARN],
+        "sqs:DeleteMessage": [QUEUE_ARN],
+        "sqs:GetQueueAttributes": [QUEUE_ARN],
+        "dynamodb:GetItem": [RECORDS_ARN],
+        "dynamodb:PutItem": [RECORDS_ARN, BACKBONE_ARN],
+        "dynamodb:UpdateItem": [RECORDS_ARN],
+        "s3:PutObject": [BUCKET_OBJECTS],
+    }
+    (update,) = [s for s in role_statements(resources, BATCH_FUNCTION) if s["Action"] == "dynamodb:UpdateItem"]
+    assert update["Condition"] == {"ForAllValues:StringLike": {"dynamodb:LeadingKeys": ["command#*"]}}
+
+
+def test_batch_role_in_remote_mode(transformed_remote: dict[str, Any]) -> None:
+    granted = granted_resources(transformed_remote["Resources"], BATCH_FUNCTION)
+    assert granted["dynamodb:PutItem"] == [RECORDS_ARN]
+    assert granted["secretsmanager:GetSecretValue"] == [{"Ref": "BackboneCredentialsSecretArn"}]
+
+
+def test_backbone_base_url_of_commands(resources: dict[str, Any], transformed_raw: dict[str, Any]) -> None:
+    from tests.infra.conftest import deployed_view
+
+    # The batch function has no Api event, so it can fall back to the API's own URL without a cycle ...
+    variables = resources[BATCH_FUNCTION]["Properties"]["Environment"]["Variables"]
+    assert variables["BACKBONE_BASE_URL"] == API_BACKBONE_URL
+    configured = deployed_view(transformed_raw, {"BackboneBaseUrl": "https://tokens.example.com/backbone"})
+    batch = configured["Resources"][BATCH_FUNCTION]["Properties"]["Environment"]["Variables"]
+    assert batch["BACKBONE_BASE_URL"] == {"Ref": "BackboneBaseUrl"}
+    # ... the token functions cannot (the API refers to them): direct invocations need the parameter set.
+    for function in ("FileTokenFunction", "TemplateTokenFunction"):
+        token_variables = resources[function]["Properties"]["Environment"]["Variables"]
+        assert token_variables["BACKBONE_BASE_URL"] == {"Ref": "BackboneBaseUrl"}
+    assert "BACKBONE_BASE_URL" in transformed_raw["Parameters"]["BackboneBaseUrl"]["Description"]
+
+
+def test_bulk_outputs(transformed: dict[str, Any]) -> None:
+    outputs = transformed["Outputs"]
+    assert outputs["TokenRequestQueueUrl"]["Value"] == {"Ref": "TokenRequestQueue"}
+    assert outputs["TokenRequestDeadLetterQueueUrl"]["Value"] == {"Ref": "TokenRequestDeadLetterQueue"}
+    assert outputs["TokenOutputBucketName"]["Value"] == {"Ref": "TokenOutputBucket"}

@@ -1,0 +1,1 @@
+"""Fixtures live in tests/conftest.py (shared with tests/infra and tests/e2e)."""

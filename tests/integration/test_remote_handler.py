@@ -1,0 +1,146 @@
+"""Remote mode through the real handlers: the Backbone is the local stand-in, the records table is moto's."""
+
+from __future__ import annotations
+
+import json
+import urllib.request
+from collections.abc import Callable, Iterator
+from typing import Any
+from urllib.parse import quote
+
+import pytest
+from nmshd_tokens import wiring
+from nmshd_tokens.domain.crypto import decrypt_content, derive_password_hash
+from nmshd_tokens.domain.encoding import b64_encode, b64url_encode
+from nmshd_tokens.domain.references import parse_reference
+from nmshd_tokens.local.standin_backbone import StandinBackbone, backbone_address
+from nmshd_tokens.storage.dynamodb import DynamoRecordsRepository
+
+from tests.conftest import BACKBONE_TABLE, RECORDS_TABLE
+from tests.support import ROUTES, api_event, decode_qr, future, invoke, json_body, png_bytes
+
+Factory = Callable[..., Any]
+
+
+@pytest.fixture
+def standin(aws: Any, monkeypatch: pytest.MonkeyPatch) -> Iterator[StandinBackbone]:
+    """Remote mode against a fresh stand-in; the embedded backbone's table is gone to prove it is not used."""
+    with StandinBackbone() as backbone:
+        for name, value in backbone.env().items():
+            monkeypatch.setenv(name, value)
+        aws.delete_table(TableName=BACKBONE_TABLE)
+        wiring.reset()
+        yield backbone
+    wiring.reset()
+
+
+def create(name: str, path_id: str, body: Any = None, accept: str | None = None) -> dict[str, Any]:
+    return invoke(name, api_event(ROUTES[name][1], path_id, body=body, accept=accept))
+
+
+def token_records(aws: Any) -> list[str]:
+    items = aws.scan(TableName=RECORDS_TABLE).get("Items", [])
+    return [item["id"]["S"] for item in items if item["type"]["S"] == "Token"]
+
+
+def peer_get(base_url: str, token_id: str, password_hash: bytes) -> dict[str, Any]:
+    """What a peer (and `nmshd-tokens load`) does: a plain anonymous GET with the standard-base64 hash."""
+    url = f"{base_url}/api/v2/Tokens/{token_id}?password={quote(b64_encode(password_hash), safe='')}"
+    with urllib.request.urlopen(url, timeout=5) as response:  # noqa: S310 - a loopback http URL
+        result: dict[str, Any] = json.load(response)["result"]
+    return result
+
+
+def test_create_qr_load_round_trip(standin: StandinBackbone, make_file: Factory) -> None:
+    file = make_file(future())
+    body = {"passwordProtection": {"password": "s3cret"}}
+    png = png_bytes(create("file_token", file.id, body, "image/png"))
+    reference = parse_reference(decode_qr(png))
+    assert reference.backbone_base_url == standin.base_url
+    assert reference.password_protection is not None
+    password_hash = derive_password_hash("s3cret", reference.password_protection.salt)
+    result = peer_get(standin.base_url, reference.id, password_hash)
+    assert json.loads(decrypt_content(result["content"], reference.key)) == {
+        "@type": "TokenContentFile",
+        "fileId": file.id,
+        "secretKey": {"key": b64url_encode(file.secret_key), "alg": 3},
+    }
+    assert result["createdBy"] == standin.device.address
+    assert result["createdByDevice"] == standin.device.device_id
+    assert result["isPasswordProtected"] is True
+    assert standin.tokens[reference.id].password == password_hash
+
+
+def test_personalised_template_token(standin: StandinBackbone, make_template: Factory) -> None:
+    address = backbone_address("example.org")
+    template = make_template(expires_at=future(), for_identity=address)
+    response = create("template_token", template.id, {"forIdentity": address})
+    assert response["statusCode"] == 201
+    dto = json_body(response)["result"]
+    assert dto["reference"]["url"].startswith(f"{standin.base_url}/r/{dto['id']}#")
+    assert dto["createdBy"] == standin.device.address
+    assert standin.tokens[dto["id"]].for_identity == address
+
+
+def test_non_ephemeral_token_recorded_after_the_backbone_accepted_it(
+    aws: Any, standin: StandinBackbone, make_file: Factory
+) -> None:
+    dto = json_body(create("file_token", make_file(future()).id, {"ephemeral": False}))["result"]
+    assert dto["id"] in standin.tokens
+    assert token_records(aws) == [dto["id"]]
+    assert DynamoRecordsRepository(RECORDS_TABLE, aws).get_token(dto["id"]) == dto
+
+
+def test_ephemeral_token_has_no_record(aws: Any, standin: StandinBackbone, make_file: Factory) -> None:
+    dto = json_body(create("file_token", make_file(future()).id))["result"]
+    assert dto["id"] in standin.tokens and token_records(aws) == []
+
+
+def test_backbone_failure_is_503_and_writes_no_record(aws: Any, standin: StandinBackbone, make_file: Factory) -> None:
+    standin.fail_next(3, 503, route="tokens")
+    response = create("file_token", make_file(future()).id, {"ephemeral": False})
+    assert response["statusCode"] == 503
+    assert json_body(response)["error"]["code"] == "error.connector.serviceUnavailable"
+    assert token_records(aws) == [] and standin.tokens == {}
+
+
+def test_record_write_failure_is_503_with_the_token_on_the_backbone_only(
+    aws: Any, standin: StandinBackbone, make_file: Factory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from botocore.exceptions import ClientError
+
+    def refuse(*_: Any) -> None:
+        raise ClientError({"Error": {"Code": "AccessDeniedException", "Message": "no"}}, "PutItem")
+
+    monkeypatch.setattr(DynamoRecordsRepository, "put_token", refuse)
+    response = create("file_token", make_file(future()).id, {"ephemeral": False})
+    assert response["statusCode"] == 503
+    assert len(standin.tokens) == 1 and token_records(aws) == []
+
+
+def test_quota_exhausted_is_429(standin: StandinBackbone, make_file: Factory) -> None:
+    standin.quota_exhausted = True
+    response = create("file_token", make_file(future()).id)
+    assert response["statusCode"] == 429
+    error = json_body(response)["error"]
+    assert error["code"] == "error.platform.quotaExhausted"
+    assert error["docs"].endswith("#error.platform.quotaExhausted") and error["id"].startswith("ERR")
+
+
+def test_backbone_validation_error_passes_through(standin: StandinBackbone, make_file: Factory) -> None:
+    # Our address pattern accepts it; the Backbone also checks the checksum.
+    address = "did:e:localhost:dids:0123456789abcdef0123ab"
+    response = create("file_token", make_file(future()).id, {"forIdentity": address})
+    assert response["statusCode"] == 400
+    error = json_body(response)["error"]
+    assert error["code"] == "error.platform.validation.invalidPropertyValue"
+    assert error["message"] == (
+        "'forIdentity': The ID or Address is not valid. Check length, prefix and the used characters."
+    )
+
+
+def test_one_login_for_warm_invocations(standin: StandinBackbone, make_file: Factory) -> None:
+    file = make_file(future())
+    for _ in range(3):
+        assert create("file_token", file.id)["statusCode"] == 201
+    assert standin.logins == 1

@@ -1,0 +1,452 @@
+"""schemathesis hooks for the contract fuzz runs (loaded by the CLI through SCHEMATHESIS_HOOKS).
+
+1. `before_call` steers part of the generated requests at the demo records that `serve` seeds, and varies the
+   Accept header, so that the success paths (201 JSON and 201 PNG, Argon2id, both tables) are fuzzed too and not
+   only the 400/404 answers. The choice is a hash of the generated case, so a derandomized run stays reproducible;
+   schemathesis re-validates a case after `before_call`, so positive/negative labels stay truthful.
+2. Three built-in checks are replaced by narrowed versions (the test excludes the built-ins by name):
+   the built-in runs unchanged, and its failure is forgiven only when one of the documented deviations below
+   verifiably applies to this very request (an independent predicate, never "the server said so"). Anything
+   else still fails.
+3. `after_call` appends one line per response to $NMSHD_FUZZ_STATS, so the test can report what was exercised.
+
+The contract is chosen by $NMSHD_FUZZ_CONTRACT: `own` (docs/openapi.json) or `upstream` (the Connector excerpt).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import threading
+import zlib
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import schemathesis
+from nmshd_tokens.local import seed
+from schemathesis.core.failures import AcceptedNegativeData
+from schemathesis.core.parameters import ParameterLocation
+from schemathesis.openapi.checks import RejectedPositiveData, UndefinedStatusCode
+from schemathesis.specs.openapi import checks as builtin
+
+CONTRACT = os.environ.get("NMSHD_FUZZ_CONTRACT", "own")
+STATS_PATH = os.environ.get("NMSHD_FUZZ_STATS")
+_STATS_LOCK = threading.Lock()
+
+FILE_PATTERN = re.compile(r"FIL[A-Za-z0-9]{17}")
+TEMPLATE_PATTERN = re.compile(r"RLT[A-Za-z0-9]{17}")
+ADDRESS = re.compile(r"did:e:((([A-Za-z0-9]+(-[A-Za-z0-9]+)*)\.)+[a-z]{2,}|localhost):dids:[0-9a-f]{22}")
+PIN = re.compile(r"[0-9]{4,16}")
+INDICATOR_NAMES = {"Self", "Letter", "RegistrationLetter", "Email", "SMS", "Website"}
+
+# Accept values the requests get (None: no header). text/html is not acceptable: 406 (SPEC §7).
+ACCEPTS: tuple[str | None, ...] = (None, "application/json", "image/png", "*/*", "image/*", "text/html")
+NOT_ACCEPTABLE = frozenset({"text/html"})
+PNG_ACCEPTS = frozenset({"image/png", "image/*"})
+# Where a positive path id may be sent instead of the generated one (None: keep it). The own File and the own
+# template have no rule a schema-valid body can break; the other templates carry the SPEC §3.2 rules.
+FILE_TARGETS: tuple[str | None, ...] = (None, seed.FILE_ID, seed.FILE_ID)
+TEMPLATE_TARGETS: tuple[str | None, ...] = (
+    None,
+    seed.OWN_TEMPLATE_ID,
+    seed.OWN_TEMPLATE_ID,
+    seed.PERSONALISED_TEMPLATE_ID,
+    seed.PASSWORD_TEMPLATE_ID,
+    seed.PIN_TEMPLATE_ID,
+    seed.PEER_TEMPLATE_ID,
+)
+
+
+# --- steering ------------------------------------------------------------------------------------------
+
+
+def _fingerprint(case: Any) -> int:
+    body = case.body if isinstance(case.body, (dict, list, str, int, float, bool)) or case.body is None else "-"
+    text = json.dumps([case.method, case.path, case.path_parameters, body], sort_keys=True, default=repr)
+    return zlib.crc32(text.encode("utf-8", "surrogatepass"))
+
+
+def _record(entry: dict[str, Any]) -> None:
+    if not STATS_PATH:
+        return
+    with _STATS_LOCK, open(STATS_PATH, "a", encoding="utf-8") as sink:
+        sink.write(json.dumps(entry) + "\n")
+
+
+@schemathesis.hook
+def before_call(context: Any, case: Any, kwargs: dict[str, Any]) -> None:
+    digest = _fingerprint(case)
+    if case.method == "GET" and "/Tokens/" in case.path:
+        _steer_backbone(case, digest)
+    if case.method != "POST":
+        return
+    accept = ACCEPTS[digest % len(ACCEPTS)]
+    if accept is not None and "accept" not in {name.lower() for name in case.headers or {}}:
+        case.headers = {**(case.headers or {}), "Accept": accept}
+    meta = case.meta
+    if meta is None or meta.is_negative_at(ParameterLocation.PATH):
+        return  # a wrong id stays wrong: it is what the negative case is about
+    targets = FILE_TARGETS if "/Files/" in case.path else TEMPLATE_TARGETS
+    target = targets[(digest // len(ACCEPTS)) % len(targets)]
+    if target is not None:
+        case.path_parameters = {**case.path_parameters, "id": target}
+
+
+def _steer_backbone(case: Any, digest: int) -> None:
+    """Half of the positive peer reads target tokens the test published before the run ($NMSHD_FUZZ_TOKENS)."""
+    tokens = [token for token in os.environ.get("NMSHD_FUZZ_TOKENS", "").split(",") if token]
+    meta = case.meta
+    if not tokens or meta is None or meta.is_negative_at(ParameterLocation.PATH) or digest % 2:
+        return
+    case.path_parameters = {**case.path_parameters, "id": tokens[(digest // 2) % len(tokens)]}
+
+
+@schemathesis.hook
+def after_call(context: Any, case: Any, response: Any) -> None:
+    meta = case.meta
+    _record(
+        {
+            "phase": meta.phase.name.value if meta is not None else "-",
+            "mode": meta.generation.mode.value if meta is not None else "-",
+            "method": case.method,
+            "operation": case.path,
+            "status": response.status_code,
+            "type": (response.headers.get("content-type") or [""])[0].split(";")[0],
+        }
+    )
+
+
+# --- the request as the server sees it -----------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Sent:
+    path_id: str
+    body: Any
+    accept: str | None
+    is_template: bool
+
+    @classmethod
+    def of(cls, case: Any) -> Sent:
+        headers = {name.lower(): value for name, value in (case.headers or {}).items()}
+        body = case.body if isinstance(case.body, (dict, list, str, int, float, bool)) else None
+        return cls(str(case.path_parameters.get("id", "")), body, headers.get("accept"), "/Own/" in case.path)
+
+    @property
+    def fields(self) -> dict[str, Any]:
+        return self.body if isinstance(self.body, dict) else {}
+
+    @property
+    def protection(self) -> dict[str, Any]:
+        value = self.fields.get("passwordProtection")
+        return value if isinstance(value, dict) else {}
+
+    @property
+    def wants_png(self) -> bool:
+        return self.accept in PNG_ACCEPTS
+
+
+def _expiry(value: Any) -> datetime | None:
+    """An RFC 3339 date-time read independently of the service's parser (None: not one)."""
+    if not isinstance(value, str):
+        return None
+    try:
+        moment = datetime.fromisoformat(value)
+    except ValueError:
+        return None
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
+
+
+def _expiry_in_the_past(sent: Sent) -> bool:
+    moment = _expiry(sent.fields.get("expiresAt"))
+    if moment is None:
+        return False
+    try:
+        return moment.astimezone(UTC) <= datetime.now(UTC) + timedelta(seconds=5)
+    except OverflowError:  # before 0001-01-01T00:00Z in UTC
+        return True
+
+
+def _expiry_outside_python_range(sent: Sent) -> bool:
+    moment = _expiry(sent.fields.get("expiresAt"))
+    if moment is None:
+        return False
+    try:
+        moment.astimezone(UTC)
+    except OverflowError:
+        return True
+    return False
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+@dataclass(frozen=True)
+class Deviation:
+    name: str
+    reason: str
+    applies: Callable[[Sent], bool]
+    contracts: frozenset[str] = frozenset({"own", "upstream"})
+
+
+BOTH = frozenset({"own", "upstream"})
+UPSTREAM = frozenset({"upstream"})
+
+# A schema-valid request the service answers with 400/406: keyed by the error message (validation) or code.
+POSITIVE_DEVIATIONS: dict[str, Deviation] = {
+    "'expiresAt' must be in the future": Deviation(
+        "expiry-in-the-past",
+        "expiresAt must be in the future (SPEC §2.1); JSON Schema has no 'now'",
+        _expiry_in_the_past,
+    ),
+    "expiresAt must match ISO8601 datetime format": Deviation(
+        "expiry-beyond-datetime-range",
+        "an RFC 3339 date-time whose UTC instant is outside 0001-01-01 … 9999-12-31 (Python's datetime and the "
+        "real Backbone's .NET DateTime range) is refused",
+        _expiry_outside_python_range,
+    ),
+    "error.connector.http.notAcceptable": Deviation(
+        "not-acceptable",
+        "Accept text/html: 406 (SPEC §7); neither document declares Accept as a parameter",
+        lambda sent: sent.accept in NOT_ACCEPTABLE,
+    ),
+    "error.runtime.relationshipTemplates.cannotCreateTokenForPeerTemplate": Deviation(
+        "peer-template",
+        "SPEC §3.2 step 3: no token for a peer template (a record rule, not a request schema rule)",
+        lambda sent: sent.is_template and sent.path_id == seed.PEER_TEMPLATE_ID,
+    ),
+    "error.runtime.relationshipTemplates.personalizationMustBeInherited": Deviation(
+        "personalisation-inherited",
+        "SPEC §3.2 step 4: a personalised template's tokens carry its forIdentity",
+        lambda sent: (
+            sent.is_template
+            and sent.path_id == seed.PERSONALISED_TEMPLATE_ID
+            and sent.fields.get("forIdentity") != seed.DEMO_FOR_IDENTITY
+        ),
+    ),
+    "error.runtime.relationshipTemplates.passwordProtectionMustBeInherited": Deviation(
+        "password-inherited",
+        "SPEC §3.2 step 5: a protected template's tokens carry its password protection",
+        lambda sent: (
+            sent.is_template
+            and (
+                (
+                    sent.path_id == seed.PASSWORD_TEMPLATE_ID
+                    and sent.fields.get("passwordProtection") != {"password": seed.DEMO_PASSWORD}
+                )
+                or (
+                    sent.path_id == seed.PIN_TEMPLATE_ID
+                    and sent.fields.get("passwordProtection")
+                    != {"password": seed.DEMO_PIN, "passwordIsPin": True, "passwordLocationIndicator": "Letter"}
+                )
+            )
+        ),
+    ),
+    # --- upstream only: what the Connector's runtime checks beyond its OpenAPI document (reference/README.md)
+    "fileId must match pattern FIL[A-Za-z0-9]{17}": Deviation(
+        "id-pattern",
+        "FileID is only 20 characters in the document; the runtime requires FIL + 17 letters or digits",
+        lambda sent: not sent.is_template and FILE_PATTERN.fullmatch(sent.path_id) is None,
+        UPSTREAM,
+    ),
+    "templateId must match pattern RLT[A-Za-z0-9]{17}": Deviation(
+        "id-pattern",
+        "RelationshipTemplateID is only 20 characters in the document; the runtime requires RLT + 17",
+        lambda sent: sent.is_template and TEMPLATE_PATTERN.fullmatch(sent.path_id) is None,
+        UPSTREAM,
+    ),
+    "forIdentity must be string": Deviation(
+        "nullable-rejected",
+        "forIdentity is nullable in the document; the runtime rejects null",
+        lambda sent: "forIdentity" in sent.fields and sent.fields["forIdentity"] is None,
+        UPSTREAM,
+    ),
+    f"forIdentity must match pattern {ADDRESS.pattern}": Deviation(
+        "address-pattern",
+        "Address is only minLength 35 in the document; the runtime requires did:e:<host>:dids:<22 hex>",
+        lambda sent: (
+            isinstance(sent.fields.get("forIdentity"), str) and ADDRESS.fullmatch(sent.fields["forIdentity"]) is None
+        ),
+        UPSTREAM,
+    ),
+    "passwordProtection must be object": Deviation(
+        "nullable-rejected",
+        "passwordProtection is nullable in the document; the runtime rejects null",
+        lambda sent: "passwordProtection" in sent.fields and sent.fields["passwordProtection"] is None,
+        UPSTREAM,
+    ),
+    "passwordProtection must NOT have additional properties": Deviation(
+        "password-protection-closed",
+        "PasswordProtection allows additional properties in the document; the runtime does not",
+        lambda sent: bool(set(sent.protection) - {"password", "passwordIsPin", "passwordLocationIndicator"}),
+        UPSTREAM,
+    ),
+    "passwordProtection/password must NOT have fewer than 1 characters": Deviation(
+        "password-min-length",
+        "password has no minLength in the document; the runtime requires 1",
+        lambda sent: sent.protection.get("password") == "",
+        UPSTREAM,
+    ),
+    "passwordProtection/password must NOT have more than 1000 characters": Deviation(
+        "password-max-length",
+        "this service caps passwords at 1000 characters (domain/validation.py); upstream has no cap",
+        lambda sent: isinstance(sent.protection.get("password"), str) and len(sent.protection["password"]) > 1000,
+        UPSTREAM,
+    ),
+    "passwordProtection/passwordIsPin must be equal to constant": Deviation(
+        "nullable-rejected",
+        "passwordIsPin is nullable in the document; the runtime accepts only true",
+        lambda sent: "passwordIsPin" in sent.protection and sent.protection["passwordIsPin"] is None,
+        UPSTREAM,
+    ),
+    (
+        "'passwordProtection.passwordIsPin' is true, hence 'passwordProtection.password' "
+        "must consist of 4 to 16 digits from 0 to 9."
+    ): Deviation(
+        "pin-digits",
+        "a PIN must be 4 to 16 ASCII digits (runtime rule, not in the document)",
+        lambda sent: (
+            sent.protection.get("passwordIsPin") is True
+            and not (isinstance(sent.protection.get("password"), str) and PIN.fullmatch(sent.protection["password"]))
+        ),
+        UPSTREAM,
+    ),
+    (
+        "must be a number from 50 to 99 or one of the following strings: "
+        "Self, Letter, RegistrationLetter, Email, SMS, Website"
+    ): Deviation(
+        "indicator",
+        "passwordLocationIndicator is nullable and any number in 50..99 in the document; the runtime takes integers "
+        "and no null",
+        lambda sent: (
+            "passwordLocationIndicator" in sent.protection
+            and (
+                sent.protection["passwordLocationIndicator"] is None
+                or (
+                    _is_number(sent.protection["passwordLocationIndicator"])
+                    and float(sent.protection["passwordLocationIndicator"])
+                    != int(sent.protection["passwordLocationIndicator"])
+                )
+            )
+        ),
+        UPSTREAM,
+    ),
+    "newQRCodeFormat must be boolean": Deviation(
+        "nullable-rejected",
+        "newQRCodeFormat is nullable in the document; SPEC §6 answers 400 for any non-boolean on image/png",
+        lambda sent: sent.wants_png and "newQRCodeFormat" in sent.fields and sent.fields["newQRCodeFormat"] is None,
+        UPSTREAM,
+    ),
+}
+
+
+def _error(response: Any) -> dict[str, Any]:
+    try:
+        payload = json.loads(response.content)
+    except ValueError:
+        return {}
+    error = payload.get("error") if isinstance(payload, dict) else None
+    return error if isinstance(error, dict) else {}
+
+
+def _positive_deviation(response: Any, case: Any) -> Deviation | None:
+    error = _error(response)
+    sent = Sent.of(case)
+    for key in (error.get("message"), error.get("code")):
+        deviation = POSITIVE_DEVIATIONS.get(str(key))
+        if deviation is not None and CONTRACT in deviation.contracts and deviation.applies(sent):
+            return deviation
+    return None
+
+
+@schemathesis.check
+def positive_data_acceptance_with_documented_rules(ctx: Any, response: Any, case: Any) -> bool | None:
+    """The built-in positive_data_acceptance, forgiving only the documented rules JSON Schema cannot express."""
+    try:
+        return builtin.positive_data_acceptance(ctx, response, case)
+    except RejectedPositiveData:
+        deviation = _positive_deviation(response, case) if response.status_code in (400, 406) else None
+        if deviation is not None:
+            _record({"forgiven": f"positive_data_acceptance: {deviation.name}"})
+            return None
+        raise
+
+
+def _valid_without_qr_flag(case: Any) -> bool:
+    """The body minus `newQRCodeFormat` is schema-valid and no other part of the request is negative."""
+    meta = case.meta
+    if meta is None or any(meta.is_negative_at(location) for location in meta.components if location.name != "BODY"):
+        return False
+    body = dict(case.body)
+    body.pop("newQRCodeFormat", None)
+    alternative = case.operation.get_body_for_media_type("application/json")
+    if alternative is None:
+        return False
+    from jsonschema import Draft202012Validator
+
+    return bool(Draft202012Validator(alternative.validation_schema).is_valid(body))
+
+
+@schemathesis.check
+def negative_data_rejection_with_documented_rules(ctx: Any, response: Any, case: Any) -> bool | None:
+    """The built-in negative_data_rejection, forgiving one documented case: newQRCodeFormat on a JSON request.
+
+    SPEC §2.1 checks `newQRCodeFormat` for image/png requests only, as the Connector's controller reads it only
+    for a QR code; a JSON request with a wrong-typed flag is therefore accepted.
+    """
+    try:
+        return builtin.negative_data_rejection(ctx, response, case)
+    except AcceptedNegativeData:
+        sent = Sent.of(case)
+        if (
+            200 <= response.status_code < 300
+            and not sent.wants_png
+            and isinstance(case.body, dict)
+            and "newQRCodeFormat" in case.body
+            and not isinstance(case.body["newQRCodeFormat"], bool)
+            and _valid_without_qr_flag(case)
+        ):
+            _record({"forgiven": "negative_data_rejection: qr-flag-ignored-for-json"})
+            return None
+        raise
+
+
+# Undeclared statuses upstream's document omits but its Connector answers (reference/README.md), by code.
+UNDECLARED_UPSTREAM = {
+    400: {
+        "error.connector.validation.invalidJsonInPayload",
+        "error.runtime.validation.invalidPropertyValue",
+        "error.runtime.relationshipTemplates.cannotCreateTokenForPeerTemplate",
+        "error.runtime.relationshipTemplates.personalizationMustBeInherited",
+        "error.runtime.relationshipTemplates.passwordProtectionMustBeInherited",
+    },
+    406: {"error.connector.http.notAcceptable"},
+    413: {"error.connector.validation.payloadTooLarge"},
+}
+_ERROR_FIELDS = {"code", "message", "id", "time", "docs"}
+
+
+@schemathesis.check
+def status_code_conformance_with_documented_statuses(ctx: Any, response: Any, case: Any) -> bool | None:
+    """The built-in status_code_conformance, forgiving 400/406/413 in the Connector's error envelope.
+
+    The upstream document declares only 201/401/403/404; the Connector also answers 400 (invalid JSON and
+    validation), 406 and 500 (reference/README.md). 500 stays a failure here (not_a_server_error too).
+    """
+    try:
+        return builtin.status_code_conformance(ctx, response, case)
+    except UndefinedStatusCode:
+        error = _error(response)
+        if (
+            CONTRACT == "upstream"
+            and error.get("code") in UNDECLARED_UPSTREAM.get(response.status_code, set())
+            and set(error) == _ERROR_FIELDS
+            and all(isinstance(error[name], str) for name in _ERROR_FIELDS)
+        ):
+            _record({"forgiven": f"status_code_conformance: {response.status_code} {error['code']}"})
+            return None
+        raise

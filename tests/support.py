@@ -1,0 +1,134 @@
+"""Helpers shared by the tests: real API Gateway events, handler loading, QR decoding, seeding."""
+
+from __future__ import annotations
+
+import base64
+import importlib.util
+import io
+import json
+import sys
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+API_STAGE = "v1"
+API_DOMAIN = "abc123.execute-api.eu-central-1.amazonaws.com"
+BACKBONE_BASE_URL = f"https://{API_DOMAIN}/{API_STAGE}/backbone"
+
+ROUTES = {
+    "file_token": ("POST", "/api/v2/Files/{id}/Token"),
+    "template_token": ("POST", "/api/v2/RelationshipTemplates/Own/{id}/Token"),
+    "backbone_token": ("GET", "/backbone/api/v2/Tokens/{id}"),
+    "backbone_page": ("GET", "/backbone/r/{id}"),
+}
+
+
+def load_handler(name: str) -> ModuleType:
+    """Import functions/<name>/app.py under a unique module name (every handler file is called app.py)."""
+    module_name = f"handler_{name}"
+    if module_name in sys.modules:
+        return sys.modules[module_name]
+    spec = importlib.util.spec_from_file_location(module_name, ROOT / "functions" / name / "app.py")
+    assert spec and spec.loader
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[module_name] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+class FakeContext:
+    function_name = "test-function"
+    memory_limit_in_mb = 1024
+    invoked_function_arn = "arn:aws:lambda:eu-central-1:123456789012:function:test-function"
+    aws_request_id = "c6af9ac6-7b61-11e6-9a41-93e8deadbeef"
+
+    def get_remaining_time_in_millis(self) -> int:
+        return 10_000
+
+
+def api_event(
+    resource: str,
+    path_id: str,
+    *,
+    method: str = "POST",
+    body: Any = None,
+    accept: str | None = None,
+    query: dict[str, str] | None = None,
+    headers: dict[str, str] | None = None,
+    raw_body: str | None = None,
+) -> dict[str, Any]:
+    """An API Gateway REST (payload v1) proxy event as API Gateway sends it for `resource` with {id}."""
+    all_headers = {"Host": API_DOMAIN, "x-api-key": "test-key", "Content-Type": "application/json"}
+    if accept is not None:
+        all_headers["Accept"] = accept
+    all_headers.update(headers or {})
+    path = resource.replace("{id}", path_id)
+    if raw_body is None and body is not None:
+        raw_body = json.dumps(body)
+    return {
+        "resource": resource,
+        "path": path,
+        "httpMethod": method,
+        "headers": all_headers,
+        "multiValueHeaders": {key: [value] for key, value in all_headers.items()},
+        "queryStringParameters": query,
+        "multiValueQueryStringParameters": {k: [v] for k, v in query.items()} if query else None,
+        "pathParameters": {"id": path_id},
+        "stageVariables": None,
+        "requestContext": {
+            "resourcePath": resource,
+            "httpMethod": method,
+            "path": f"/{API_STAGE}{path}",
+            "stage": API_STAGE,
+            "domainName": API_DOMAIN,
+            "requestId": "c6af9ac6-7b61-11e6-9a41-93e8deadbeef",
+            "accountId": "123456789012",
+            "apiId": "abc123",
+            "protocol": "HTTP/1.1",
+            "identity": {"sourceIp": "127.0.0.1", "apiKey": "test-key"},
+        },
+        "body": raw_body,
+        "isBase64Encoded": False,
+    }
+
+
+def invoke(name: str, event: dict[str, Any]) -> dict[str, Any]:
+    response: dict[str, Any] = load_handler(name).lambda_handler(event, FakeContext())
+    return response
+
+
+def json_body(response: dict[str, Any]) -> Any:
+    return json.loads(response["body"])
+
+
+def header(response: dict[str, Any], name: str) -> str | None:
+    for source in (response.get("headers") or {}, response.get("multiValueHeaders") or {}):
+        for key, value in source.items():
+            if key.lower() == name.lower():
+                return value[0] if isinstance(value, list) else value
+    return None
+
+
+def png_bytes(response: dict[str, Any]) -> bytes:
+    assert response["isBase64Encoded"] is True
+    return base64.b64decode(response["body"])
+
+
+def decode_qr(png: bytes) -> str:
+    import zxingcpp
+    from PIL import Image
+
+    # QR codes only: zxing sometimes also "finds" a 1-D ITF barcode inside a QR symbol's modules.
+    results = zxingcpp.read_barcodes(Image.open(io.BytesIO(png)), formats=zxingcpp.BarcodeFormat.QRCode)
+    assert len(results) == 1, f"expected one QR code, found {len(results)}"
+    return str(results[0].text)
+
+
+def future(days: int = 30) -> datetime:
+    return datetime.now(UTC) + timedelta(days=days)
+
+
+def iso(moment: datetime) -> str:
+    return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"

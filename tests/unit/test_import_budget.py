@@ -1,0 +1,96 @@
+"""What a handler's cold start does, checked in a fresh interpreter (no timings: benchmarks/run.py measures those).
+
+The API functions build their DynamoDB client at init with the cyclic GC paused and then freeze the init heap
+(http/api.py create_resolver). These tests pin the structure of that: the GC runs again afterwards, the client
+exists, and nothing that only local tooling, tests or the remote Backbone mode need is imported.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+
+from tests.support import ROOT
+
+HANDLERS = ("file_token", "template_token", "backbone_token")
+
+# Never imported by an API function's init (embedded Backbone mode).
+NOT_AT_INIT = (
+    "moto",  # tests only
+    "samtranslator",  # local tooling reads template.yaml with it
+    "nmshd_tokens.local",  # local tooling; not even shipped in the layer
+    "nmshd_tokens.cli",
+    "nmshd_tokens.storage.remote_backbone",  # BACKBONE_MODE=remote only (wiring imports it there)
+)
+
+_CHILD = """
+import gc, importlib.util, json, sys
+spec = importlib.util.spec_from_file_location("handler_under_test", sys.argv[1])
+module = importlib.util.module_from_spec(spec)
+sys.modules[spec.name] = module
+spec.loader.exec_module(module)
+from nmshd_tokens import wiring
+from nmshd_tokens.storage.dynamodb import dynamodb_client
+print(json.dumps({
+    "gc_enabled": gc.isenabled(),
+    "frozen": gc.get_freeze_count(),
+    "clients": dynamodb_client.cache_info().currsize,
+    "records_client_built": wiring.records()._client is not None,
+    "modules": sorted(sys.modules),
+}))
+"""
+
+
+def _child_environment() -> dict[str, str]:
+    env = {key: value for key, value in os.environ.items() if not key.startswith(("AWS_", "BACKBONE_"))}
+    env.update(
+        {
+            "AWS_ACCESS_KEY_ID": "testing",
+            "AWS_SECRET_ACCESS_KEY": "testing",
+            "AWS_REGION": "eu-central-1",
+            "RECORDS_TABLE": "t-records",
+            "BACKBONE_TABLE": "t-backbone",
+        }
+    )
+    return env
+
+
+@pytest.fixture(scope="module", params=HANDLERS)
+def init_state(request: pytest.FixtureRequest) -> dict[str, object]:
+    path = ROOT / "functions" / request.param / "app.py"
+    result = subprocess.run(
+        [sys.executable, "-c", _CHILD, str(path)],
+        env=_child_environment(),
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    state: dict[str, object] = json.loads(result.stdout.splitlines()[-1])
+    return state
+
+
+def test_the_cyclic_gc_runs_again_after_init(init_state: dict[str, object]) -> None:
+    assert init_state["gc_enabled"] is True
+
+
+def test_init_freezes_its_heap(init_state: dict[str, object]) -> None:
+    assert isinstance(init_state["frozen"], int) and init_state["frozen"] > 10_000  # about 95,000 objects here
+
+
+def test_init_builds_the_one_dynamodb_client(init_state: dict[str, object]) -> None:
+    assert init_state["clients"] == 1
+    assert init_state["records_client_built"] is True
+
+
+@pytest.mark.parametrize("prefix", NOT_AT_INIT)
+def test_init_does_not_import(init_state: dict[str, object], prefix: str) -> None:
+    modules = init_state["modules"]
+    assert isinstance(modules, list)
+    assert not [name for name in modules if name == prefix or name.startswith(prefix + ".")]

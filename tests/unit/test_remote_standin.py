@@ -1,0 +1,405 @@
+"""The local Backbone stand-in, spoken to over plain HTTP as a Backbone client would (notes backbone-api.md)."""
+
+from __future__ import annotations
+
+import base64
+import http.client
+import json
+import re
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from typing import Any
+from urllib.parse import quote, urlencode
+
+import pytest
+from nmshd_tokens.local.standin_backbone import (
+    NOT_FOUND_MESSAGE,
+    StandinBackbone,
+    backbone_address,
+    is_backbone_address,
+)
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.moment = datetime.now(UTC)
+
+    def now(self) -> datetime:
+        return self.moment
+
+    def advance(self, seconds: float) -> None:
+        self.moment += timedelta(seconds=seconds)
+
+
+@pytest.fixture
+def clock() -> Clock:
+    return Clock()
+
+
+@pytest.fixture
+def standin(clock: Clock) -> Iterator[StandinBackbone]:
+    with StandinBackbone(clock=clock.now) as backbone:
+        yield backbone
+
+
+def call(
+    standin: StandinBackbone,
+    method: str,
+    path: str,
+    body: bytes | None = None,
+    headers: dict[str, str] | None = None,
+) -> tuple[int, Any, dict[str, str]]:
+    connection = http.client.HTTPConnection(standin.host, standin.port, timeout=5)
+    try:
+        connection.request(method, path, body=body, headers=headers or {})
+        response = connection.getresponse()
+        raw = response.read()
+        answer = json.loads(raw) if raw and "json" in (response.getheader("Content-Type") or "") else raw
+        return response.status, answer, dict(response.getheaders())
+    finally:
+        connection.close()
+
+
+def login(standin: StandinBackbone, **overrides: str) -> tuple[int, Any]:
+    device = standin.device
+    form = {
+        "client_id": device.client_id,
+        "client_secret": device.client_secret,
+        "grant_type": "password",
+        "username": device.username,
+        "password": device.password,
+    } | overrides
+    status, answer, _ = call(
+        standin,
+        "POST",
+        "/connect/token",
+        urlencode(form).encode(),
+        {"Content-Type": "application/x-www-form-urlencoded"},
+    )
+    return status, answer
+
+
+def bearer(standin: StandinBackbone) -> str:
+    status, answer = login(standin)
+    assert status == 200
+    return str(answer["access_token"])
+
+
+def iso(moment: datetime) -> str:
+    return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
+
+
+def post_token(standin: StandinBackbone, body: dict[str, Any], token: str | None = None) -> tuple[int, Any]:
+    headers = {"Content-Type": "application/json"}
+    if token:
+        headers["Authorization"] = f"Bearer {token}"
+    status, answer, _ = call(standin, "POST", "/api/v2/Tokens", json.dumps(body).encode(), headers)
+    return status, answer
+
+
+def get_token(
+    standin: StandinBackbone, token_id: str, password: bytes | None = None, token: str | None = None
+) -> tuple[int, Any]:
+    path = f"/api/v2/Tokens/{token_id}"
+    if password is not None:
+        path += "?password=" + quote(base64.b64encode(password).decode(), safe="")
+    headers = {"Authorization": f"Bearer {token}"} if token else {}
+    status, answer, _ = call(standin, "GET", path, headers=headers)
+    return status, answer
+
+
+def create(standin: StandinBackbone, clock: Clock, **fields: Any) -> str:
+    body = {"content": "Y29udGVudA", "expiresAt": iso(clock.now() + timedelta(days=1))} | fields
+    status, answer = post_token(standin, body, bearer(standin))
+    assert status == 201, answer
+    return str(answer["result"]["id"])
+
+
+def error(answer: Any) -> tuple[str, str]:
+    return answer["error"]["code"], answer["error"]["message"]
+
+
+# --- login -------------------------------------------------------------------------------------------
+
+
+def test_login_answers_the_oauth_token_response(standin: StandinBackbone) -> None:
+    standin.token_lifetime = 42
+    status, answer = login(standin)
+    assert status == 200
+    assert answer["token_type"] == "Bearer" and answer["expires_in"] == 42
+    claims = json.loads(base64.urlsafe_b64decode(answer["access_token"].split(".")[1] + "=="))
+    assert claims["nmshd_address"] == standin.device.address and claims["device_id"] == standin.device.device_id
+
+
+@pytest.mark.parametrize(
+    ("overrides", "status", "oauth_error"),
+    [
+        ({"grant_type": "client_credentials"}, 400, "unsupported_grant_type"),
+        ({"client_secret": "wrong"}, 401, "invalid_client"),
+        ({"client_id": "other"}, 401, "invalid_client"),
+        ({"username": "USRnobody0000000000"}, 400, "invalid_grant"),
+        ({"password": "wrong"}, 400, "invalid_grant"),
+        ({"password": ""}, 400, "invalid_request"),
+    ],
+)
+def test_login_errors_use_the_oauth_format(
+    standin: StandinBackbone, overrides: dict[str, str], status: int, oauth_error: str
+) -> None:
+    got_status, answer = login(standin, **overrides)
+    assert (got_status, answer["error"]) == (status, oauth_error)
+    assert "error_description" in answer
+
+
+def test_login_needs_a_form_body(standin: StandinBackbone) -> None:
+    status, answer, _ = call(standin, "POST", "/connect/token", b"{}", {"Content-Type": "application/json"})
+    assert (status, answer["error"]) == (400, "invalid_request")
+
+
+def test_three_wrong_passwords_lock_the_device_for_ten_minutes(standin: StandinBackbone, clock: Clock) -> None:
+    for _ in range(3):
+        assert login(standin, password="wrong")[1]["error"] == "invalid_grant"
+    status, answer = login(standin)  # the right password, but locked
+    assert (status, answer["error"]) == (400, "access_denied")
+    assert answer["error_description"] == "The user is temporarily locked out, please try again in a few minutes."
+    clock.advance(10 * 60)
+    assert login(standin)[0] == 200
+
+
+# --- POST /api/v2/Tokens -----------------------------------------------------------------------------
+
+
+def test_create_answers_201_with_id_and_created_at(standin: StandinBackbone, clock: Clock) -> None:
+    status, answer = post_token(
+        standin, {"content": "YQ", "expiresAt": iso(clock.now() + timedelta(days=1))}, bearer(standin)
+    )
+    assert status == 201
+    result = answer["result"]
+    assert set(result) == {"id", "createdAt"}
+    assert re.fullmatch(r"TOK[A-Za-z0-9]{17}", result["id"])
+    assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z", result["createdAt"])
+    stored = standin.tokens[result["id"]]
+    assert stored.created_by == standin.device.address and stored.created_by_device == standin.device.device_id
+
+
+def test_keys_match_case_insensitively_and_unknown_keys_are_ignored(standin: StandinBackbone, clock: Clock) -> None:
+    body = {"Content": "YQ", "EXPIRESAT": iso(clock.now() + timedelta(days=1)), "ephemeral": True}
+    assert post_token(standin, body, bearer(standin))[0] == 201
+
+
+@pytest.mark.parametrize("state", ["none", "expired", "unknown"])
+def test_a_missing_expired_or_unknown_bearer_is_anonymous(standin: StandinBackbone, clock: Clock, state: str) -> None:
+    token = {"none": None, "unknown": "not-a-token", "expired": bearer(standin)}[state]
+    if state == "expired":
+        clock.advance(standin.token_lifetime)
+    status, answer = post_token(standin, {"content": "YQ", "expiresAt": iso(clock.now() + timedelta(days=1))}, token)
+    assert status == 400  # never 401: the route allows anonymous callers
+    assert error(answer) == ("error.platform.validation.invalidPropertyValue", "'content' must be empty.")
+    assert standin.calls[-1].bearer == state and standin.calls[-1].caller is None
+
+
+def test_anonymous_tokens_without_content_live_less_than_five_minutes(standin: StandinBackbone, clock: Clock) -> None:
+    status, answer = post_token(standin, {"expiresAt": iso(clock.now() + timedelta(minutes=4))})
+    assert status == 201
+    assert standin.tokens[answer["result"]["id"]].created_by is None
+    status, answer = post_token(standin, {"expiresAt": iso(clock.now() + timedelta(minutes=6))})
+    assert status == 400 and error(answer)[1].startswith("'expiresAt' must be less than")
+
+
+@pytest.mark.parametrize(
+    ("body", "code", "message"),
+    [
+        ({"content": "YQ"}, "error.platform.inputCannotBeParsed", None),
+        ({"content": "YQ", "expiresAt": "tomorrow"}, "error.platform.inputCannotBeParsed", None),
+        ({"content": "!!", "expiresAt": "FUTURE"}, "error.platform.inputCannotBeParsed", None),
+        (
+            {"content": "YQ", "expiresAt": "FUTURE", "forIdentity": "did:e:localhost:dids:0123456789abcdef0123ab"},
+            "error.platform.validation.invalidPropertyValue",
+            "'forIdentity': The ID or Address is not valid. Check length, prefix and the used characters.",
+        ),
+        (
+            {"content": "YQ", "expiresAt": "FUTURE", "password": ""},
+            "error.platform.validation.invalidPropertyValue",
+            "'password' must be between 1 and 200 bytes long. You entered 0 bytes.",
+        ),
+        (
+            {"content": "YQ", "expiresAt": "PAST"},
+            "error.platform.validation.invalidPropertyValue",
+            "'expiresAt' must be in the future.",
+        ),
+    ],
+)
+def test_create_rejects_in_the_validators_order(
+    standin: StandinBackbone, clock: Clock, body: dict[str, Any], code: str, message: str | None
+) -> None:
+    moments = {"FUTURE": iso(clock.now() + timedelta(days=1)), "PAST": iso(clock.now() - timedelta(seconds=1))}
+    body = {key: moments.get(value, value) for key, value in body.items()}
+    status, answer = post_token(standin, body, bearer(standin))
+    assert status == 400
+    assert error(answer)[0] == code
+    if message:
+        assert error(answer)[1] == message
+
+
+def test_create_needs_json(standin: StandinBackbone) -> None:
+    status, _, _ = call(standin, "POST", "/api/v2/Tokens", b"a=b", {"Content-Type": "text/plain"})
+    assert status == 415
+
+
+def test_quota_exhausted_is_429_with_its_data(standin: StandinBackbone, clock: Clock) -> None:
+    standin.quota_exhausted = True
+    status, answer = post_token(
+        standin, {"content": "YQ", "expiresAt": iso(clock.now() + timedelta(days=1))}, bearer(standin)
+    )
+    assert status == 429
+    assert answer["error"]["code"] == "error.platform.quotaExhausted"
+    assert answer["error"]["data"][0]["metricKey"] == "NumberOfTokens"
+
+
+def test_password_accepted_in_both_base64_variants(standin: StandinBackbone, clock: Clock) -> None:
+    password = bytes(range(250, 256)) + b"\xfb\xff" * 13  # '+' and '/' in standard base64
+    standard = base64.b64encode(password).decode()
+    url_safe = base64.urlsafe_b64encode(password).decode().rstrip("=")
+    assert "+" in standard or "/" in standard
+    for variant in (standard, url_safe):
+        token_id = create(standin, clock, password=variant)
+        assert standin.tokens[token_id].password == password
+        assert get_token(standin, token_id, password)[0] == 200
+
+
+def test_content_round_trips_as_base64url(standin: StandinBackbone, clock: Clock) -> None:
+    content = base64.urlsafe_b64encode(b'{"cph":"x"}\xff\xfe').decode().rstrip("=")
+    token_id = create(standin, clock, content=content)
+    status, answer = get_token(standin, token_id)
+    assert status == 200 and answer["result"]["content"] == content
+
+
+# --- GET /api/v2/Tokens/{id} -------------------------------------------------------------------------
+
+
+def test_get_answers_the_token_dto(standin: StandinBackbone, clock: Clock) -> None:
+    token_id = create(standin, clock)
+    status, answer = get_token(standin, token_id)
+    assert status == 200
+    assert list(answer["result"]) == [
+        "id",
+        "createdBy",
+        "createdByDevice",
+        "forIdentity",
+        "createdAt",
+        "expiresAt",
+        "content",
+        "isPasswordProtected",
+    ]
+    assert answer["result"]["isPasswordProtected"] is False and answer["result"]["forIdentity"] is None
+
+
+def test_get_password_must_be_standard_base64(standin: StandinBackbone, clock: Clock) -> None:
+    password = b"\xfb\xff" * 16
+    token_id = create(standin, clock, password=base64.b64encode(password).decode())
+    url_safe = base64.urlsafe_b64encode(password).decode().rstrip("=")
+    status, answer, _ = call(standin, "GET", f"/api/v2/Tokens/{token_id}?password={url_safe}")
+    assert status == 400 and error(answer)[0] == "error.platform.inputCannotBeParsed"
+    unescaped = base64.b64encode(password).decode()  # '+' becomes a space, '/' and '=' survive
+    status, _, _ = call(standin, "GET", f"/api/v2/Tokens/{token_id}?password={unescaped}")
+    assert status in (400, 404)
+    assert get_token(standin, token_id, password)[0] == 200
+    status, _, _ = call(standin, "GET", f"/api/v2/Tokens/{token_id}?password=")  # empty: no password
+    assert status == 404
+
+
+def test_every_not_found_has_the_same_body(standin: StandinBackbone, clock: Clock) -> None:
+    protected = create(standin, clock, password=base64.b64encode(b"p" * 32).decode())
+    personal = create(standin, clock, forIdentity=backbone_address("example.org"))
+    expiring = create(standin, clock, expiresAt=iso(clock.now() + timedelta(hours=1)))
+    clock.advance(2 * 3600)
+    for token_id, password in (
+        ("TOKunknown0000000000", None),
+        (protected, b"wrong" * 6),
+        (protected, None),
+        (personal, None),
+        (expiring, None),
+    ):
+        status, answer = get_token(standin, token_id, password)
+        assert status == 404
+        assert error(answer) == ("error.platform.recordNotFound", NOT_FOUND_MESSAGE)
+    assert standin.tokens[protected].failed_attempts == 2  # the missing password counts, too
+    assert standin.tokens[personal].failed_attempts == 0  # a forIdentity mismatch does not
+
+
+def test_the_hundredth_failure_locks_the_token(standin: StandinBackbone, clock: Clock) -> None:
+    right = b"r" * 32
+    token_id = create(standin, clock, password=base64.b64encode(right).decode())
+    standin.tokens[token_id].failed_attempts = 98
+    assert get_token(standin, token_id, b"w" * 32)[0] == 404  # the 99th
+    status, answer = get_token(standin, token_id, b"w" * 32)  # the 100th
+    assert status == 400
+    assert error(answer) == (
+        "error.platform.token.tooManyFailedPasswordAttempts",
+        "Too many wrong password attempts, the token is locked.",
+    )
+    assert get_token(standin, token_id, right)[0] == 400  # the right password, too
+    assert get_token(standin, token_id, token=bearer(standin))[0] == 200  # the owner is never locked out
+    standin.reset_failed_attempts(token_id)
+    assert get_token(standin, token_id, right)[0] == 200
+
+
+def test_the_owner_bypasses_expiry_and_password(standin: StandinBackbone, clock: Clock) -> None:
+    token_id = create(standin, clock, password=base64.b64encode(b"p" * 32).decode())
+    clock.advance(2 * 86400)  # expired
+    assert get_token(standin, token_id, token=bearer(standin))[0] == 200
+    assert get_token(standin, token_id)[0] == 404
+    clock.advance(31 * 86400)  # housekeeping deleted it
+    assert get_token(standin, token_id, token=bearer(standin))[0] == 404
+
+
+@pytest.mark.parametrize(("token_id", "status"), [("TOKshort", 404), ("TOK" + "a" * 18, 400), ("FIL" + "a" * 17, 400)])
+def test_token_ids_are_validated(standin: StandinBackbone, token_id: str, status: int) -> None:
+    got, answer = get_token(standin, token_id)
+    assert got == status
+    if status == 400:
+        assert error(answer)[0] == "error.platform.validation.invalidPropertyValue"
+
+
+# --- common ------------------------------------------------------------------------------------------
+
+
+def test_error_envelope_shape(standin: StandinBackbone) -> None:
+    _, answer = get_token(standin, "TOKunknown0000000000")
+    envelope = answer["error"]
+    assert list(envelope) == ["id", "code", "message", "docs", "time", "data"]
+    assert re.fullmatch(r"ERR[A-HJ-NP-Z1-9]{17}", envelope["id"])
+    assert envelope["docs"] == "" and envelope["data"] is None
+
+
+def test_version_and_correlation_id(standin: StandinBackbone) -> None:
+    status, answer, headers = call(standin, "GET", "/api/v2/Version", headers={"X-Correlation-ID": "abc"})
+    assert (status, answer) == (200, {"result": {"majorVersion": "7"}})
+    assert headers["X-Correlation-ID"] == "abc"
+
+
+def test_faults_answer_the_requested_status(standin: StandinBackbone) -> None:
+    standin.fail_next(2, 502, route="login")
+    assert login(standin)[0] == 502
+    assert call(standin, "GET", "/api/v2/Version")[0] == 200  # another route: not affected
+    assert login(standin)[0] == 502
+    assert login(standin)[0] == 200
+
+
+def test_address_checksum() -> None:
+    address = backbone_address("localhost", "0123456789abcdef0123")
+    assert is_backbone_address(address)
+    assert not is_backbone_address(address[:-2] + ("00" if not address.endswith("00") else "01"))
+    assert not is_backbone_address(address.upper())
+
+
+def test_listens_on_loopback_only() -> None:
+    with pytest.raises(ValueError, match="loopback"):
+        StandinBackbone(host="0.0.0.0")  # noqa: S104 - the point of the test
+
+
+def test_a_token_that_never_expires_can_be_read(standin: StandinBackbone, clock: Clock) -> None:
+    """Files without expiry give tokens until 9999-12-31; the housekeeping check must not overflow."""
+    token_id = create(standin, clock, expiresAt="9999-12-31T00:00:00.000Z")
+    status, answer = get_token(standin, token_id)
+    assert status == 200, answer
+    assert answer["result"]["expiresAt"].startswith("9999-12-31T00:00:00")
