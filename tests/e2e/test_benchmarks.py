@@ -1,0 +1,47 @@
+"""`make bench` keeps working: its script runs in quick mode and writes every section it promises.
+
+Only shapes and hard limits are checked (sizes, call counts, decodable QR codes elsewhere); timings are the
+benchmark's business, never asserted here.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+HANDLERS = {"file_token", "template_token", "backbone_token"}
+
+
+def test_quick_benchmark_writes_every_section(tmp_path: Path) -> None:
+    output = tmp_path / "results.json"
+    command = [sys.executable, str(ROOT / "benchmarks" / "run.py"), "--quick", "--json", str(output)]
+    with_node = shutil.which("node") is not None and shutil.which("npm") is not None
+    if not with_node:
+        command.append("--no-node")
+    finished = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=600, check=False)
+    assert finished.returncode == 0, finished.stderr[-2000:]
+    for heading in ("QR code PNG", "Cold start", "Warm requests", "Argon2id", "Targets"):
+        assert heading in finished.stdout
+
+    results = json.loads(output.read_text(encoding="utf-8"))
+    payloads = {row["payload"]: row for row in results["qr"]}
+    assert set(payloads) == {"plain URL", "personalised + PIN + indicator URL", "legacy nmshd://tr#"}
+    for row in payloads.values():
+        assert 0 < row["ours_bytes"] <= 800  # issue #7: a 1-bit PNG no larger than 800 bytes
+        assert row["ours_median_us"] > 0 and row["segno_median_us"] > 0
+        assert (row["node_median_us"] > 0) if with_node else (row.get("node_median_us") is None)
+
+    cold = {row["key"]: row for row in results["cold_start"]["rows"]}
+    assert {"floor", "pydantic_only", "required_only"} | HANDLERS <= set(cold)
+    assert cold["floor"]["over_floor"] == 1.0
+    assert all(cold[name]["wall_median_ms"] > 0 for name in HANDLERS)
+
+    warm = results["warm_requests"]
+    assert {row["handler"] for row in warm} == HANDLERS
+    assert all(row["dynamodb_calls"] >= 1 for row in warm)
+    assert results["argon2id"]["opslimit"] == 3 and results["argon2id"]["memlimit_mib"] == 20
+    assert len(results["targets"]) == 5
