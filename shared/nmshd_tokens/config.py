@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 from .domain.ids import ADDRESS_PATTERN, DEVICE_ID_PATTERN, matches
+from .domain.references import is_backbone_base_url
 from .storage.secrets import ENV_VARIABLES, SECRET_VARIABLE, BackboneCredentials, CredentialsError
 
 DEFAULT_SERVICE_ADDRESS = "did:e:localhost:dids:5e7a9f1c3b2d4e6f8a0b1c"
@@ -43,8 +44,8 @@ class Settings:
         if not matches(DEVICE_ID_PATTERN, device_id):
             raise ConfigError(f"SERVICE_DEVICE_ID must match {DEVICE_ID_PATTERN}")
         base_url = (env.get("BACKBONE_BASE_URL") or "").rstrip("/") or None
-        if base_url is not None and not base_url.startswith(("http://", "https://")):
-            raise ConfigError("BACKBONE_BASE_URL must be an http(s) URL")
+        if base_url is not None and not is_backbone_base_url(base_url):
+            raise ConfigError("BACKBONE_BASE_URL must be an http(s) URL with a host and no '?', '#', '|' or '@'")
         qr_format = (env.get("QR_FORMAT") or "url").lower()
         if qr_format not in ("url", "legacy"):
             raise ConfigError("QR_FORMAT must be 'url' or 'legacy'")

@@ -27,7 +27,8 @@ TIME_RESERVE_MS = 5_000
 
 
 def is_api_gateway_event(event: object) -> bool:
-    return isinstance(event, dict) and ("httpMethod" in event or "requestContext" in event)
+    """A REST (v1) proxy event always has all three; a command that merely carries one of them is still a command."""
+    return isinstance(event, dict) and {"httpMethod", "path", "requestContext"} <= event.keys()
 
 
 def direct_invocation(id_field: IdField, event: object) -> dict[str, Any]:

@@ -171,6 +171,14 @@ def test_the_sample_event(s3: Any, records: DynamoRecordsRepository) -> None:
     assert len([key for key in stored if key.endswith(".png")]) == 2
 
 
+def test_a_lone_surrogate_idempotency_key_is_a_permanent_failure(s3: Any, aws: Any, make_file: Factory) -> None:
+    body = {"fileId": make_file().id, "idempotencyKey": "k\ud800"}
+    assert run(sqs_event(("m-1", body))) == []  # not retried
+    error = json.loads(objects(s3)["tokens/errors/m-1.json"])["error"]
+    assert error["message"] == "idempotencyKey must be valid Unicode text (no unpaired surrogates)"
+    assert count(aws, BACKBONE_TABLE) == 0
+
+
 def test_template_rules_are_permanent_failures(s3: Any, make_template: Factory) -> None:
     peer = make_template(is_own=False)
     assert run(sqs_event(("m-peer", {"templateId": peer.id}))) == []

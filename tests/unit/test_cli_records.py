@@ -32,7 +32,7 @@ def test_parse_indicator(text: str, number: int) -> None:
     assert parse_indicator(text) == number
 
 
-@pytest.mark.parametrize("text", ["RecoveryKit", "0", "4", "49", "100", "self", ""])
+@pytest.mark.parametrize("text", ["RecoveryKit", "0", "4", "49", "100", "self", "", "²", "٥٠"])
 def test_parse_indicator_rejects(text: str) -> None:
     with pytest.raises(InputError, match="50 to 99"):
         parse_indicator(text)

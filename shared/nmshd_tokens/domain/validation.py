@@ -38,6 +38,9 @@ MSG_INDICATOR = (
     "must be a number from 50 to 99 or one of the following strings: "
     "Self, Letter, RegistrationLetter, Email, SMS, Website"
 )
+# JSON (and a Lambda event) can carry a lone UTF-16 surrogate such as "\ud800"; it has no UTF-8 form, so it can
+# be neither hashed nor stored.
+MSG_NOT_UNICODE = "{field} must be valid Unicode text (no unpaired surrogates)"
 _PASSWORD_PROTECTION_KEYS = frozenset({"password", "passwordIsPin", "passwordLocationIndicator"})
 
 
@@ -74,6 +77,14 @@ def indicator_for_output(number: int) -> str | int:
     if 1 <= number <= 6:
         return LocationIndicator(number).name
     return number
+
+
+def is_unicode_text(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def parse_iso_datetime(value: object) -> datetime | None:
@@ -117,6 +128,8 @@ def _password_protection_failures(value: object) -> list[str]:
             failures.append("passwordProtection/password must NOT have fewer than 1 characters")
         elif len(password) > MAX_PASSWORD_LENGTH:
             failures.append(f"passwordProtection/password must NOT have more than {MAX_PASSWORD_LENGTH} characters")
+        elif not is_unicode_text(password):
+            failures.append(MSG_NOT_UNICODE.format(field="passwordProtection/password"))
     if "passwordIsPin" in value and value["passwordIsPin"] is not True:
         failures.append("passwordProtection/passwordIsPin must be equal to constant")
     return failures

@@ -11,7 +11,8 @@ from aws_lambda_powertools.event_handler.exceptions import NotFoundError
 from aws_lambda_powertools.utilities.data_classes import APIGatewayProxyEvent
 
 from .. import wiring
-from ..domain.errors import DomainError, ErrorKind
+from ..domain.errors import DomainError, ErrorKind, validation_error
+from ..domain.references import is_backbone_base_url
 from ..domain.validation import IdField, parse_token_request
 from ..observability import log_unexpected, logger
 from ..usecases.create_token import TokenService
@@ -30,7 +31,9 @@ def create_resolver() -> APIGatewayRestResolver:
     # would rescan all of them and everything imported before (benchmarks/run.py measures what this saves). What
     # init built then lives as long as the process, so it is frozen: later passes skip it.
     _outside_cyclic_gc(wiring.prepare_clients)
-    app = APIGatewayRestResolver(strip_prefixes=None)
+    # debug=False whatever POWERTOOLS_DEV says: debug mode prints every event (passwords) and puts tracebacks in
+    # 500 bodies.
+    app = APIGatewayRestResolver(strip_prefixes=None, debug=False)
 
     @app.exception_handler(DomainError)  # type: ignore[untyped-decorator]
     def _domain_error(error: DomainError) -> Response[str]:
@@ -79,8 +82,15 @@ def own_backbone_base_url(event: APIGatewayProxyEvent) -> str:
     scheme = "http" if domain.startswith(("127.0.0.1", "localhost")) else "https"
     # Execute-api hostnames carry the stage in the path; custom domains map it away.
     prefix = f"/{stage}" if stage and domain.endswith(".amazonaws.com") else ""
-    return f"{scheme}://{domain}{prefix}/backbone"
+    base_url = f"{scheme}://{domain}{prefix}/backbone"
+    # API Gateway's domainName is always sound; a local Host header is the caller's, checked before anything is
+    # published (a reference cannot be built on it).
+    if not is_backbone_base_url(base_url):
+        raise validation_error("the Host header must be a host name, optionally with a port")
+    return base_url
 
 
 def token_service_for(event: APIGatewayProxyEvent) -> TokenService:
-    return wiring.token_service(own_backbone_base_url(event))
+    """With BACKBONE_BASE_URL configured the request's host plays no part."""
+    configured = wiring.settings().backbone_base_url
+    return wiring.token_service(configured or own_backbone_base_url(event))

@@ -11,6 +11,7 @@ from .. import wiring
 from ..domain.errors import DomainError, ErrorKind, error_envelope
 from ..domain.models import Token
 from ..domain.qr import qr_png
+from ..domain.references import qr_uses_url
 from .accept import PNG
 from .call import TokenCall
 
@@ -35,8 +36,7 @@ def kind_response(kind: ErrorKind, headers: dict[str, str] | None = None) -> Res
 
 
 def qr_payload(token: Token, new_qr_code_format: bool | None, default_format: str) -> str:
-    """URL by default; the legacy `nmshd://tr#<truncated>` form by configuration or `newQRCodeFormat: false`."""
-    use_url = new_qr_code_format if new_qr_code_format is not None else default_format != "legacy"
+    use_url = qr_uses_url(new_qr_code_format, default_format)
     return token.reference.url if use_url else token.reference.legacy_qr_payload
 
 

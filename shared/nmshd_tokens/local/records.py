@@ -28,7 +28,7 @@ def parse_expires_at(text: str | None) -> datetime | None:
 
 def parse_indicator(text: str) -> int:
     """A location indicator name (Self, Letter, …) or a number from 50 to 99, as the API accepts it."""
-    number = indicator_to_number(int(text) if text.isdigit() else text)
+    number = indicator_to_number(int(text) if text.isascii() and text.isdigit() else text)
     if number is None:
         raise InputError(f"--indicator {MSG_INDICATOR}")
     return number

@@ -545,7 +545,10 @@ def _media_type(headers: Headers) -> str:
 
 
 def _same(given: str | None, expected: str) -> bool:
-    return given is not None and hmac.compare_digest(given.encode(), expected.encode())
+    # surrogatepass: any str the caller managed to send compares (unequal) instead of raising
+    return given is not None and hmac.compare_digest(
+        given.encode("utf-8", "surrogatepass"), expected.encode("utf-8", "surrogatepass")
+    )
 
 
 def _oauth_error(status: int, error: str, description: str) -> Reply:

@@ -34,11 +34,12 @@ from .ports import CommandAlreadyRecorded, TransactItem
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb.client import DynamoDBClient
 
-logger = logging.getLogger(__name__)
+logger = logging.getLogger("nmshd-tokens.dynamodb")  # a child of the Powertools logger: its JSON lines
 
 LOCK_AFTER_FAILED_ATTEMPTS = 100
 _ID_ATTEMPTS = 5  # a 17-character random suffix collides practically never; bounded anyway
 # botocore does not retry a transaction cancelled for throttling or a conflict; we do, a few times, jittered.
+_NEW_ID = "attribute_not_exists(id)"  # the condition of every token write: never overwrite a token
 _CANCELLATION_ATTEMPTS = 3
 _CANCELLATION_BACKOFF_S = 0.05
 _TRANSIENT_CODES = frozenset(
@@ -344,12 +345,15 @@ class DynamoBackbone(UsesDynamoDB):
         keep: Callable[[PublishedToken], StoredToken] | None,
         also: Callable[[PublishedToken], TransactItem] | None,
     ) -> None:
+        token_item = backbone_item(draft, published.id, published.created_at)
+        # Built once: every attempt under one request token must send the same items.
+        items = None if keep is None and also is None else self._transaction_items(token_item, published, keep, also)
         # One request token per token id: botocore's own retries of a transaction whose answer was lost are
         # then idempotent on DynamoDB instead of colliding with the token they just wrote.
         request_token = secrets.token_urlsafe(24)
         for attempt in range(1, _CANCELLATION_ATTEMPTS + 1):
             try:
-                self._write(draft, published, keep, also, request_token)
+                self._write(token_item, items, request_token)
                 return
             except DomainError as error:
                 transient = error.kind is ErrorKind.SERVICE_UNAVAILABLE and _is_transient_cancellation(
@@ -359,31 +363,30 @@ class DynamoBackbone(UsesDynamoDB):
                     raise
                 time.sleep(random.uniform(0, _CANCELLATION_BACKOFF_S * 2**attempt))  # noqa: S311 - jitter only
 
-    def _write(
+    def _transaction_items(
         self,
-        draft: TokenDraft,
+        token_item: Item,
         published: PublishedToken,
         keep: Callable[[PublishedToken], StoredToken] | None,
         also: Callable[[PublishedToken], TransactItem] | None,
-        request_token: str,
-    ) -> None:
-        token_item = backbone_item(draft, published.id, published.created_at)
-        condition = "attribute_not_exists(id)"
+    ) -> list[Any]:
+        """A token in both tables (and with its command record) or in none."""
+        items: list[Any] = [
+            {"Put": {"TableName": self.backbone_table, "Item": token_item, "ConditionExpression": _NEW_ID}}
+        ]
+        if keep is not None:
+            record = token_record_item(keep(published), published.id)
+            items.append({"Put": {"TableName": self.records_table, "Item": record, "ConditionExpression": _NEW_ID}})
+        if also is not None:
+            items.append(also(published))
+        return items
+
+    def _write(self, token_item: Item, items: list[Any] | None, request_token: str) -> None:
         with storage_errors():
-            if keep is None and also is None:
-                self._put_token(token_item, condition)
-                return
-            # One transaction: a token is in both tables (and with its command record) or in none.
-            items: list[Any] = [
-                {"Put": {"TableName": self.backbone_table, "Item": token_item, "ConditionExpression": condition}}
-            ]
-            if keep is not None:
-                record = token_record_item(keep(published), published.id)
-                put = {"TableName": self.records_table, "Item": record, "ConditionExpression": condition}
-                items.append({"Put": put})
-            if also is not None:
-                items.append(also(published))
-            self.client.transact_write_items(TransactItems=items, ClientRequestToken=request_token)
+            if items is None:
+                self._put_token(token_item, _NEW_ID)
+            else:
+                self.client.transact_write_items(TransactItems=items, ClientRequestToken=request_token)
 
     def _put_token(self, token_item: Item, condition: str) -> None:
         """A conditional put that recognises its own earlier write when botocore retried a lost answer."""

@@ -20,13 +20,14 @@ import json
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from enum import Enum
 from typing import Any
 
 from ..domain.errors import DomainError, validation_error
 from ..domain.models import Token
 from ..domain.qr import qr_png
+from ..domain.validation import MSG_NOT_UNICODE, is_unicode_text
 from ..http.body import parse_json_object  # the HTTP body's rules (size, duplicate keys) for message bodies
 from ..storage.ports import (
     CommandAlreadyRecorded,
@@ -36,7 +37,7 @@ from ..storage.ports import (
     TransactItem,
 )
 from .commands import Command, create_token, parse_command, qr_text
-from .create_token import TokenService
+from .create_token import TokenService, utc_now
 
 DEFAULT_PREFIX = "tokens"
 # SQS keeps a message (and a dead-letter queue its copy) for at most 14 days: every redelivery finds the record.
@@ -75,6 +76,8 @@ def _idempotency_key(raw: dict[str, Any], message_id: str) -> str:
         raise validation_error("idempotencyKey must be string")
     if not 1 <= len(key) <= MAX_IDEMPOTENCY_KEY_LENGTH:
         raise validation_error(f"idempotencyKey must have 1 to {MAX_IDEMPOTENCY_KEY_LENGTH} characters")
+    if not is_unicode_text(key):
+        raise validation_error(MSG_NOT_UNICODE.format(field="idempotencyKey"))
     return f"key:{key}"
 
 
@@ -89,17 +92,13 @@ def _output_prefix(raw: dict[str, Any]) -> str:
     return prefix
 
 
-def _utc_now() -> datetime:
-    return datetime.now(UTC)
-
-
 @dataclass
 class BatchTokenCreator:
     service: TokenService
     log: CommandLog
     outputs: OutputStore
     qr_default_format: str
-    clock: Callable[[], datetime] = field(default=_utc_now)
+    clock: Callable[[], datetime] = field(default=utc_now)
 
     def process(self, message: Message) -> Outcome:
         key, prefix = f"sqs:{message.message_id}", DEFAULT_PREFIX

@@ -16,7 +16,7 @@ from typing import Any, cast
 from ..domain.errors import DomainError, ErrorKind, validation_error
 from ..domain.models import Token
 from ..domain.qr import qr_png
-from ..domain.references import LEGACY_QR_PREFIX
+from ..domain.references import LEGACY_QR_PREFIX, qr_uses_url
 from ..domain.validation import IdField, TokenRequest, parse_token_request
 from .create_token import AlsoWrite, TokenService
 
@@ -79,7 +79,7 @@ def create_token(service: TokenService, command: Command, also: AlsoWrite | None
 
 def qr_text(reference: Mapping[str, Any], new_qr_code_format: bool | None, default_format: str) -> str:
     """The QR payload from a DTO's `reference`, by the rule of the HTTP route (SPEC §6)."""
-    use_url = new_qr_code_format if new_qr_code_format is not None else default_format != "legacy"
+    use_url = qr_uses_url(new_qr_code_format, default_format)
     return str(reference["url"]) if use_url else LEGACY_QR_PREFIX + str(reference["truncated"])
 
 

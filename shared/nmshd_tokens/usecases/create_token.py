@@ -28,7 +28,7 @@ AlsoWrite = Callable[[Token], TransactItem]
 """One more write in the token's own transaction, made from the created token (e.g. a command's record)."""
 
 
-def _utc_now() -> datetime:
+def utc_now() -> datetime:
     return datetime.now(UTC)
 
 
@@ -38,7 +38,7 @@ class TokenService:
     publisher: TokenPublisher
     identity: ServiceIdentity
     backbone_base_url: str
-    clock: Callable[[], datetime] = field(default=_utc_now)
+    clock: Callable[[], datetime] = field(default=utc_now)
 
     def create_for_file(self, request: TokenRequest, *, also: AlsoWrite | None = None) -> Token:
         record = self.records.get_file(request.target_id)
