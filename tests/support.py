@@ -45,7 +45,7 @@ class FakeContext:
     aws_request_id = "c6af9ac6-7b61-11e6-9a41-93e8deadbeef"
 
     def get_remaining_time_in_millis(self) -> int:
-        return 10_000
+        return 60_000  # a fresh invocation of the batch function (Timeout: 60)
 
 
 def api_event(

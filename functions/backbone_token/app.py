@@ -2,16 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.logging import correlation_paths
-from aws_lambda_powertools.utilities.typing import LambdaContext
 from nmshd_tokens import wiring
 from nmshd_tokens.http.api import create_resolver
 from nmshd_tokens.http.pages import open_in_app_page
 from nmshd_tokens.http.responses import json_response
-from nmshd_tokens.observability import logger
+from nmshd_tokens.observability import logged_entry_point
 from nmshd_tokens.usecases.fetch_token import fetch_token_for_peer, token_exists
 
 app = create_resolver()
@@ -33,7 +30,4 @@ def reference_page(id: str) -> Response[str]:  # noqa: A002 - the route's parame
     )
 
 
-# log_event=False whatever POWERTOOLS_LOGGER_LOG_EVENT says: events carry passwords and keys.
-@logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST, clear_state=True, log_event=False)
-def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    return app.resolve(event, context)
+lambda_handler = logged_entry_point(app.resolve, correlation_paths.API_GATEWAY_REST)

@@ -9,7 +9,7 @@ from typing import Any
 
 from aws_lambda_powertools.event_handler import Response
 from nmshd_tokens.http.api import create_resolver, read_token_call, token_service_for
-from nmshd_tokens.http.responses import token_response
+from nmshd_tokens.http.token_response import token_response
 from nmshd_tokens.triggers import token_function_handler
 
 app = create_resolver()

@@ -3,10 +3,23 @@
 from __future__ import annotations
 
 import traceback
+from collections.abc import Callable
+from typing import Any
 
 from aws_lambda_powertools import Logger
 
 logger = Logger(service="nmshd-tokens")
+
+LambdaHandler = Callable[[dict[str, Any], Any], dict[str, Any]]
+
+
+def logged_entry_point(handler: LambdaHandler, correlation_id_path: str | None = None) -> LambdaHandler:
+    """Powertools' Lambda context in every log line; never the event, whatever POWERTOOLS_LOGGER_LOG_EVENT says
+    (events and messages carry passwords and keys)."""
+    wrapped: LambdaHandler = logger.inject_lambda_context(
+        correlation_id_path=correlation_id_path, clear_state=True, log_event=False
+    )(handler)
+    return wrapped
 
 
 def log_unexpected(error: BaseException, message: str = "unexpected error", **extra: str) -> None:
