@@ -8,7 +8,7 @@ from typing import Any
 from ..domain.crypto import generate_key, generate_salt
 from ..domain.encoding import b64_encode, b64url_encode
 from ..domain.errors import format_timestamp
-from ..domain.ids import FILE_ID_PATTERN, TEMPLATE_ID_PATTERN, is_address, matches, new_id
+from ..domain.ids import FILE_ID_PATTERN, TEMPLATE_ID_PATTERN, is_address, is_file_id, is_template_id, matches, new_id
 from ..domain.models import FileRecord, StoredPasswordProtection, TemplateRecord
 from ..domain.references import Reference, ReferenceError, parse_reference
 from ..domain.validation import MSG_INDICATOR, MSG_PIN, indicator_for_output, indicator_to_number, parse_iso_datetime
@@ -144,9 +144,9 @@ def record_from_dto(document: object) -> OwnRecord:
     """A Connector FileDTO or RelationshipTemplateDTO; the key (and a template's salt and type) from its reference."""
     dto = _unwrap(document)
     record_id = dto.get("id")
-    if matches(FILE_ID_PATTERN, record_id):
+    if is_file_id(record_id):
         return FileRecord(str(record_id), _dto_reference(dto, str(record_id)).key, _dto_expiry(dto, str(record_id)))
-    if not matches(TEMPLATE_ID_PATTERN, record_id):
+    if not is_template_id(record_id):
         raise InputError(f"id must be a File id ({FILE_ID_PATTERN}) or a template id ({TEMPLATE_ID_PATTERN})")
     template_id = str(record_id)
     reference = _dto_reference(dto, template_id)

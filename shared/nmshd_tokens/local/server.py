@@ -29,7 +29,6 @@ from .gateway import (
 from .routes import ApiSpec, MethodNotAllowed
 
 MAX_BODY_BYTES = 10 * 1024 * 1024  # API Gateway's payload limit
-_METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS")
 Log = Callable[[str], None]
 
 
@@ -167,10 +166,6 @@ class _RequestHandler(BaseHTTPRequestHandler):
         if name.startswith("do_"):
             return self._serve
         raise AttributeError(name)
-
-
-for _method in _METHODS:
-    setattr(_RequestHandler, f"do_{_method}", _RequestHandler._serve)
 
 
 class LocalHttpServer(ThreadingHTTPServer):
