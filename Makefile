@@ -3,6 +3,10 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cat requirements-dev.lock pyproject.toml | cksum | cut -d' ' -f1)
+# `make run` needs less than the tests (no linters, fuzzers, cfn-lint): its own, smaller lock, a subset of the dev
+# lock with the same pins (tests/infra/test_locks.py), so a first `make run` is quick and the dev install covers it.
+RUN_STAMP := $(VENV)/.run-installed-$(shell cat requirements-run.lock pyproject.toml | cksum | cut -d' ' -f1)
+PIP := $(BIN)/pip install --quiet --disable-pip-version-check
 UPSTREAM := tests/upstream
 UPSTREAM_STAMP := $(UPSTREAM)/node_modules/.installed-$(shell cat $(UPSTREAM)/package-lock.json 2>/dev/null | cksum | cut -d' ' -f1)
 PYTEST_ARGS ?=
@@ -17,9 +21,17 @@ help:
 $(STAMP):
 	@echo "==> installing the pinned dependencies (requirements-dev.lock) into $(VENV)"
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install --quiet --disable-pip-version-check --require-hashes -r requirements-dev.lock
-	$(BIN)/pip install --quiet --disable-pip-version-check --no-deps --no-build-isolation -e .
-	rm -f $(VENV)/.installed-*
+	$(PIP) --require-hashes -r requirements-dev.lock
+	$(PIP) --no-deps --no-build-isolation -e .
+	rm -f $(VENV)/.installed-* $(VENV)/.run-installed-*
+	touch $@ $(RUN_STAMP)
+
+$(RUN_STAMP):
+	@echo "==> installing what the local server needs (requirements-run.lock) into $(VENV)"
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(PIP) --require-hashes -r requirements-run.lock
+	$(PIP) --no-deps --no-build-isolation -e .
+	rm -f $(VENV)/.run-installed-*
 	touch $@
 
 setup: $(STAMP)
@@ -30,7 +42,7 @@ $(UPSTREAM_STAMP):
 		npm ci --prefix $(UPSTREAM) --no-audit --no-fund --loglevel=error && touch $@; \
 	else echo "!! npm not found: the upstream cross-check will be skipped"; fi
 
-run: $(STAMP)
+run: $(RUN_STAMP)
 	$(BIN)/nmshd-tokens serve
 
 lint: $(STAMP)
