@@ -88,3 +88,16 @@ def make_template(records: DynamoRecordsRepository) -> Callable[..., TemplateRec
         return record
 
     return make
+
+
+@pytest.fixture
+def with_base_url(aws: Any, monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
+    """The aws fixture with BACKBONE_BASE_URL configured (commands need it; HTTP requests then ignore their host)."""
+    from nmshd_tokens import wiring
+
+    from tests.support import BACKBONE_BASE_URL
+
+    monkeypatch.setenv("BACKBONE_BASE_URL", BACKBONE_BASE_URL)
+    wiring.reset()
+    yield aws
+    wiring.reset()

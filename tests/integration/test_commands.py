@@ -10,7 +10,6 @@ from types import SimpleNamespace
 from typing import Any
 
 import pytest
-from nmshd_tokens import wiring
 from nmshd_tokens.config import ConfigError
 from nmshd_tokens.domain.crypto import generate_key
 from nmshd_tokens.domain.models import FileRecord, TemplateRecord
@@ -24,14 +23,6 @@ from tests.support import BACKBONE_BASE_URL, ROOT, FakeContext, decode_qr, futur
 
 Factory = Callable[..., Any]
 INVALID = "error.runtime.validation.invalidPropertyValue"
-
-
-@pytest.fixture
-def commands(aws: Any, monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
-    monkeypatch.setenv("BACKBONE_BASE_URL", BACKBONE_BASE_URL)
-    wiring.reset()
-    yield aws
-    wiring.reset()
 
 
 def call(function: str, event: Any) -> dict[str, Any]:
@@ -79,7 +70,7 @@ def item(client: Any, table: str, item_id: str) -> dict[str, Any] | None:
 # --- success ---------------------------------------------------------------------------------------------
 
 
-def test_file_command_returns_the_token_dto(commands: Any, make_file: Factory) -> None:
+def test_file_command_returns_the_token_dto(with_base_url: Any, make_file: Factory) -> None:
     file = make_file(future(10))
     result = call("file_token", {"fileId": file.id, "ephemeral": False, "expiresAt": iso(future(5))})
     assert set(result) == {"result"}
@@ -87,23 +78,23 @@ def test_file_command_returns_the_token_dto(commands: Any, make_file: Factory) -
     assert dto["id"].startswith("TOK") and dto["isEphemeral"] is False
     assert dto["content"]["fileId"] == file.id
     assert dto["reference"]["url"].startswith(f"{BACKBONE_BASE_URL}/r/{dto['id']}#")
-    record = item(commands, RECORDS_TABLE, dto["id"])
+    record = item(with_base_url, RECORDS_TABLE, dto["id"])
     assert record is not None and json.loads(record["dto"]["S"]) == dto
-    assert item(commands, BACKBONE_TABLE, dto["id"]) is not None
+    assert item(with_base_url, BACKBONE_TABLE, dto["id"]) is not None
 
 
-def test_qr_code_command_returns_an_ephemeral_token_and_its_png(commands: Any, make_file: Factory) -> None:
+def test_qr_code_command_returns_an_ephemeral_token_and_its_png(with_base_url: Any, make_file: Factory) -> None:
     file = make_file(future(10))
     result = call("file_token", {"fileId": file.id, "qrCode": True, "ephemeral": False})
     dto = result["result"]
     assert dto["isEphemeral"] is True  # a QR token is ephemeral, as over HTTP
-    assert item(commands, RECORDS_TABLE, dto["id"]) is None
+    assert item(with_base_url, RECORDS_TABLE, dto["id"]) is None
     png = base64.b64decode(result["qrCodePng"], validate=True)
     assert png.startswith(b"\x89PNG")
     assert decode_qr(png) == dto["reference"]["url"]
 
 
-def test_template_command_with_the_legacy_qr_format(commands: Any, make_template: Factory) -> None:
+def test_template_command_with_the_legacy_qr_format(with_base_url: Any, make_template: Factory) -> None:
     template = make_template(expires_at=future(10))
     result = call("template_token", {"templateId": template.id, "qrCode": True, "newQRCodeFormat": False})
     reference = decode_qr(base64.b64decode(result["qrCodePng"]))
@@ -112,12 +103,12 @@ def test_template_command_with_the_legacy_qr_format(commands: Any, make_template
     assert result["result"]["content"]["templateId"] == template.id
 
 
-def test_new_qr_code_format_is_ignored_without_qr_code(commands: Any, make_file: Factory) -> None:
+def test_new_qr_code_format_is_ignored_without_qr_code(with_base_url: Any, make_file: Factory) -> None:
     file = make_file(future(10))
     assert set(call("file_token", {"fileId": file.id, "newQRCodeFormat": "x"})) == {"result"}
 
 
-def test_api_gateway_events_still_reach_the_routes(commands: Any, make_file: Factory) -> None:
+def test_api_gateway_events_still_reach_the_routes(with_base_url: Any, make_file: Factory) -> None:
     from tests.support import ROUTES, api_event, json_body
 
     file = make_file(future(10))
@@ -134,7 +125,7 @@ def test_api_gateway_events_still_reach_the_routes(commands: Any, make_file: Fac
         ("template_token", "template_token_command_qr"),
     ],
 )
-def test_sample_command_events(commands: Any, records: DynamoRecordsRepository, function: str, name: str) -> None:
+def test_sample_command_events(with_base_url: Any, records: DynamoRecordsRepository, function: str, name: str) -> None:
     records.put_file(FileRecord("FILdemo0000000000001", generate_key()))
     records.put_template(TemplateRecord("RLTdemo0000000000001", generate_key()))
     event = json.loads((ROOT / "events" / f"{name}.json").read_text(encoding="utf-8"))
@@ -187,7 +178,7 @@ def test_sample_command_events(commands: Any, records: DynamoRecordsRepository, 
     ],
 )
 def test_failures_raise_a_class_named_by_the_code(
-    commands: Any, function: str, event: Any, code: str, message: str
+    with_base_url: Any, function: str, event: Any, code: str, message: str
 ) -> None:
     error = failure(function, event)
     assert type(error).__name__ == code  # what Lambda reports as errorType, what a Step Functions Catch matches
@@ -196,7 +187,7 @@ def test_failures_raise_a_class_named_by_the_code(
     assert type(error) is error_class(code)  # one class per code
 
 
-def test_rule_errors_of_templates(commands: Any, make_template: Factory) -> None:
+def test_rule_errors_of_templates(with_base_url: Any, make_template: Factory) -> None:
     peer = make_template(is_own=False)
     personalised = make_template(for_identity="did:e:localhost:dids:0123456789abcdef0123ab")
     assert type(failure("template_token", {"templateId": peer.id})).__name__ == (
@@ -207,16 +198,16 @@ def test_rule_errors_of_templates(commands: Any, make_template: Factory) -> None
     )
 
 
-def test_throttling_is_service_unavailable(commands: Any, make_file: Factory) -> None:
+def test_throttling_is_service_unavailable(with_base_url: Any, make_file: Factory) -> None:
     file = make_file(future(10))
-    with throttle(commands, "GetItem", file.id) as hits:
+    with throttle(with_base_url, "GetItem", file.id) as hits:
         error = failure("file_token", {"fileId": file.id})
     assert hits
     assert type(error).__name__ == "error.connector.serviceUnavailable" and error.status == 503
 
 
 def test_unexpected_errors_say_nothing_and_log_only_the_type(
-    commands: Any, make_file: Factory, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+    with_base_url: Any, make_file: Factory, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:
     def explode(self: TokenService, request: Any, **_: Any) -> Any:
         raise RuntimeError(f"boom {request.password_protection.password}")

@@ -7,12 +7,11 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
-from nmshd_tokens import wiring
 from nmshd_tokens.config import ConfigError, Settings
 from nmshd_tokens.usecases.commands import CommandError
 
 from tests.conftest import BACKBONE_TABLE
-from tests.support import BACKBONE_BASE_URL, ROOT, ROUTES, FakeContext, api_event, future, iso, json_body, load_handler
+from tests.support import BACKBONE_BASE_URL, ROOT, ROUTES, FakeContext, api_event, future, invoke, iso, json_body
 
 Factory = Callable[..., Any]
 LONE_SURROGATE = "\ud800"
@@ -32,33 +31,25 @@ def test_a_lone_surrogate_password_is_a_400_over_http(aws: Any, make_file: Facto
     file = make_file()
     # json.dumps writes the escape "\ud800": valid JSON, but no Unicode text.
     event = file_token_event(file.id, {"expiresAt": iso(future()), "passwordProtection": {"password": LONE_SURROGATE}})
-    response = load_handler("file_token").lambda_handler(event, FakeContext())
+    response = invoke("file_token", event)
     assert response["statusCode"] == 400
     assert json_body(response)["error"]["message"] == NOT_UNICODE
     assert published_tokens(aws) == 0
 
 
-def test_a_lone_surrogate_password_is_refused_in_a_command(
-    aws: Any, make_file: Factory, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    monkeypatch.setenv("BACKBONE_BASE_URL", BACKBONE_BASE_URL)
-    wiring.reset()
+def test_a_lone_surrogate_password_is_refused_in_a_command(with_base_url: Any, make_file: Factory) -> None:
     command = {"fileId": make_file().id, "passwordProtection": {"password": "ab" + LONE_SURROGATE}}
     with pytest.raises(CommandError) as caught:
-        load_handler("file_token").lambda_handler(command, FakeContext())
+        invoke("file_token", command)
     assert type(caught.value).__name__ == INVALID and str(caught.value) == NOT_UNICODE
-    assert published_tokens(aws) == 0
+    assert published_tokens(with_base_url) == 0
 
 
-def test_a_command_carrying_an_api_gateway_key_is_still_a_command(
-    aws: Any, make_file: Factory, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    monkeypatch.setenv("BACKBONE_BASE_URL", BACKBONE_BASE_URL)
-    wiring.reset()
+def test_a_command_carrying_an_api_gateway_key_is_still_a_command(with_base_url: Any, make_file: Factory) -> None:
     # Extra properties of a command are ignored, as the HTTP body's are; it is not mistaken for an HTTP event.
-    result = load_handler("file_token").lambda_handler({"fileId": make_file().id, "httpMethod": "POST"}, FakeContext())
+    result = invoke("file_token", {"fileId": make_file().id, "httpMethod": "POST"})
     assert result["result"]["id"].startswith("TOK")
-    assert published_tokens(aws) == 1
+    assert published_tokens(with_base_url) == 1
 
 
 @pytest.mark.parametrize("host", ["evil.example/x?y=", "user@evil.example", "a|b"])
@@ -67,20 +58,16 @@ def test_a_host_header_that_cannot_make_a_reference_is_a_400_before_publishing(
 ) -> None:
     event = file_token_event(make_file().id, {"expiresAt": iso(future())}, headers={"Host": host})
     event["requestContext"].pop("domainName")  # as the local emulator sends it: the Host header decides
-    response = load_handler("file_token").lambda_handler(event, FakeContext())
+    response = invoke("file_token", event)
     assert response["statusCode"] == 400
     assert json_body(response)["error"]["message"] == "the Host header must be a host name, optionally with a port"
     assert published_tokens(aws) == 0
 
 
-def test_with_a_configured_base_url_the_host_header_plays_no_part(
-    aws: Any, make_file: Factory, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    monkeypatch.setenv("BACKBONE_BASE_URL", BACKBONE_BASE_URL)
-    wiring.reset()
+def test_with_a_configured_base_url_the_host_header_plays_no_part(with_base_url: Any, make_file: Factory) -> None:
     event = file_token_event(make_file().id, {"expiresAt": iso(future())}, headers={"Host": "a|b"})
     event["requestContext"].pop("domainName")
-    response = load_handler("file_token").lambda_handler(event, FakeContext())
+    response = invoke("file_token", event)
     assert response["statusCode"] == 201
     assert json_body(response)["result"]["reference"]["url"].startswith(BACKBONE_BASE_URL + "/r/")
 
@@ -125,7 +112,7 @@ def test_an_unexpected_aws_error_is_logged_with_its_code_only(
 
     file = make_file()
     monkeypatch.setattr(type(aws), "get_item", denied)
-    response = load_handler("file_token").lambda_handler(file_token_event(file.id, {}), FakeContext())
+    response = invoke("file_token", file_token_event(file.id, {}))
     assert response["statusCode"] == 500
     logged = [record.__dict__ for record in caplog.records if record.__dict__.get("error_type")]
     assert [fields["aws_error_code"] for fields in logged] == ["AccessDeniedException"]

@@ -94,3 +94,9 @@ def derive_password_hash(password: str, salt: bytes) -> bytes:
 def secrets_equal(left: bytes, right: bytes) -> bool:
     """Constant-time comparison for hashes and keys."""
     return hmac.compare_digest(left, right)
+
+
+def secret_texts_equal(left: str, right: str) -> bool:
+    """Constant-time comparison for passwords; surrogatepass: any str a caller managed to send compares (unequal)
+    instead of raising."""
+    return hmac.compare_digest(left.encode("utf-8", "surrogatepass"), right.encode("utf-8", "surrogatepass"))

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from .crypto import XCHACHA20_POLY1305, secrets_equal
+from .crypto import XCHACHA20_POLY1305, secret_texts_equal
 from .encoding import b64url_encode
 from .errors import format_timestamp
 from .references import Reference
@@ -15,10 +15,6 @@ from .validation import PasswordProtectionInput, indicator_for_output
 
 # Files uploaded without an expiry get this one upstream (runtime UploadOwnFile).
 NEVER_EXPIRES = datetime(9999, 12, 31, tzinfo=UTC)
-
-
-def _utf8(text: str) -> bytes:
-    return text.encode("utf-8", "surrogatepass")  # never raises: the comparison must not fail on odd input
 
 
 @dataclass(frozen=True)
@@ -34,7 +30,7 @@ class StoredPasswordProtection:
         return (
             requested is not None
             and requested.password_type == self.password_type
-            and secrets_equal(_utf8(requested.password), _utf8(self.password))
+            and secret_texts_equal(requested.password, self.password)
             and requested.location_indicator == self.location_indicator
         )
 

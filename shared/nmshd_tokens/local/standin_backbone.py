@@ -35,6 +35,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Protocol
 from urllib.parse import parse_qs, urlsplit
 
+from ..domain.crypto import secret_texts_equal
 from ..domain.encoding import EncodingError, b64_decode, b64url_decode, b64url_encode
 from ..domain.errors import format_timestamp
 
@@ -545,10 +546,7 @@ def _media_type(headers: Headers) -> str:
 
 
 def _same(given: str | None, expected: str) -> bool:
-    # surrogatepass: any str the caller managed to send compares (unequal) instead of raising
-    return given is not None and hmac.compare_digest(
-        given.encode("utf-8", "surrogatepass"), expected.encode("utf-8", "surrogatepass")
-    )
+    return given is not None and secret_texts_equal(given, expected)
 
 
 def _oauth_error(status: int, error: str, description: str) -> Reply:

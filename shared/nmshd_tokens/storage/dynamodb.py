@@ -38,8 +38,8 @@ logger = logging.getLogger("nmshd-tokens.dynamodb")  # a child of the Powertools
 
 LOCK_AFTER_FAILED_ATTEMPTS = 100
 _ID_ATTEMPTS = 5  # a 17-character random suffix collides practically never; bounded anyway
-# botocore does not retry a transaction cancelled for throttling or a conflict; we do, a few times, jittered.
 _NEW_ID = "attribute_not_exists(id)"  # the condition of every token write: never overwrite a token
+# botocore does not retry a transaction cancelled for throttling or a conflict; we do, a few times, jittered.
 _CANCELLATION_ATTEMPTS = 3
 _CANCELLATION_BACKOFF_S = 0.05
 _TRANSIENT_CODES = frozenset(
@@ -384,11 +384,11 @@ class DynamoBackbone(UsesDynamoDB):
     def _write(self, token_item: Item, items: list[Any] | None, request_token: str) -> None:
         with storage_errors():
             if items is None:
-                self._put_token(token_item, _NEW_ID)
+                self._put_token(token_item)
             else:
                 self.client.transact_write_items(TransactItems=items, ClientRequestToken=request_token)
 
-    def _put_token(self, token_item: Item, condition: str) -> None:
+    def _put_token(self, token_item: Item) -> None:
         """A conditional put that recognises its own earlier write when botocore retried a lost answer."""
         from botocore.exceptions import ClientError
 
@@ -396,7 +396,7 @@ class DynamoBackbone(UsesDynamoDB):
             self.client.put_item(
                 TableName=self.backbone_table,
                 Item=token_item,
-                ConditionExpression=condition,
+                ConditionExpression=_NEW_ID,
                 ReturnValuesOnConditionCheckFailure="ALL_OLD",
             )
         except ClientError as exc:
