@@ -6,7 +6,9 @@ import base64
 import importlib.util
 import io
 import json
+import os
 import sys
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from types import ModuleType
@@ -34,8 +36,48 @@ def load_handler(name: str) -> ModuleType:
     assert spec and spec.loader
     module = importlib.util.module_from_spec(spec)
     sys.modules[module_name] = module
-    spec.loader.exec_module(module)
+    try:
+        spec.loader.exec_module(module)
+    except BaseException:
+        del sys.modules[module_name]
+        raise
     return module
+
+
+Handler = Callable[[dict[str, Any], Any], Any]
+_containers: dict[tuple[tuple[str, str], ...], Any] = {}
+_handlers: dict[tuple[str, int], Handler] = {}
+_dynamodb: list[Any] = []  # the test's DynamoDB client (the aws fixture's), shared by its containers
+
+
+def current_container() -> Any:
+    """The adapters for the environment as it is now: a test that changes a setting gets a fresh container.
+
+    They share the test's DynamoDB client, so faults a test injects into it reach the handlers.
+    """
+    from nmshd_tokens.config import Settings
+    from nmshd_tokens.container import Container
+
+    key = tuple(sorted(os.environ.items()))
+    if key not in _containers:
+        _containers[key] = Container.from_settings(Settings.from_env(), _dynamodb[0] if _dynamodb else None)
+    return _containers[key]
+
+
+def handler(name: str) -> Handler:
+    """functions/<name>'s handler, built on `current_container()` as its module builds one at a Lambda's init."""
+    container = current_container()
+    key = (name, id(container))
+    if key not in _handlers:
+        _handlers[key] = load_handler(name).create_handler(container)
+    return _handlers[key]
+
+
+def forget_containers(dynamodb: Any = None) -> None:
+    """A new test: no container of an earlier one is reused; `dynamodb` is the client the next ones share."""
+    _containers.clear()
+    _handlers.clear()
+    _dynamodb[:] = [dynamodb] if dynamodb is not None else []
 
 
 class FakeContext:
@@ -95,7 +137,7 @@ def api_event(
 
 
 def invoke(name: str, event: dict[str, Any]) -> dict[str, Any]:
-    response: dict[str, Any] = load_handler(name).lambda_handler(event, FakeContext())
+    response: dict[str, Any] = handler(name)(event, FakeContext())
     return response
 
 

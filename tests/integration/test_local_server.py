@@ -20,7 +20,7 @@ from nmshd_tokens.local.peer import load_token
 from nmshd_tokens.local.routes import ApiSpec, api_from_template
 from nmshd_tokens.local.server import LocalApi, LocalHttpServer
 from nmshd_tokens.local.tables import load_template
-from nmshd_tokens.storage.dynamodb import DynamoRecordsRepository
+from nmshd_tokens.storage.records_table import DynamoRecordsRepository
 
 from tests.conftest import BACKBONE_TABLE
 from tests.support import ROOT, decode_qr

@@ -9,12 +9,11 @@ from typing import Any
 from urllib.parse import quote
 
 import pytest
-from nmshd_tokens import wiring
 from nmshd_tokens.domain.crypto import decrypt_content, derive_password_hash
 from nmshd_tokens.domain.encoding import b64_encode, b64url_encode
 from nmshd_tokens.domain.references import parse_reference
 from nmshd_tokens.local.standin_backbone import StandinBackbone, backbone_address
-from nmshd_tokens.storage.dynamodb import DynamoRecordsRepository
+from nmshd_tokens.storage.records_table import DynamoRecordsRepository
 
 from tests.conftest import BACKBONE_TABLE, RECORDS_TABLE
 from tests.support import ROUTES, api_event, decode_qr, future, invoke, json_body, png_bytes
@@ -29,9 +28,7 @@ def standin(aws: Any, monkeypatch: pytest.MonkeyPatch) -> Iterator[StandinBackbo
         for name, value in backbone.env().items():
             monkeypatch.setenv(name, value)
         aws.delete_table(TableName=BACKBONE_TABLE)
-        wiring.reset()
         yield backbone
-    wiring.reset()
 
 
 def create(name: str, path_id: str, body: Any = None, accept: str | None = None) -> dict[str, Any]:
@@ -88,7 +85,8 @@ def test_non_ephemeral_token_recorded_after_the_backbone_accepted_it(
     dto = json_body(create("file_token", make_file(future()).id, {"ephemeral": False}))["result"]
     assert dto["id"] in standin.tokens
     assert token_records(aws) == [dto["id"]]
-    assert DynamoRecordsRepository(RECORDS_TABLE, aws).get_token(dto["id"]) == dto
+    kept = DynamoRecordsRepository(RECORDS_TABLE, aws).get_token(dto["id"])
+    assert kept is not None and kept.to_dto() == dto
 
 
 def test_ephemeral_token_has_no_record(aws: Any, standin: StandinBackbone, make_file: Factory) -> None:
@@ -112,7 +110,7 @@ def test_record_write_failure_is_503_with_the_token_on_the_backbone_only(
     def refuse(*_: Any) -> None:
         raise ClientError({"Error": {"Code": "AccessDeniedException", "Message": "no"}}, "PutItem")
 
-    monkeypatch.setattr(DynamoRecordsRepository, "put_token", refuse)
+    monkeypatch.setattr(DynamoRecordsRepository, "write_publication", refuse)
     response = create("file_token", make_file(future()).id, {"ephemeral": False})
     assert response["statusCode"] == 503
     assert len(standin.tokens) == 1 and token_records(aws) == []

@@ -9,9 +9,11 @@ from typing import Any
 import pytest
 from nmshd_tokens.domain.crypto import encrypt_content, generate_key
 from nmshd_tokens.domain.encoding import b64_decode
-from nmshd_tokens.domain.models import FileRecord, TemplateRecord, TokenDraft
+from nmshd_tokens.domain.records import FileRecord, TemplateRecord
 from nmshd_tokens.domain.references import parse_reference
-from nmshd_tokens.storage.dynamodb import DynamoRecordsRepository, backbone_item
+from nmshd_tokens.domain.tokens import TokenDetails, TokenDraft
+from nmshd_tokens.storage.embedded_backbone import backbone_item
+from nmshd_tokens.storage.records_table import DynamoRecordsRepository
 
 from tests.conftest import BACKBONE_TABLE
 from tests.support import ROOT, decode_qr, header, invoke, json_body, png_bytes
@@ -48,13 +50,17 @@ def demo(aws: Any, records: DynamoRecordsRepository) -> None:
     """The ids the samples use: a File, an own template, and a token protected by the SPEC vector's hash."""
     records.put_file(FileRecord("FILdemo0000000000001", generate_key()))
     records.put_template(TemplateRecord("RLTdemo0000000000001", generate_key(), datetime(2100, 1, 1, tzinfo=UTC)))
-    draft = TokenDraft(
-        content_cipher=encrypt_content(b'{"@type":"TokenContentFile"}', generate_key()),
+    key = generate_key()
+    details = TokenDetails(
+        content={"@type": "TokenContentFile"},
+        secret_key=key,
         created_by="did:e:localhost:dids:5e7a9f1c3b2d4e6f8a0b1c",
         created_by_device="DVCnmshdTokens000001",
         expires_at=datetime(2100, 1, 1, tzinfo=UTC),
-        password_hash=VECTOR_HASH,
+        backbone_base_url="https://backbone.example.com",
+        ephemeral=True,
     )
+    draft = TokenDraft(details, encrypt_content(b'{"@type":"TokenContentFile"}', key), VECTOR_HASH)
     item = backbone_item(draft, "TOKdemo0000000000001", datetime.now(UTC))
     aws.put_item(TableName=BACKBONE_TABLE, Item=item)
 

@@ -21,12 +21,12 @@ from typing import Any
 import pytest
 from nmshd_tokens.cli import main
 from nmshd_tokens.domain.crypto import generate_key
-from nmshd_tokens.domain.qr import qr_png
 from nmshd_tokens.domain.references import Reference
 from nmshd_tokens.domain.validation import MAX_PASSWORD_LENGTH, MSG_ISO, MSG_PIN
 from nmshd_tokens.http.body import MAX_BODY_BYTES
 from nmshd_tokens.local import seed
 from nmshd_tokens.local.server import MAX_BODY_BYTES as SERVER_MAX_BODY_BYTES
+from nmshd_tokens.qr import qr_png
 
 from tests.e2e.conftest import executable
 from tests.reliability.conftest import API_KEY, Served, call, error_of

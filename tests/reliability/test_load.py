@@ -27,7 +27,8 @@ from nmshd_tokens.domain.encoding import b64_encode
 from nmshd_tokens.domain.errors import DomainError
 from nmshd_tokens.domain.references import parse_reference
 from nmshd_tokens.local import seed
-from nmshd_tokens.storage.dynamodb import LOCK_AFTER_FAILED_ATTEMPTS, DynamoBackbone
+from nmshd_tokens.storage.embedded_backbone import LOCK_AFTER_FAILED_ATTEMPTS, DynamoBackbone
+from nmshd_tokens.storage.records_table import DynamoRecordsRepository
 
 from tests.reliability.conftest import API_KEY, Served, call
 
@@ -260,7 +261,7 @@ def test_the_failure_counter_is_atomic_without_the_gateway_in_between(serve: Any
     wrong = derive_password_hash("wrong", reference.password_protection.salt)
     right = derive_password_hash("p", reference.password_protection.salt)
     client = dynamodb(served)
-    backbone = DynamoBackbone(DEFAULT_BACKBONE_TABLE, DEFAULT_RECORDS_TABLE, client)
+    backbone = DynamoBackbone(DEFAULT_BACKBONE_TABLE, DynamoRecordsRepository(DEFAULT_RECORDS_TABLE, client), client)
     barrier = threading.Barrier(WRONG_GUESSES, timeout=60)
 
     def guess(_: int) -> str:

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from enum import Enum
 from typing import Any
 
+from .clock import format_timestamp, utc_now
 from .ids import new_error_id
 
 DOCS_BASE_URL = "https://enmeshed.eu/integrate/error-codes#"
@@ -68,7 +68,7 @@ class ErrorKind(Enum):
         400,
         "Too many wrong password attempts, the token is locked.",
     )
-    # Remote Backbone (issue #9): its validation errors pass through with the Backbone's own code and message.
+    # The Backbone's refusals pass through with its own code and message (remote mode; the embedded backbone's own).
     BACKBONE_VALIDATION = ErrorSpec(
         "error.platform.validation.invalidPropertyValue", 400, "The Backbone refused the token as invalid."
     )
@@ -94,13 +94,18 @@ class ErrorKind(Enum):
 
 
 class DomainError(Exception):
-    """An error the caller should see, with its code, message and HTTP status."""
+    """An error the caller should see, with its code, message and HTTP status.
 
-    def __init__(self, kind: ErrorKind, message: str | None = None, *, code: str | None = None) -> None:
+    `code`, `message` and `status` default to the kind's; a refusal of the remote Backbone passes its own through.
+    """
+
+    def __init__(
+        self, kind: ErrorKind, message: str | None = None, *, code: str | None = None, status: int | None = None
+    ) -> None:
         self.kind = kind
         self.code = code or kind.value.code
         self.message = message or kind.value.message
-        self.status = kind.value.status
+        self.status = status or kind.value.status
         super().__init__(self.code)
 
     def envelope(self) -> dict[str, Any]:
@@ -111,23 +116,13 @@ def validation_error(message: str) -> DomainError:
     return DomainError(ErrorKind.INVALID_PROPERTY_VALUE, message)
 
 
-def iso_now() -> str:
-    return format_timestamp(datetime.now(UTC))
-
-
-def format_timestamp(moment: datetime) -> str:
-    """UTC ISO 8601 with milliseconds and Z, as luxon's toISO() and JavaScript's toISOString() write it."""
-    moment = moment.astimezone(UTC)
-    return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
-
-
 def error_envelope(code: str, message: str) -> dict[str, Any]:
     return {
         "error": {
             "code": code,
             "message": message,
             "id": new_error_id(),
-            "time": iso_now(),
+            "time": format_timestamp(utc_now()),
             "docs": DOCS_BASE_URL + code,
         }
     }

@@ -11,7 +11,7 @@ from pydantic.json_schema import SkipJsonSchema, models_json_schema
 
 from ..domain.errors import ErrorKind
 from ..domain.ids import ADDRESS_PATTERN, DEVICE_ID_PATTERN, FILE_ID_PATTERN, TEMPLATE_ID_PATTERN, TOKEN_ID_PATTERN
-from ..domain.validation import MAX_PASSWORD_LENGTH
+from ..domain.password_protection import MAX_PASSWORD_LENGTH
 from .body import MAX_BODY_BYTES
 
 IndicatorName = Literal["Self", "Letter", "RegistrationLetter", "Email", "SMS", "Website"]

@@ -8,8 +8,9 @@ from contextlib import contextmanager
 
 from ..config import ConfigError, Settings
 from ..domain.errors import DomainError
-from ..domain.models import FileRecord
-from ..storage.dynamodb import DynamoRecordsRepository, dynamodb_client
+from ..domain.records import FileRecord
+from ..storage.aws_clients import aws_client
+from ..storage.records_table import DynamoRecordsRepository
 from .aws_env import ENDPOINT_VARIABLE, local_endpoint, use_endpoint
 from .errors import CommandError, InputError
 from .records import OwnRecord
@@ -18,10 +19,11 @@ from .records import OwnRecord
 class RecordStore:
     """Writes and lists records, turning every storage failure into a one-line CommandError."""
 
-    def __init__(self, endpoint: str | None, table: str) -> None:
+    def __init__(self, endpoint: str | None, settings: Settings) -> None:
+        """`endpoint` only names where the records are; the client finds it in AWS_ENDPOINT_URL_DYNAMODB."""
         self.endpoint = endpoint
-        self.table = table
-        self.repository = DynamoRecordsRepository(table, dynamodb_client(endpoint))
+        self.table = settings.records_table
+        self.repository = DynamoRecordsRepository(self.table, aws_client("dynamodb", settings.region))
 
     @classmethod
     def configured(cls, endpoint: str | None = None, *, real_aws: bool = False) -> RecordStore:
@@ -36,7 +38,7 @@ class RecordStore:
             settings = Settings.from_env()
         except ConfigError as exc:
             raise CommandError(str(exc)) from None
-        return cls(chosen, settings.records_table)
+        return cls(chosen, settings)
 
     @property
     def where(self) -> str:

@@ -15,9 +15,9 @@ from pathlib import Path
 from types import FrameType
 from typing import Any
 
-from .. import wiring
 from ..config import ConfigError, Settings
-from ..storage.dynamodb import DynamoRecordsRepository, dynamodb_client
+from ..storage.aws_clients import aws_client
+from ..storage.records_table import DynamoRecordsRepository
 from .aws_env import ENDPOINT_VARIABLE, use_endpoint
 from .embedded_dynamodb import HOST, EmbeddedDynamoDB, check_port_free
 from .errors import CommandError
@@ -150,11 +150,9 @@ def _start(
     embedded_endpoint: str | None,
 ) -> LocalHttpServer:
     """Tables (in the embedded DynamoDB only), the functions, and the bound (not yet serving) HTTP server."""
-    wiring.reset()
-    dynamodb_client.cache_clear()
     if embedded_endpoint is not None:
         names = {"RecordsTable": settings.records_table, "BackboneTable": settings.backbone_table}
-        created = create_tables(dynamodb_client(embedded_endpoint), names, template)
+        created = create_tables(aws_client("dynamodb", settings.region), names, template)
         say(f"created tables {', '.join(created) or '(none: they exist)'}")
     say(f"loading functions {', '.join(api.functions)}…")
     functions = {logical_id: LocalFunction.load(spec) for logical_id, spec in api.functions.items()}
@@ -200,7 +198,7 @@ def _serve(options: ServeOptions, api: ApiSpec, template: dict[str, Any], base_u
     database, endpoint = _start_dynamodb(options)
     try:
         use_endpoint(endpoint)
-        store = RecordStore(endpoint, settings.records_table)
+        store = RecordStore(endpoint, settings)
         embedded_endpoint = endpoint if database is not None else None
         server = _start(options, api, template, settings, store.repository, api_key, embedded_endpoint)
         with store.failures():

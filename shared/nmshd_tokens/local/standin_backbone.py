@@ -35,9 +35,9 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Protocol
 from urllib.parse import parse_qs, urlsplit
 
-from ..domain.crypto import secret_texts_equal
+from ..domain.algorithms import secret_texts_equal
+from ..domain.clock import format_timestamp
 from ..domain.encoding import EncodingError, b64_decode, b64url_decode, b64url_encode
-from ..domain.errors import format_timestamp
 
 LOGIN_ATTEMPTS_BEFORE_LOCKOUT = 3
 LOGIN_LOCKOUT = timedelta(minutes=10)

@@ -1,4 +1,4 @@
-"""The remote Backbone: tokens published to a real enmeshed Backbone as the service's device (issue #9).
+"""The remote Backbone: tokens published to a real enmeshed Backbone as the service's device.
 
 Wire contract (shared notes backbone-api.md): device login by OAuth password grant (§1), `POST /api/v2/Tokens`
 (§2, §4) and the anonymous peer read `GET /api/v2/Tokens/{id}` (§3). Credentials, hashes, token content and
@@ -20,12 +20,12 @@ from datetime import UTC, datetime
 from typing import Any, Protocol
 from urllib.parse import quote, urlencode, urlsplit
 
+from ..domain.clock import format_timestamp, parse_iso_datetime
 from ..domain.encoding import EncodingError, b64_encode, b64url_decode
-from ..domain.errors import DomainError, ErrorKind, format_timestamp
+from ..domain.errors import DomainError, ErrorKind
 from ..domain.ids import is_token_id
-from ..domain.models import PublishedToken, StoredToken, TokenDraft
-from ..domain.validation import parse_iso_datetime
-from .ports import TransactItem
+from ..domain.tokens import Token, TokenDraft
+from ..usecases.ports import CommandAlreadyRecorded, TokenWrite
 from .secrets import CredentialSource
 
 # A child of the Powertools logger (service "nmshd-tokens"): its JSON lines, with the `extra` keys.
@@ -141,8 +141,10 @@ class KeepAliveTransport:
             connection.close()
 
 
-class TokenRecords(Protocol):
-    def put_token(self, stored: StoredToken, token_id: str) -> None: ...
+class PublicationRecords(Protocol):
+    def write_publication(self, write: TokenWrite, token: Token) -> None:
+        """The local part of a publication (the token's record, the command's record), after the Backbone's."""
+        ...
 
 
 @dataclass(frozen=True)
@@ -155,9 +157,10 @@ class AccessToken:
 
 def token_request_body(draft: TokenDraft) -> dict[str, Any]:
     """As the transport's `sendToken` builds it (notes §4.1): optional fields are left out, not null."""
-    body: dict[str, Any] = {"content": draft.content_cipher, "expiresAt": format_timestamp(draft.expires_at)}
-    if draft.for_identity:
-        body["forIdentity"] = draft.for_identity
+    details = draft.details
+    body: dict[str, Any] = {"content": draft.content_cipher, "expiresAt": format_timestamp(details.expires_at)}
+    if details.for_identity:
+        body["forIdentity"] = details.for_identity
     if draft.password_hash is not None:
         body["password"] = b64_encode(draft.password_hash)  # standard base64 with padding, as CoreBuffer writes it
     return body
@@ -196,7 +199,7 @@ class RemoteBackbone:
         self,
         base_url: str,
         credentials: CredentialSource,
-        records: TokenRecords,
+        records: PublicationRecords,
         *,
         transport: Transport | None = None,
         retry: RetryPolicy | None = None,
@@ -220,24 +223,14 @@ class RemoteBackbone:
 
     # --- TokenPublisher ----------------------------------------------------------------------------
 
-    supports_transactions = False  # the Backbone's write and ours cannot be one transaction
-
-    def publish(
-        self,
-        draft: TokenDraft,
-        keep: Callable[[PublishedToken], StoredToken] | None,
-        *,
-        also: Callable[[PublishedToken], TransactItem] | None = None,
-    ) -> PublishedToken:
-        if also is not None:
-            raise ValueError("a remote Backbone cannot write `also` in the token's transaction")
+    def publish(self, write: TokenWrite) -> Token:
         deadline = time.monotonic() + self._retry.budget
-        published = self._create(draft, deadline)
-        if keep is not None:
-            self._keep(keep(published), published.id)
-        return published
+        token = self._create(write.draft, deadline)
+        if write.keeps_record or write.command is not None:
+            self._write_locally(write, token)
+        return token
 
-    def _create(self, draft: TokenDraft, deadline: float) -> PublishedToken:
+    def _create(self, draft: TokenDraft, deadline: float) -> Token:
         body = json.dumps(token_request_body(draft), separators=(",", ":")).encode("utf-8")
         token = self._bearer(deadline)
         _check_identity(token, draft)
@@ -254,17 +247,19 @@ class RemoteBackbone:
             result = result if isinstance(result, dict) else {}
             created_at = parse_iso_datetime(result.get("createdAt"))
             if is_token_id(result.get("id")) and created_at is not None:
-                return PublishedToken(str(result["id"]), created_at)
+                return Token(str(result["id"]), created_at, draft.details)
         raise _refusal(answer, "create token")
 
-    def _keep(self, stored: StoredToken, token_id: str) -> None:
+    def _write_locally(self, write: TokenWrite, token: Token) -> None:
         try:
-            self._records.put_token(stored, token_id)
+            self._records.write_publication(write, token)
+        except CommandAlreadyRecorded:
+            raise  # another delivery of the command won; our token is an orphan nobody holds a reference to
         except Exception as exc:
             # The token id alone opens nothing (the key was never handed out); it helps to find the orphan.
             logger.error(
                 "token published, but its record was not written",
-                extra={"token_id": token_id, "error_type": type(exc).__name__},
+                extra={"token_id": token.id, "error_type": type(exc).__name__},
             )
             raise DomainError(ErrorKind.SERVICE_UNAVAILABLE) from exc
 
@@ -404,8 +399,8 @@ def _answered_as_anonymous(answer: Answer) -> bool:
 
 def _check_identity(token: AccessToken, draft: TokenDraft) -> None:
     """The TokenDTO names the configured identity; the Backbone records the device's. They must agree."""
-    if (token.address and token.address != draft.created_by) or (
-        token.device_id and token.device_id != draft.created_by_device
+    if (token.address and token.address != draft.details.created_by) or (
+        token.device_id and token.device_id != draft.details.created_by_device
     ):
         logger.warning("SERVICE_ADDRESS or SERVICE_DEVICE_ID differ from the identity the backbone login belongs to")
 
