@@ -174,3 +174,28 @@ def future(days: int = 30) -> datetime:
 
 def iso(moment: datetime) -> str:
     return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
+
+
+def token_draft(
+    content_cipher: str,
+    created_by: str,
+    created_by_device: str,
+    expires_at: datetime,
+    for_identity: str | None = None,
+    password_hash: bytes | None = None,
+    ephemeral: bool = True,
+) -> Any:
+    """A TokenDraft with the fields a Backbone create request carries (the rest is filler the Backbone never sees)."""
+    from nmshd_tokens.domain.tokens import TokenDetails, TokenDraft
+
+    details = TokenDetails(
+        content={"@type": "TokenContentFile"},
+        secret_key=b"k" * 32,
+        created_by=created_by,
+        created_by_device=created_by_device,
+        expires_at=expires_at,
+        backbone_base_url="https://backbone.example.com",
+        ephemeral=ephemeral,
+        for_identity=for_identity,
+    )
+    return TokenDraft(details, content_cipher, password_hash)

@@ -13,11 +13,13 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from nmshd_tokens.domain.crypto import decrypt_content, derive_password_hash, encrypt_content, generate_key
 from nmshd_tokens.domain.errors import DomainError, ErrorKind
-from nmshd_tokens.domain.tokens import Token, TokenDetails, TokenDraft
+from nmshd_tokens.domain.tokens import Token, TokenDraft
 from nmshd_tokens.local.standin_backbone import StandinBackbone, backbone_address
 from nmshd_tokens.storage.remote_backbone import RemoteBackbone, RetryPolicy, jwt_claims, token_request_body
 from nmshd_tokens.storage.secrets import BackboneCredentials, StaticCredentials
 from nmshd_tokens.usecases.ports import TokenWrite
+
+from tests.support import token_draft
 
 SALT = b"a16byteslongsalt"
 
@@ -92,28 +94,6 @@ def setup() -> Iterator[Setup]:
         yield Setup(standin, clock, MemoryRecords(), [])
 
 
-def draft_of(
-    content_cipher: str,
-    created_by: str,
-    created_by_device: str,
-    expires_at: datetime,
-    for_identity: str | None = None,
-    password_hash: bytes | None = None,
-    ephemeral: bool = True,
-) -> TokenDraft:
-    details = TokenDetails(
-        content={"@type": "TokenContentFile"},
-        secret_key=b"k" * 32,
-        created_by=created_by,
-        created_by_device=created_by_device,
-        expires_at=expires_at,
-        backbone_base_url="https://backbone.example.com",
-        ephemeral=ephemeral,
-        for_identity=for_identity,
-    )
-    return TokenDraft(details, content_cipher, password_hash)
-
-
 def draft_for(standin: StandinBackbone, **overrides: object) -> tuple[TokenDraft, bytes]:
     key = generate_key()
     values: dict[str, object] = {
@@ -122,7 +102,7 @@ def draft_for(standin: StandinBackbone, **overrides: object) -> tuple[TokenDraft
         "created_by_device": standin.device.device_id,
         "expires_at": datetime.now(UTC) + timedelta(days=1),
     } | overrides
-    return draft_of(**values), key  # type: ignore[arg-type]
+    return token_draft(**values), key  # type: ignore[arg-type]
 
 
 def kept(draft: TokenDraft) -> TokenWrite:
@@ -145,9 +125,9 @@ TOKENS = "/api/v2/Tokens"
 
 def test_request_body_has_the_transports_encodings() -> None:
     password_hash = derive_password_hash("password", SALT)
-    draft = draft_of("Y2lwaGVy", "did:e:a.b:dids:x", "DVCx", datetime(2030, 1, 2, 3, 4, 5, 678901, tzinfo=UTC))
+    draft = token_draft("Y2lwaGVy", "did:e:a.b:dids:x", "DVCx", datetime(2030, 1, 2, 3, 4, 5, 678901, tzinfo=UTC))
     assert token_request_body(draft) == {"content": "Y2lwaGVy", "expiresAt": "2030-01-02T03:04:05.678Z"}
-    personal = draft_of(draft.content_cipher, "a", "b", draft.details.expires_at, "did:e:x", password_hash)
+    personal = token_draft(draft.content_cipher, "a", "b", draft.details.expires_at, "did:e:x", password_hash)
     body = token_request_body(personal)
     assert body["forIdentity"] == "did:e:x"
     assert body["password"] == "ekuqHFfmPl4WctZWzhqJQx/m0A0aS0JeQF1vAVsbuZA="  # standard base64, padded

@@ -83,6 +83,8 @@ class ErrorKind(Enum):
         "A service this request depends on is unavailable. Please try again later.",
     )
     UNEXPECTED = ErrorSpec("error.connector.unexpected", 500, "An unexpected error occurred.")
+    # A remote Backbone's refusal passed through as it came (BackboneRefusal); the defaults are never shown.
+    BACKBONE_REFUSAL = ErrorSpec("error.platform.unexpected", 502, "The Backbone refused the request.")
 
     @property
     def code(self) -> str:
@@ -126,3 +128,10 @@ def error_envelope(code: str, message: str) -> dict[str, Any]:
             "docs": DOCS_BASE_URL + code,
         }
     }
+
+
+class BackboneRefusal(DomainError):
+    """A remote Backbone's refusal with its own status, code and message (e.g. 403 error.platform.forbidden)."""
+
+    def __init__(self, status: int, code: str, message: str) -> None:
+        super().__init__(ErrorKind.BACKBONE_REFUSAL, message, code=code, status=status)

@@ -1,8 +1,10 @@
 """The remote Backbone: tokens published to a real enmeshed Backbone as the service's device.
 
-Wire contract (shared notes backbone-api.md): device login by OAuth password grant (§1), `POST /api/v2/Tokens`
-(§2, §4) and the anonymous peer read `GET /api/v2/Tokens/{id}` (§3). Credentials, hashes, token content and
-query strings are never logged: log lines name the route, the status and the Backbone's error code only.
+Wire contract, as the Backbone's source and the Connector's transport library speak it: device login by OAuth
+password grant (`/connect/token`), `POST /api/v2/Tokens`, the anonymous peer read `GET /api/v2/Tokens/{id}`, the
+creator's `DELETE /api/v2/Tokens/{id}` and `GET /api/v2/Version`. tests/unit/test_upstream_wire.py compares these requests with the upstream transport
+library's. Credentials, hashes, token content and query strings are never logged: log lines name the route, the
+status and the Backbone's error code only.
 """
 
 from __future__ import annotations
@@ -22,7 +24,7 @@ from urllib.parse import quote, urlencode, urlsplit
 
 from ..domain.clock import format_timestamp, parse_iso_datetime
 from ..domain.encoding import EncodingError, b64_encode, b64url_decode
-from ..domain.errors import DomainError, ErrorKind
+from ..domain.errors import BackboneRefusal, DomainError, ErrorKind
 from ..domain.ids import is_token_id
 from ..domain.tokens import Token, TokenDraft
 from ..usecases.ports import CommandAlreadyRecorded, TokenWrite
@@ -33,11 +35,12 @@ logger = logging.getLogger("nmshd-tokens.remote_backbone")
 
 LOGIN_PATH = "/connect/token"
 TOKENS_PATH = "/api/v2/Tokens"
+VERSION_PATH = "/api/v2/Version"
 _JSON = "application/json"
 _FORM = "application/x-www-form-urlencoded"
 _STALE_CONNECTION = (ConnectionResetError, BrokenPipeError)  # http.client.RemoteDisconnected included
 _MIN_ATTEMPT_SECONDS = 0.05  # less time than this left: another attempt cannot succeed
-# The Backbone's validation message when it treats the caller as anonymous (notes §1.7).
+# The Backbone's validation message when it treats the caller as anonymous (see _answered_as_anonymous).
 _ANONYMOUS_CONTENT_MESSAGE = "must be empty"
 
 
@@ -156,7 +159,7 @@ class AccessToken:
 
 
 def token_request_body(draft: TokenDraft) -> dict[str, Any]:
-    """As the transport's `sendToken` builds it (notes §4.1): optional fields are left out, not null."""
+    """As the transport library's `sendToken` builds it: optional fields are left out, not null."""
     details = draft.details
     body: dict[str, Any] = {"content": draft.content_cipher, "expiresAt": format_timestamp(details.expires_at)}
     if details.for_identity:
@@ -183,7 +186,7 @@ class RemoteBackbone:
 
     Login: the access token is shared by every call of the process and renewed `min(max_margin, 25 % of its
     lifetime)` before it expires. Renewal must be proactive: the token routes allow anonymous callers, so the
-    Backbone silently treats a stale bearer as anonymous instead of answering 401 (notes §1.7). If that
+    Backbone silently treats a stale bearer as anonymous instead of answering 401. If that
     happens anyway (say the Backbone's signing keys changed), the create call logs in once more and retries.
     A refused login is not repeated for `refusal_cooldown` seconds: three wrong passwords lock the device,
     which the Connector may share, for ten minutes.
@@ -269,7 +272,9 @@ class RemoteBackbone:
         """Anonymous, as a peer without an account: a bearer would make us the owner and skip every check."""
         target = f"{TOKENS_PATH}/{quote(token_id, safe='')}"
         if password_hash:  # the Backbone reads an empty value as no password
-            target += "?" + urlencode({"password": b64_encode(password_hash)})  # strict standard base64 (§3.2)
+            target += "?" + urlencode(
+                {"password": b64_encode(password_hash)}
+            )  # the Backbone's Convert.FromBase64String: standard, padded
         deadline = time.monotonic() + self._retry.budget
         answer = self._send("GET", target, None, {"Accept": _JSON}, deadline, "get token")
         result = answer.json().get("result")
@@ -323,7 +328,8 @@ class RemoteBackbone:
                 "grant_type": "password",
                 "username": credentials.username,
                 "password": credentials.password,
-            }
+            },
+            quote_via=quote,  # a space as %20, as the transport's qs.stringify writes it (not '+')
         ).encode("ascii")
         started = self._clock()  # the lifetime counts from before the request: errs on the safe side
         answer = self._send("POST", LOGIN_PATH, form, {"Content-Type": _FORM, "Accept": _JSON}, deadline, "login")
@@ -370,6 +376,67 @@ class RemoteBackbone:
         logger.error("backbone unavailable", extra={"route": route})
         raise DomainError(ErrorKind.SERVICE_UNAVAILABLE)
 
+    # --- revoke ------------------------------------------------------------------------------------
+
+    def revoke(self, token_id: str) -> None:
+        """Deletes our token on the Backbone (`DELETE /api/v2/Tokens/{id}`; only its creator may).
+
+        A 404 with the Backbone's recordNotFound means it already forgot the token (deleted before, or cleaned
+        up 30 days after its expiry): done, too. Other refusals pass through with the Backbone's status, code
+        and message (403 error.platform.forbidden for another identity's token). Unlike create, the route is
+        not anonymous: a bearer the Backbone does not accept gets 401, answered, as the transport library does,
+        by one new login and one retry.
+        """
+        deadline = time.monotonic() + self._retry.budget
+        target = f"{TOKENS_PATH}/{quote(token_id, safe='')}"
+        token = self._bearer(deadline)
+        answer = self._send("DELETE", target, None, _headers(token), deadline, "delete token")
+        if answer.status == 401:
+            logger.warning("the backbone did not accept the access token; logging in again")
+            token = self._bearer(deadline, stale=token)
+            answer = self._send("DELETE", target, None, _headers(token), deadline, "delete token")
+        error = answer.error()
+        if answer.status in (200, 204):
+            return
+        if answer.status == 404 and error is not None and error[0] == ErrorKind.TOKEN_NOT_FOUND.code:
+            logger.info("the backbone no longer knows the token", extra={"token_id": token_id})
+            return
+        if answer.status != 401 and 400 <= answer.status < 500 and error is not None:
+            logger.warning(
+                "the backbone refused to delete the token",
+                extra={"status": answer.status, "backbone_error_code": error[0]},
+            )
+            raise BackboneRefusal(answer.status, error[0], error[1])
+        # A 401 after a fresh login, or a 404 without the Backbone's envelope (a wrong base URL or a proxy).
+        raise _refusal(answer, "delete token")
+
+    # --- health ------------------------------------------------------------------------------------
+
+    def check_version(self, timeout: float = 2.0) -> bool:
+        """The Backbone answers `GET /api/v2/Version` with a major version the transport supports (6 or 7).
+
+        One call, no retry: a health probe must stay cheap and quick.
+        """
+        try:
+            answer = self._transport.request("GET", VERSION_PATH, None, {"Accept": _JSON}, timeout)
+        except Unreachable:
+            return False
+        result = answer.json().get("result")
+        major = result.get("majorVersion") if isinstance(result, dict) else None
+        return answer.status == 200 and str(major) in ("6", "7")
+
+    def check_login(self, timeout: float = 3.0) -> bool:
+        """The device login works: the shared access token is valid or a new login succeeds within `timeout`.
+
+        A refused login is not repeated during its cool-down (three wrong passwords lock the device), so a
+        health route polled often cannot lock anyone out.
+        """
+        try:
+            self._bearer(time.monotonic() + timeout)
+        except DomainError:
+            return False
+        return True
+
 
 def _headers(token: AccessToken, content_type: str | None = None) -> dict[str, str]:
     headers = {"Accept": _JSON, "Authorization": f"Bearer {token.bearer}"}
@@ -386,7 +453,7 @@ def _seconds(value: object) -> float | None:
 
 
 def _answered_as_anonymous(answer: Answer) -> bool:
-    """'content' must be empty: only anonymous callers get this, so our bearer did not count (notes §1.7)."""
+    """'content' must be empty: only anonymous callers get this, so our bearer did not count."""
     error = answer.error()
     return (
         answer.status == 400
