@@ -2,9 +2,9 @@
 
 Wire contract, as the Backbone's source and the Connector's transport library speak it: device login by OAuth
 password grant (`/connect/token`), `POST /api/v2/Tokens`, the anonymous peer read `GET /api/v2/Tokens/{id}`, the
-creator's `DELETE /api/v2/Tokens/{id}` and `GET /api/v2/Version`. tests/unit/test_upstream_wire.py compares these requests with the upstream transport
-library's. Credentials, hashes, token content and query strings are never logged: log lines name the route, the
-status and the Backbone's error code only.
+creator's `DELETE /api/v2/Tokens/{id}` and `GET /api/v2/Version`. tests/unit/test_upstream_wire.py compares these
+requests with the upstream transport library's. Credentials, hashes, token content and query strings are never
+logged: log lines name the route, the status and the Backbone's error code only.
 """
 
 from __future__ import annotations
