@@ -24,7 +24,10 @@ ROUTES = {
     "template_token": ("POST", "/api/v2/RelationshipTemplates/Own/{id}/Token"),
     "backbone_token": ("GET", "/backbone/api/v2/Tokens/{id}"),
     "backbone_page": ("GET", "/backbone/r/{id}"),
+    "token_read": ("GET", "/api/v2/Tokens/{id}"),
+    "token_revoke": ("DELETE", "/api/core/v1/Tokens/{id}"),
 }
+V7 = "/api/core/v1"  # Connector 7's prefix; ROUTES use Connector 6's /api/v2
 
 
 def load_handler(name: str) -> ModuleType:
@@ -92,32 +95,37 @@ class FakeContext:
 
 def api_event(
     resource: str,
-    path_id: str,
+    path_id: str | None,
     *,
     method: str = "POST",
     body: Any = None,
     accept: str | None = None,
     query: dict[str, str] | None = None,
+    multi_query: dict[str, list[str]] | None = None,
     headers: dict[str, str] | None = None,
     raw_body: str | None = None,
 ) -> dict[str, Any]:
-    """An API Gateway REST (payload v1) proxy event as API Gateway sends it for `resource` with {id}."""
+    """An API Gateway REST (payload v1) proxy event as API Gateway sends it for `resource` (with {id}, if given).
+
+    `multi_query` gives a key several values (`a=1&a=2`); `query` one each.
+    """
     all_headers = {"Host": API_DOMAIN, "x-api-key": "test-key", "Content-Type": "application/json"}
     if accept is not None:
         all_headers["Accept"] = accept
     all_headers.update(headers or {})
-    path = resource.replace("{id}", path_id)
+    path = resource if path_id is None else resource.replace("{id}", path_id)
     if raw_body is None and body is not None:
         raw_body = json.dumps(body)
+    multi = multi_query or ({key: [value] for key, value in query.items()} if query else None)
     return {
         "resource": resource,
         "path": path,
         "httpMethod": method,
         "headers": all_headers,
         "multiValueHeaders": {key: [value] for key, value in all_headers.items()},
-        "queryStringParameters": query,
-        "multiValueQueryStringParameters": {k: [v] for k, v in query.items()} if query else None,
-        "pathParameters": {"id": path_id},
+        "queryStringParameters": {key: values[-1] for key, values in multi.items()} if multi else None,
+        "multiValueQueryStringParameters": multi,
+        "pathParameters": None if path_id is None else {"id": path_id},
         "stageVariables": None,
         "requestContext": {
             "resourcePath": resource,

@@ -48,6 +48,10 @@ class Settings:
     token_retention_days: int = DEFAULT_RETENTION_DAYS
     output_bucket: str | None = None  # bulk creation only
     region: str = DEFAULT_REGION
+    # What GET /Monitoring/Version reports besides the version: set them at deployment if you track builds.
+    build: str = "local"
+    build_date: str = ""
+    commit: str = ""
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -82,6 +86,9 @@ class Settings:
             token_retention_days=_retention_days(env),
             output_bucket=env.get(OUTPUT_BUCKET_VARIABLE) or None,
             region=env.get("AWS_REGION") or env.get("AWS_DEFAULT_REGION") or DEFAULT_REGION,
+            build=env.get("SERVICE_BUILD") or "local",
+            build_date=env.get("SERVICE_BUILD_DATE") or "",
+            commit=env.get("SERVICE_COMMIT") or "",
         )
 
     def command_backbone_base_url(self) -> str:

@@ -13,7 +13,7 @@ from .config import ConfigError, Settings
 from .storage.aws_clients import aws_client
 from .storage.embedded_backbone import DynamoBackbone
 from .storage.records_table import DynamoRecordsRepository
-from .usecases.ports import PeerTokenReader, TokenPublisher
+from .usecases.ports import PeerTokenReader, TokenPublisher, TokenRevoker
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb.client import DynamoDBClient
@@ -21,10 +21,11 @@ if TYPE_CHECKING:
     from .storage.secrets import CredentialSource
     from .usecases.batch import BatchTokenCreator
     from .usecases.create_token import TokenCreation
+    from .usecases.service_status import BuildInfo, Health
 
 
-class Backbone(TokenPublisher, PeerTokenReader, Protocol):
-    """Where tokens are published and read: the embedded DynamoDB backbone or a remote Backbone."""
+class Backbone(TokenPublisher, PeerTokenReader, TokenRevoker, Protocol):
+    """Where tokens are published, read and revoked: the embedded DynamoDB backbone or a remote Backbone."""
 
 
 @dataclass(frozen=True)
@@ -61,6 +62,23 @@ class Container:
 
         identity = ServiceIdentity(self.settings.service_address, self.settings.device_id)
         return TokenCreation(self.records, self.backbone, identity)
+
+    def health(self) -> Health:
+        """One probe per dependency; remote mode asks the Backbone (version) and its login."""
+        from .storage.remote_backbone import RemoteBackbone
+        from .usecases.service_status import Health
+
+        if isinstance(self.backbone, RemoteBackbone):
+            return Health(self.records.answers, self.backbone.check_version, self.backbone.check_login)
+        backbone = self.backbone
+        assert isinstance(backbone, DynamoBackbone)
+        return Health(self.records.answers, backbone.answers, lambda: True)  # no login: nothing to fail
+
+    def build_info(self) -> BuildInfo:
+        from .usecases.service_status import BuildInfo
+        from .version import VERSION
+
+        return BuildInfo(VERSION, self.settings.build, self.settings.build_date, self.settings.commit)
 
     def batch_token_creator(self) -> BatchTokenCreator:
         """Bulk creation: needs TOKEN_OUTPUT_BUCKET and BACKBONE_BASE_URL (ConfigError naming them, else)."""

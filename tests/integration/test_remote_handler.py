@@ -142,3 +142,66 @@ def test_one_login_for_warm_invocations(standin: StandinBackbone, make_file: Fac
     for _ in range(3):
         assert create("file_token", file.id)["statusCode"] == 201
     assert standin.logins == 1
+
+
+# --- revoke and health in remote mode ---------------------------------------------------------------------
+
+
+def revoke(token_id: str) -> dict[str, Any]:
+    return invoke("token_revoke", api_event("/api/core/v1/Tokens/{id}", token_id, method="DELETE"))
+
+
+def test_revoke_deletes_on_the_backbone_then_the_record(aws: Any, standin: StandinBackbone, make_file: Factory) -> None:
+    dto = json_body(create("file_token", make_file(future()).id, {"ephemeral": False}))["result"]
+    response = revoke(dto["id"])
+    assert response["statusCode"] == 204
+    assert dto["id"] not in standin.tokens and token_records(aws) == []
+    deletes = [call for call in standin.calls if call.method == "DELETE"]
+    assert [(call.path, call.bearer) for call in deletes] == [(f"/api/v2/Tokens/{dto['id']}", "valid")]
+
+
+def test_revoke_of_a_token_the_backbone_forgot_deletes_the_record_too(
+    aws: Any, standin: StandinBackbone, make_file: Factory
+) -> None:
+    """Upstream keeps a record that can then never be deleted; SPEC §13 deletes it and answers 204."""
+    dto = json_body(create("file_token", make_file(future()).id, {"ephemeral": False}))["result"]
+    del standin.tokens[dto["id"]]  # the Backbone's housekeeping removed it
+    assert revoke(dto["id"])["statusCode"] == 204
+    assert token_records(aws) == []
+
+
+def test_a_backbone_refusal_passes_through_and_keeps_the_record(
+    aws: Any, standin: StandinBackbone, make_file: Factory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    dto = json_body(create("file_token", make_file(future()).id, {"ephemeral": False}))["result"]
+    other = standin.add_device()  # another identity's device: not the token's creator
+    monkeypatch.setenv("BACKBONE_USERNAME", other.username)
+    monkeypatch.setenv("BACKBONE_PASSWORD", other.password)
+    response = revoke(dto["id"])
+    assert response["statusCode"] == 403
+    error = json_body(response)["error"]
+    assert error["code"] == "error.platform.forbidden"
+    assert error["message"] == "You are not allowed to perform this action due to insufficient privileges."
+    assert error["id"].startswith("ERR") and error["docs"].endswith("#error.platform.forbidden")
+    assert dto["id"] in standin.tokens and token_records(aws) == [dto["id"]]
+
+
+def test_health_in_remote_mode_asks_the_backbone(standin: StandinBackbone) -> None:
+    response = invoke("service_status", api_event("/health", None, method="GET", headers={"x-api-key": ""}))
+    assert response["statusCode"] == 200
+    assert json_body(response) == {
+        "isHealthy": True,
+        "services": {"database": "healthy", "backboneConnection": "healthy", "backboneAuthentication": "healthy"},
+    }
+    assert {call.path for call in standin.calls} >= {"/api/v2/Version", "/connect/token"}
+
+
+def test_health_reports_a_refused_login(standin: StandinBackbone, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("BACKBONE_PASSWORD", "not-the-password")
+    response = invoke("service_status", api_event("/health", None, method="GET"))
+    assert response["statusCode"] == 500
+    assert json_body(response)["services"] == {
+        "database": "healthy",
+        "backboneConnection": "healthy",
+        "backboneAuthentication": "unhealthy",
+    }

@@ -151,10 +151,10 @@ def test_after_our_revoke_the_token_is_gone(
     client = remote(standin)
     for dto, password in ((plain, None), (protected, "pw")):
         assert upstream.result("loadAnonymous", reference=dto["reference"]["url"], password=password)
-        client.revoke(dto["id"])
+        client.delete_on_backbone(dto["id"])
         error = upstream.error("loadAnonymous", reference=dto["reference"]["url"], password=password)
         assert (error["code"], error["status"]) == ("error.platform.recordNotFound", 404)
-        client.revoke(dto["id"])  # the Backbone's 404: already gone, done
+        client.delete_on_backbone(dto["id"])  # the Backbone's 404: already gone, done
     assert standin.tokens == {}
 
 
@@ -174,7 +174,7 @@ def test_our_revoke_of_another_identitys_token_passes_the_403_through(
         ephemeral=True,
     )
     with pytest.raises(BackboneRefusal) as caught:
-        remote(standin).revoke(sent["id"])
+        remote(standin).delete_on_backbone(sent["id"])
     assert (caught.value.status, caught.value.code) == (403, "error.platform.forbidden")
     assert sent["id"] in standin.tokens
 
@@ -203,7 +203,7 @@ def test_expired_unknown_and_revoked_agree(
 ) -> None:
     expiring = create("file_token", make_file(datetime.now(UTC) + timedelta(hours=1)).id)
     revoked = create("file_token", make_file(future()).id)
-    remote(standin).revoke(revoked["id"])
+    remote(standin).delete_on_backbone(revoked["id"])
     unknown = parse_reference(revoked["reference"]["url"])
     unknown = Reference("TOKunknown0000000000", unknown.key, unknown.backbone_base_url)
     clock.moment += timedelta(hours=2)

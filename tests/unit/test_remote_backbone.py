@@ -51,6 +51,9 @@ class MemoryRecords:
             raise RuntimeError("records table unavailable")
         self.stored[token.id] = token
 
+    def delete_token(self, token_id: str) -> None:
+        self.stored.pop(token_id, None)
+
 
 @dataclass
 class Setup:

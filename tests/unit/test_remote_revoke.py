@@ -43,6 +43,9 @@ class NoRecords:
     def write_publication(self, write: TokenWrite, token: Token) -> None:
         raise AssertionError("these tests publish ephemeral tokens only")
 
+    def delete_token(self, token_id: str) -> None:
+        raise AssertionError("these tests delete on the Backbone only")
+
 
 @dataclass
 class Setup:
@@ -98,7 +101,7 @@ def refusal(call: object, *args: object) -> DomainError:
 
 def test_revoke_deletes_our_token(setup: Setup) -> None:
     token_id = setup.token()
-    setup.client().revoke(token_id)
+    setup.client().delete_on_backbone(token_id)
     assert setup.standin.tokens == {}
     assert [(call.method, call.path) for call in setup.standin.calls][-1] == ("DELETE", f"{TOKENS}/{token_id}")
     assert setup.deletes() == ["valid"]
@@ -108,9 +111,9 @@ def test_revoke_of_a_token_the_backbone_forgot_returns_normally(setup: Setup, ca
     caplog.set_level(logging.INFO)
     token_id = setup.token()
     client = setup.client()
-    client.revoke(token_id)
-    client.revoke(token_id)  # deleted before
-    client.revoke("TOKunknown0000000000")
+    client.delete_on_backbone(token_id)
+    client.delete_on_backbone(token_id)  # deleted before
+    client.delete_on_backbone("TOKunknown0000000000")
     assert setup.deletes() == ["valid"] * 3
     assert [record.levelno for record in caplog.records if "no longer knows" in record.getMessage()] == [
         logging.INFO
@@ -120,7 +123,7 @@ def test_revoke_of_a_token_the_backbone_forgot_returns_normally(setup: Setup, ca
 def test_revoke_of_another_identitys_token_passes_the_403_through(setup: Setup) -> None:
     other = setup.standin.add_device()
     token_id = setup.token(other)
-    error = refusal(setup.client().revoke, token_id)
+    error = refusal(setup.client().delete_on_backbone, token_id)
     assert isinstance(error, BackboneRefusal)
     assert (error.status, error.code, error.message) == (
         403,
@@ -135,12 +138,12 @@ def test_revoke_of_another_identitys_token_passes_the_403_through(setup: Setup) 
 def test_revoke_of_an_identitys_token_by_its_other_device(setup: Setup) -> None:
     second = setup.standin.add_device(address=setup.standin.device.address)
     token_id = setup.token()
-    setup.client(second).revoke(token_id)  # the creator is the identity, not the device
+    setup.client(second).delete_on_backbone(token_id)  # the creator is the identity, not the device
     assert setup.standin.tokens == {}
 
 
 def test_revoke_with_a_malformed_id_passes_the_400_through(setup: Setup) -> None:
-    error = refusal(setup.client().revoke, "TOK" + "a" * 18)
+    error = refusal(setup.client().delete_on_backbone, "TOK" + "a" * 18)
     assert (error.status, error.code) == (400, "error.platform.validation.invalidPropertyValue")
     assert error.message.startswith("'id': The ID or Address is not valid.")
 
@@ -152,7 +155,7 @@ def test_revoke_even_of_an_expired_and_locked_token(setup: Setup) -> None:
     )
     setup.standin.tokens[token_id].failed_attempts = 100
     setup.clock.advance(2 * 3600)  # expired; the access token renewed on the way
-    setup.client().revoke(token_id)
+    setup.client().delete_on_backbone(token_id)
     assert setup.standin.tokens == {}
 
 
@@ -161,7 +164,7 @@ def test_a_bearer_the_backbone_forgot_gets_one_new_login(setup: Setup) -> None:
     client = setup.client()
     client.check_login()
     setup.standin.revoke_access_tokens()  # a DELETE with it is 401: the route is not anonymous
-    client.revoke(token_id)
+    client.delete_on_backbone(token_id)
     assert setup.deletes() == ["unknown", "valid"]
     assert setup.standin.tokens == {}
 
@@ -169,10 +172,10 @@ def test_a_bearer_the_backbone_forgot_gets_one_new_login(setup: Setup) -> None:
 def test_revoke_retries_5xx_and_gives_up_with_503(setup: Setup) -> None:
     kept, failing = setup.token(), setup.token()
     setup.standin.fail_next(2, 503, route="tokens")
-    setup.client().revoke(kept)
+    setup.client().delete_on_backbone(kept)
     assert setup.standin.tokens.keys() == {failing} and len(setup.sleeps) == 2
     setup.standin.fail_next(3, 502, route="tokens")
-    error = refusal(setup.client().revoke, failing)
+    error = refusal(setup.client().delete_on_backbone, failing)
     assert (error.kind, error.status) == (ErrorKind.SERVICE_UNAVAILABLE, 503)
     assert failing in setup.standin.tokens
 
@@ -180,7 +183,7 @@ def test_revoke_retries_5xx_and_gives_up_with_503(setup: Setup) -> None:
 def test_a_404_without_the_backbones_envelope_is_not_already_gone(setup: Setup) -> None:
     token_id = setup.token()
     setup.standin.fail_next(1, 404, route="tokens")  # say, a proxy in front that does not know the route
-    assert refusal(setup.client().revoke, token_id).status == 503
+    assert refusal(setup.client().delete_on_backbone, token_id).status == 503
 
 
 def test_revoke_with_a_refused_login_is_503(setup: Setup) -> None:
@@ -194,10 +197,10 @@ def test_revoke_logs_nothing_secret(setup: Setup, caplog: pytest.LogCaptureFixtu
     other = setup.standin.add_device()
     mine, theirs = setup.token(), setup.token(other)
     client = setup.client()
-    client.revoke(mine)
+    client.delete_on_backbone(mine)
     refusal(client.revoke, theirs)
     setup.standin.revoke_access_tokens()
-    client.revoke(mine)
+    client.delete_on_backbone(mine)
     device = setup.standin.device
     logged = caplog.text + " ".join(str(record.__dict__) for record in caplog.records)
     assert caplog.records

@@ -57,6 +57,15 @@ class ErrorKind(Enum):
         "If a RelationshipTemplate has password protection, "
         "Tokens created from it must have the same password protection.",
     )
+    TOKEN_RECORD_NOT_FOUND = ErrorSpec(
+        "error.runtime.recordNotFound", 404, "Token not found. Make sure the ID exists and the record is not expired."
+    )
+    QUERY_TOO_BROAD = ErrorSpec(
+        "error.connector.validation.queryTooBroad",
+        400,
+        "The query matches more tokens than one response can carry; narrow it, e.g. with "
+        "createdAt=>2026-01-01T00:00:00.000Z and createdAt=<2026-02-01T00:00:00.000Z.",
+    )
     TOKEN_NOT_FOUND = ErrorSpec(
         "error.platform.recordNotFound",
         404,

@@ -12,9 +12,10 @@ from ..config import Settings
 from ..domain.connector import Generation
 from ..domain.errors import DomainError, ErrorKind, validation_error
 from ..domain.references import is_backbone_base_url
+from ..domain.token_query import query_from_event_parameters
 from ..domain.validation import IdField, TokenRequest, parse_token_request
 from ..observability import log_unexpected, logger
-from .accept import PNG, negotiate
+from .accept import JSON, PNG, negotiate
 from .body import parse_json_body
 from .responses import error_response, kind_response
 
@@ -48,10 +49,25 @@ def generation_of(event: APIGatewayProxyEvent) -> Generation:
 
 def wants_png(event: APIGatewayProxyEvent) -> bool:
     """Accept negotiation (SPEC §7): PNG or JSON, or 406 when neither is acceptable."""
-    representation = negotiate(event.headers.get("accept") if event.headers else None)
+    representation = negotiate(_accept(event))
     if representation is None:
         raise DomainError(ErrorKind.NOT_ACCEPTABLE)
     return representation == PNG
+
+
+def require_json(event: APIGatewayProxyEvent) -> None:
+    """A JSON-only route (lists): 406 unless JSON is acceptable."""
+    if negotiate(_accept(event), (JSON,)) is None:
+        raise DomainError(ErrorKind.NOT_ACCEPTABLE)
+
+
+def _accept(event: APIGatewayProxyEvent) -> str | None:
+    return event.headers.get("accept") if event.headers else None
+
+
+def query_of(event: APIGatewayProxyEvent) -> dict[str, list[str]]:
+    """Every query parameter with all its values (a repeated key has several), as API Gateway decoded them."""
+    return query_from_event_parameters(event.multi_value_query_string_parameters)
 
 
 def read_token_request(

@@ -12,8 +12,11 @@ from typing import Any
 _session: Any = None
 
 
-def aws_client(service: str, region: str, *, read_timeout: float = 5.0) -> Any:
-    """A client of `service` in `region`; every client of the process shares one botocore session."""
+def aws_client(service: str, region: str, *, read_timeout: float = 5.0, retries: int = 3) -> Any:
+    """A client of `service` in `region`; every client of the process shares one botocore session.
+
+    `retries` are botocore's, after the first call (standard mode, jittered backoff): 3 retries, 4 calls at most.
+    """
     global _session
     import botocore.session
     from botocore.config import Config
@@ -21,8 +24,8 @@ def aws_client(service: str, region: str, *, read_timeout: float = 5.0) -> Any:
     if _session is None:
         _session = botocore.session.get_session()
     config = Config(
-        retries={"max_attempts": 3, "mode": "standard"},
-        connect_timeout=2,
+        retries={"max_attempts": retries, "mode": "standard"},
+        connect_timeout=min(2.0, read_timeout),
         read_timeout=read_timeout,
         tcp_keepalive=True,
     )

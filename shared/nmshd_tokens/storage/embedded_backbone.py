@@ -36,7 +36,7 @@ from .dynamodb import (
     storage_errors,
     timestamp,
 )
-from .records_table import DynamoRecordsRepository, put_new
+from .records_table import HEALTH_PROBE_ID, DynamoRecordsRepository, put_new
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb.client import DynamoDBClient
@@ -139,6 +139,31 @@ class DynamoBackbone:
             if existing is not None and existing.get("content") == token_item["content"]:
                 return  # our own write (the cipher has a fresh random nonce): it did succeed
             raise
+
+    # --- TokenRevoker ----------------------------------------------------------------------------------
+
+    def revoke(self, token: Token) -> None:
+        """The token and its record in one transaction; a record that went meanwhile is a 404 (revoked already)."""
+        items: list[Any] = [
+            {"Delete": {"TableName": self.table_name, "Key": {"id": s(token.id)}}},
+            self.records.delete_token_item(token.id),
+        ]
+        try:
+            with storage_errors():
+                self.client.transact_write_items(TransactItems=items)
+        except Exception as exc:
+            if is_condition_failure(exc):
+                raise DomainError(ErrorKind.TOKEN_RECORD_NOT_FOUND) from None
+            raise
+
+    def answers(self) -> bool:
+        """One read of a key that never exists: whether the backbone table answers (the health check)."""
+        try:
+            with storage_errors():
+                self.client.get_item(TableName=self.table_name, Key={"id": s(HEALTH_PROBE_ID)})
+        except Exception:  # noqa: BLE001 - any failure means "unhealthy", which is the answer
+            return False
+        return True
 
     # --- PeerTokenReader -------------------------------------------------------------------------------
 

@@ -7,7 +7,7 @@ Key `id`; `type` says what an item is. A kept token's item holds what its DTO an
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
@@ -37,6 +37,8 @@ if TYPE_CHECKING:
     from mypy_boto3_dynamodb.type_defs import TransactWriteItemTypeDef
 
 DEFAULT_RETENTION_DAYS = 30
+TOKENS_BY_CREATION = "TokensByCreation"  # the index of kept tokens: partition `type` = "Token", sort `createdAt`
+HEALTH_PROBE_ID = "health#probe"  # read, never written: a health check's one cheap call
 
 
 # --- a token as attributes (the records table's items and the command records share this) ----------------
@@ -149,9 +151,65 @@ class DynamoRecordsRepository:
     def get_token(self, token_id: str) -> Token | None:
         """A kept token, also after it expired, until its retention ends."""
         item = self._get(token_id, "Token")
-        if item is None or (get_n(item, "ttl") or 0) <= epoch_seconds(self._clock()):
+        if item is None or self._retention_ended(item):
             return None
         return token_from_attributes(token_id, item)
+
+    def _retention_ended(self, item: Item) -> bool:
+        return (get_n(item, "ttl") or 0) <= epoch_seconds(self._clock())
+
+    def tokens(self, created_from: str | None = None, created_to: str | None = None) -> Iterator[Token]:
+        """Kept tokens, oldest first, from the index (never a table scan); createdAt bounds are inclusive text."""
+        condition, values = "#type = :token", {":token": s("Token")}
+        if created_from is not None and created_to is not None:
+            condition += " AND createdAt BETWEEN :from AND :to"
+            values |= {":from": s(created_from), ":to": s(created_to)}
+        elif created_from is not None:
+            condition += " AND createdAt >= :from"
+            values[":from"] = s(created_from)
+        elif created_to is not None:
+            condition += " AND createdAt <= :to"
+            values[":to"] = s(created_to)
+        kwargs: dict[str, Any] = {
+            "TableName": self.table_name,
+            "IndexName": TOKENS_BY_CREATION,
+            "KeyConditionExpression": condition,
+            "ExpressionAttributeNames": {"#type": "type"},
+            "ExpressionAttributeValues": values,
+        }
+        while True:
+            with storage_errors():
+                page = self.client.query(**kwargs)
+            for item in page.get("Items", []):
+                if not self._retention_ended(item):
+                    yield token_from_attributes(get_s(item, "id") or "", item)
+            if "LastEvaluatedKey" not in page:
+                return
+            kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+
+    def delete_token(self, token_id: str) -> None:
+        """A kept token's record (a revoke, after the remote Backbone deleted the token)."""
+        with storage_errors():
+            self.client.delete_item(TableName=self.table_name, Key={"id": s(token_id)})
+
+    def delete_token_item(self, token_id: str) -> TransactWriteItemTypeDef:
+        """The record's part of a revoke's transaction: it fails if the record went meanwhile."""
+        return {
+            "Delete": {
+                "TableName": self.table_name,
+                "Key": {"id": s(token_id)},
+                "ConditionExpression": "attribute_exists(id)",
+            }
+        }
+
+    def answers(self) -> bool:
+        """One read of a key that never exists: whether the table answers at all (the health check)."""
+        try:
+            with storage_errors():
+                self.client.get_item(TableName=self.table_name, Key={"id": s(HEALTH_PROBE_ID)})
+        except Exception:  # noqa: BLE001 - any failure means "unhealthy", which is the answer
+            return False
+        return True
 
     # --- writes of a publication (both backbone adapters) --------------------------------------------------
 

@@ -149,6 +149,10 @@ class PublicationRecords(Protocol):
         """The local part of a publication (the token's record, the command's record), after the Backbone's."""
         ...
 
+    def delete_token(self, token_id: str) -> None:
+        """The local part of a revoke, after the Backbone's."""
+        ...
+
 
 @dataclass(frozen=True)
 class AccessToken:
@@ -378,7 +382,14 @@ class RemoteBackbone:
 
     # --- revoke ------------------------------------------------------------------------------------
 
-    def revoke(self, token_id: str) -> None:
+    # --- TokenRevoker ------------------------------------------------------------------------------
+
+    def revoke(self, token: Token) -> None:
+        """The Backbone first, then the record: a refusal keeps the record, so the revoke can be tried again."""
+        self.delete_on_backbone(token.id)
+        self._records.delete_token(token.id)
+
+    def delete_on_backbone(self, token_id: str) -> None:
         """Deletes our token on the Backbone (`DELETE /api/v2/Tokens/{id}`; only its creator may).
 
         A 404 with the Backbone's recordNotFound means it already forgot the token (deleted before, or cleaned

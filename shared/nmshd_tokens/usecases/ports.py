@@ -5,7 +5,7 @@ The adapters in `storage/` implement these; tests may implement them in memory. 
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol
@@ -19,6 +19,16 @@ class RecordsRepository(Protocol):
     def get_file(self, file_id: str) -> FileRecord | None: ...
 
     def get_template(self, template_id: str) -> TemplateRecord | None: ...
+
+
+class KeptTokenRecords(Protocol):
+    def get_token(self, token_id: str) -> Token | None:
+        """A kept (non-ephemeral) token, until its retention after expiry ends."""
+        ...
+
+    def tokens(self, created_from: str | None = None, created_to: str | None = None) -> Iterator[Token]:
+        """Kept tokens, oldest first; the createdAt bounds (inclusive, as text) narrow where a store looks."""
+        ...
 
 
 @dataclass(frozen=True)
@@ -72,6 +82,18 @@ class PeerTokenReader(Protocol):
 
     def exists(self, token_id: str) -> bool:
         """Whether a live (unexpired) token has this id."""
+        ...
+
+
+class TokenRevoker(Protocol):
+    def revoke(self, token: Token) -> None:
+        """Remove the token from the backbone, then its record; a refusal of the backbone keeps the record."""
+        ...
+
+
+class HealthProbe(Protocol):
+    def __call__(self) -> bool:
+        """One cheap, time-bounded call: does the dependency answer?"""
         ...
 
 
