@@ -17,6 +17,7 @@ import pytest
 from nmshd_tokens.domain.crypto import generate_key, generate_salt
 from nmshd_tokens.domain.references import Reference, SharedPasswordProtection, parse_reference
 from nmshd_tokens.local import seed
+from nmshd_tokens.local.serve import EXAMPLES_DIR
 
 from tests.e2e.conftest import API_KEY, Served, clean_env, executable, free_port, start_serve
 from tests.support import decode_qr, future, iso
@@ -42,7 +43,7 @@ def request(
     data = json.dumps(body).encode() if body is not None else None
     call = urllib.request.Request(served.base + path, data=data, headers=headers, method=method)  # noqa: S310
     try:
-        with urllib.request.urlopen(call, timeout=30) as response:  # noqa: S310 - loopback
+        with urllib.request.urlopen(call, timeout=120) as response:  # noqa: S310 - loopback
             return response.status, {k.lower(): v for k, v in response.headers.items()}, response.read()
     except urllib.error.HTTPError as error:
         with error:
@@ -70,7 +71,7 @@ def test_startup_output(served: Served) -> None:
     for record_id in (seed.FILE_ID, seed.PASSWORD_TEMPLATE_ID, seed.PIN_TEMPLATE_ID, seed.PEER_TEMPLATE_ID):
         assert record_id in output
     assert seed.DEMO_PASSWORD in output and seed.DEMO_PIN in output
-    assert "curl -s -X POST" in output and "-o token.png" in output
+    assert "curl -s -X POST" in output and f"--create-dirs -o {EXAMPLES_DIR / 'token.png'}" in output
 
 
 def test_json_token_for_the_demo_file_loads_as_a_peer(served: Served) -> None:
@@ -247,7 +248,7 @@ def test_a_taken_dynamodb_port_is_a_clear_error(served: Served) -> None:
         env=clean_env(),
         capture_output=True,
         text=True,
-        timeout=60,
+        timeout=300,
         check=False,
     )
     assert done.returncode == 1
