@@ -10,13 +10,22 @@ PIP := $(BIN)/pip install --quiet --disable-pip-version-check
 UPSTREAM := tests/upstream
 UPSTREAM_STAMP := $(UPSTREAM)/node_modules/.installed-$(shell cat $(UPSTREAM)/package-lock.json 2>/dev/null | cksum | cut -d' ' -f1)
 PYTEST_ARGS ?=
+PYTEST := $(BIN)/python -m pytest -n 2 $(PYTEST_ARGS)
 
-.PHONY: help setup run test lint typecheck cfn-lint unit bench clean build-SharedLayer openapi
+.PHONY: help setup run test lint typecheck cfn-lint unit infra integration e2e reliability bench clean \
+	build-SharedLayer openapi
 
 help:
-	@echo "make run    - serve the API locally on 127.0.0.1:$${PORT:-3000} with an embedded DynamoDB and demo records"
-	@echo "make test   - lint, type-check, cfn-lint and every test"
-	@echo "make bench  - benchmarks (prints a table, writes benchmarks/results.json)"
+	@echo "make setup        - the dev install (.venv from requirements-dev.lock): needed for any pytest subset"
+	@echo "make run          - serve the API on 127.0.0.1:$${PORT:-3000} with an embedded DynamoDB (port"
+	@echo "                    $${DYNAMODB_PORT:-8000}) and demo records; make run PORT=3001 DYNAMODB_PORT=8001"
+	@echo "make test         - lint, type-check, cfn-lint and every test (all layers below)"
+	@echo "make unit         - unit tests alone (domain, QR, CLI pieces, upstream cross-check)"
+	@echo "make infra        - template.yaml, OpenAPI document and lock files alone"
+	@echo "make integration  - handlers and the local gateway in-process with moto, alone"
+	@echo "make e2e          - \`nmshd-tokens serve\` as a user runs it, the browser test, benchmarks script, alone"
+	@echo "make reliability  - fuzzing, fault injection, load and secret checks, alone"
+	@echo "make bench        - benchmarks (prints a table, writes benchmarks/results.json)"
 
 $(STAMP):
 	@echo "==> installing the pinned dependencies (requirements-dev.lock) into $(VENV)"
@@ -43,7 +52,7 @@ $(UPSTREAM_STAMP):
 	else echo "!! npm not found: the upstream cross-check will be skipped"; fi
 
 run: $(RUN_STAMP)
-	$(BIN)/nmshd-tokens serve
+	$(BIN)/nmshd-tokens serve $(if $(PORT),--port $(PORT)) $(if $(DYNAMODB_PORT),--dynamodb-port $(DYNAMODB_PORT))
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
@@ -56,7 +65,22 @@ cfn-lint: $(STAMP)
 	$(BIN)/cfn-lint template.yaml
 
 test: $(STAMP) $(UPSTREAM_STAMP) lint typecheck cfn-lint
-	$(BIN)/python -m pytest -n 2 $(PYTEST_ARGS)
+	$(PYTEST)
+
+unit: $(STAMP) $(UPSTREAM_STAMP)
+	$(PYTEST) tests/unit
+
+infra: $(STAMP)
+	$(PYTEST) tests/infra
+
+integration: $(STAMP)
+	$(PYTEST) tests/integration
+
+e2e: $(STAMP)
+	$(PYTEST) tests/e2e
+
+reliability: $(STAMP)
+	$(PYTEST) tests/reliability
 
 openapi: $(STAMP)
 	$(BIN)/python -m nmshd_tokens.http.openapi > docs/openapi.json

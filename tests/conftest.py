@@ -1,4 +1,4 @@
-"""Fixtures: moto DynamoDB with the tables of template.yaml, and fresh wiring for every test."""
+"""Fixtures: moto DynamoDB with the tables of template.yaml; every test builds its own containers (tests.support)."""
 
 from __future__ import annotations
 
@@ -27,6 +27,8 @@ os.environ.update(
 )
 os.environ.pop("AWS_ENDPOINT_URL_DYNAMODB", None)
 os.environ.pop("AWS_PROFILE", None)
+# Nor a `make run` of this checkout: the CLI finds a running server through its state file (local/state.py).
+os.environ["NMSHD_TOKENS_STATE"] = os.path.join(os.path.dirname(__file__), "artifacts", "no-running-serve.json")
 
 RECORDS_TABLE = "test-records"
 BACKBONE_TABLE = "test-backbone"

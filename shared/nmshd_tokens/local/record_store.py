@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
+import sys
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
 from ..config import ConfigError, Settings
@@ -14,6 +15,12 @@ from ..storage.records_table import DynamoRecordsRepository
 from .aws_env import ENDPOINT_VARIABLE, local_endpoint, use_endpoint
 from .errors import CommandError, InputError
 from .records import OwnRecord
+from .state import read_state
+
+
+def note(line: str) -> None:
+    """A one-line remark on stderr that does not stop the command."""
+    print(f"nmshd-tokens: {line}", file=sys.stderr, flush=True)
 
 
 class RecordStore:
@@ -26,13 +33,16 @@ class RecordStore:
         self.repository = DynamoRecordsRepository(self.table, aws_client("dynamodb", settings.region))
 
     @classmethod
-    def configured(cls, endpoint: str | None = None, *, real_aws: bool = False) -> RecordStore:
-        """`endpoint`, else AWS_ENDPOINT_URL_DYNAMODB, else the embedded DynamoDB of `serve`; or real AWS."""
+    def configured(
+        cls, endpoint: str | None = None, *, real_aws: bool = False, warn: Callable[[str], None] = note
+    ) -> RecordStore:
+        """`endpoint`, else AWS_ENDPOINT_URL_DYNAMODB, else the DynamoDB of the running `serve` (its state file),
+        else the default port of the embedded one; or real AWS."""
         if real_aws:
             os.environ.pop(ENDPOINT_VARIABLE, None)  # boto3 itself would read it
             chosen = None
         else:
-            chosen = endpoint or os.environ.get(ENDPOINT_VARIABLE) or local_endpoint()
+            chosen = endpoint or os.environ.get(ENDPOINT_VARIABLE) or _running_serve_endpoint(warn) or local_endpoint()
         use_endpoint(chosen)
         try:
             settings = Settings.from_env()
@@ -74,3 +84,8 @@ class RecordStore:
     def list(self) -> list[OwnRecord]:
         with self.failures():
             return self.repository.list_own_records()
+
+
+def _running_serve_endpoint(warn: Callable[[str], None]) -> str | None:
+    state = read_state(warn)
+    return state.dynamodb_endpoint if state is not None else None
