@@ -124,3 +124,34 @@ def test_only_a_persons_click_creates_a_token(served: Served, browser: Browser) 
     browser.wait_for("['done', 'failed'].includes(document.body.dataset.state)")
     assert browser.evaluate("document.body.dataset.state") == "done"
     assert published_tokens(served) == before + 2  # the QR code's token and the JSON one
+
+
+def test_a_kept_token_is_listed_with_its_qr_code_and_revoked_by_a_click(served: Served, browser: Browser) -> None:
+    browser.open(served.base + "/")
+    keep = f'tr[data-id="{seed.OWN_TEMPLATE_ID}"] button.keep'
+    browser.wait_for(f"document.querySelector({json.dumps(keep)}) !== null && document.body.dataset.kept === '0'")
+    browser.click(keep)
+    browser.wait_for("document.body.dataset.kept === '1' || document.body.dataset.state === 'failed'")
+    assert browser.evaluate("document.getElementById('error').textContent") == ""
+    assert browser.evaluate("document.querySelector('#kept tbody tr img').naturalWidth") > 100
+    reference = browser.evaluate("document.querySelector('#kept tbody tr code.reference').textContent")
+    token_id = parse_reference(reference).id
+    assert browser.evaluate("document.querySelector('#kept tbody tr').dataset.id") == token_id
+
+    screenshot = browser.screenshot()
+    (ARTIFACTS / "local-page-kept.png").write_bytes(screenshot)
+    assert reference in _decode_qr(screenshot)  # the listed QR code encodes the token's URL reference
+    loaded = served.cli("load", reference)
+    assert loaded.returncode == 0, loaded.stderr
+    assert json.loads(loaded.stdout)["templateId"] == seed.OWN_TEMPLATE_ID
+
+    revoke = f'#kept tr[data-id="{token_id}"] button.revoke'
+    browser.evaluate(f"document.querySelector({json.dumps(revoke)}).click()")  # a script's click: nothing
+    time.sleep(SETTLE_S)
+    assert browser.evaluate("document.body.dataset.kept") == "1"
+    browser.click(revoke)
+    browser.wait_for("['revoked', 'failed'].includes(document.body.dataset.state)")
+    assert browser.evaluate("document.body.dataset.state") == "revoked"
+    assert browser.evaluate("document.body.dataset.kept") == "0"
+    gone = served.cli("load", reference)
+    assert gone.returncode == 1 and "error.platform.recordNotFound" in gone.stderr

@@ -1,4 +1,5 @@
-"""GET / on the local server: a self-contained page that lists the records and creates token QR codes.
+"""GET / on the local server: a self-contained page that lists the records and creates token QR codes, and lists
+the kept tokens with their QR codes and a Revoke button.
 
 The page carries the live API key, so it is served with headers that keep it to itself: never cached, never
 framed, and allowed to run only its own inline script and to call only its own origin.
@@ -14,7 +15,7 @@ from collections.abc import Iterable
 from importlib.resources import files
 
 from .records import OwnRecord, record_summary
-from .routes import FILE_TOKEN_PATH, TEMPLATE_TOKEN_PATH
+from .routes import FILE_TOKEN_PATH, KEPT_TOKEN_PATH, OWN_TOKENS_PATH, TEMPLATE_TOKEN_PATH
 
 _TEMPLATE = files(__package__).joinpath("page.html").read_text(encoding="utf-8")
 
@@ -57,7 +58,12 @@ def render_page(records: Iterable[OwnRecord], api_key: str) -> str:
     """The page with its data inlined: the records (no keys, no passwords) and the local API key."""
     config = {
         "apiKey": api_key,
-        "paths": {"File": FILE_TOKEN_PATH, "RelationshipTemplate": TEMPLATE_TOKEN_PATH},
+        "paths": {
+            "File": FILE_TOKEN_PATH,
+            "RelationshipTemplate": TEMPLATE_TOKEN_PATH,
+            "ownTokens": OWN_TOKENS_PATH,
+            "keptToken": KEPT_TOKEN_PATH,
+        },
         "records": [record_summary(record) for record in records],
     }
     return _TEMPLATE.replace("__CONFIG__", _script_safe_json(config))

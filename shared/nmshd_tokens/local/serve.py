@@ -29,6 +29,8 @@ from .record_store import RecordStore
 from .routes import (
     BACKBONE_TOKEN_PATH,
     FILE_TOKEN_PATH,
+    KEPT_TOKEN_PATH,
+    OWN_TOKENS_PATH,
     TEMPLATE_TOKEN_PATH,
     ApiSpec,
     RouteMatch,
@@ -85,7 +87,14 @@ def _load_api(template_path: Path) -> tuple[ApiSpec, dict[str, Any]]:
         api = api_from_template(template, template_path.parent)
     except TemplateError as exc:
         raise CommandError(f"template.yaml: {exc}") from None
-    for method, path in (("POST", FILE_TOKEN_PATH), ("POST", TEMPLATE_TOKEN_PATH), ("GET", BACKBONE_TOKEN_PATH)):
+    for method, path in (
+        ("POST", FILE_TOKEN_PATH),
+        ("POST", TEMPLATE_TOKEN_PATH),
+        ("GET", BACKBONE_TOKEN_PATH),
+        ("GET", OWN_TOKENS_PATH),
+        ("GET", KEPT_TOKEN_PATH),
+        ("DELETE", KEPT_TOKEN_PATH),
+    ):
         if not isinstance(api.resolve(method, path.replace("{id}", "X")), RouteMatch):
             raise CommandError(f"template.yaml routes no {method} {path}")
     return api, template
