@@ -212,3 +212,12 @@ def test_an_address_the_backbone_accepts(aws: Any, make_file: MessageFile) -> No
     response = create(make_file(future()).id, {"forIdentity": address})
     assert response["statusCode"] == 201
     assert json_body(response)["result"]["forIdentity"] == address
+
+
+@pytest.mark.parametrize("accept", ["application/json", "image/png"])
+def test_a_created_token_is_never_cached(make_file: MessageFile, accept: str) -> None:
+    """A DTO carries the token's key and password, a PNG the reference: `Cache-Control: no-store` (SPEC §7)."""
+    body = {"passwordProtection": {"password": "no-store-please"}}
+    response = create(make_file(future()).id, body, accept=accept)
+    assert response["statusCode"] == 201
+    assert header(response, "Cache-Control") == "no-store"
