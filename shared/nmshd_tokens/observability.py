@@ -8,6 +8,8 @@ from typing import Any
 
 from aws_lambda_powertools import Logger
 
+from . import metrics
+
 logger = Logger(service="nmshd-tokens")
 
 LambdaHandler = Callable[[dict[str, Any], Any], dict[str, Any]]
@@ -15,10 +17,17 @@ LambdaHandler = Callable[[dict[str, Any], Any], dict[str, Any]]
 
 def logged_entry_point(handler: LambdaHandler, correlation_id_path: str | None = None) -> LambdaHandler:
     """Powertools' Lambda context in every log line; never the event, whatever POWERTOOLS_LOGGER_LOG_EVENT says
-    (events and messages carry passwords and keys)."""
+    (events and messages carry passwords and keys). The invocation's metrics are flushed when it ends."""
+
+    def measured(event: dict[str, Any], context: Any) -> dict[str, Any]:
+        try:
+            return handler(event, context)
+        finally:
+            metrics.flush()
+
     wrapped: LambdaHandler = logger.inject_lambda_context(
         correlation_id_path=correlation_id_path, clear_state=True, log_event=False
-    )(handler)
+    )(measured)
     return wrapped
 
 

@@ -567,3 +567,84 @@ def test_bulk_outputs(transformed: dict[str, Any]) -> None:
     assert outputs["TokenRequestQueueUrl"]["Value"] == {"Ref": "TokenRequestQueue"}
     assert outputs["TokenRequestDeadLetterQueueUrl"]["Value"] == {"Ref": "TokenRequestDeadLetterQueue"}
     assert outputs["TokenOutputBucketName"]["Value"] == {"Ref": "TokenOutputBucket"}
+
+
+# --- alarms and dashboard ----------------------------------------------------------------------------------
+
+# alarm → (namespace, metric, dimensions, statistic, comparison, threshold)
+EXPECTED_ALARMS = {
+    "DeadLetterQueueAlarm": (
+        "AWS/SQS",
+        "ApproximateNumberOfMessagesVisible",
+        {"QueueName": {"Fn::GetAtt": ["TokenRequestDeadLetterQueue", "QueueName"]}},
+        "Maximum",
+        "GreaterThanThreshold",
+        0,
+    ),
+    "Api5xxAlarm": (
+        "AWS/ApiGateway",
+        "5XXError",
+        {"ApiName": {"Fn::Sub": "${AWS::StackName}-api"}, "Stage": "v1"},
+        "Average",
+        "GreaterThanThreshold",
+        0.05,
+    ),
+    "LockoutBurstAlarm": (
+        "NmshdTokens",
+        "TokensLocked",
+        {"service": "nmshd-tokens"},
+        "Sum",
+        "GreaterThanOrEqualToThreshold",
+        {"Ref": "LockoutAlarmThreshold"},  # default 3 within the 15-minute period
+    ),
+} | {
+    f"{function}{kind}Alarm": (
+        "AWS/Lambda",
+        kind,
+        {"FunctionName": {"Ref": function}},
+        "Sum",
+        "GreaterThanThreshold",
+        0,
+    )
+    for function in (*FUNCTIONS, BATCH_FUNCTION)
+    for kind in ("Errors", "Throttles")
+}
+
+
+def test_every_alarm_watches_its_metric_with_its_threshold(
+    resources: dict[str, Any], source_template: dict[str, Any]
+) -> None:
+    alarms = of_type(resources, "AWS::CloudWatch::Alarm")
+    assert set(alarms) == set(EXPECTED_ALARMS)
+    for name, (namespace, metric, dimensions, statistic, comparison, threshold) in EXPECTED_ALARMS.items():
+        properties = alarms[name]["Properties"]
+        assert (properties["Namespace"], properties["MetricName"]) == (namespace, metric), name
+        assert {d["Name"]: d["Value"] for d in properties["Dimensions"]} == dimensions, name
+        assert (properties["Statistic"], properties["ComparisonOperator"]) == (statistic, comparison), name
+        assert properties["Threshold"] == threshold, name
+        assert properties["TreatMissingData"] == "notBreaching", name  # no traffic is no alarm
+        assert "AlarmActions" not in properties  # AlarmTopicArn's default: no topic
+        source = source_template["Resources"][name]["Properties"]
+        actions = {"Fn::If": ["HasAlarmTopic", [{"Ref": "AlarmTopicArn"}], {"Ref": "AWS::NoValue"}]}
+        assert source["AlarmActions"] == source["OKActions"] == actions, name
+
+
+def test_the_alarms_match_what_the_code_emits(resources: dict[str, Any]) -> None:
+    """The lockout alarm watches the metric name, namespace and service the functions' EMF lines carry."""
+    from nmshd_tokens import metrics
+
+    properties = resources["LockoutBurstAlarm"]["Properties"]
+    assert (properties["Namespace"], properties["MetricName"]) == (metrics.NAMESPACE, metrics.TOKENS_LOCKED)
+    assert properties["Dimensions"] == [{"Name": "service", "Value": metrics.SERVICE}]
+    assert properties["Period"] == 900
+    assert resources["BackboneTokenFunctionErrorsAlarm"]["Condition"] == "IsEmbeddedBackbone"
+
+
+def test_one_dashboard_graphs_the_key_metrics(resources: dict[str, Any]) -> None:
+    _, dashboard = only(resources, "AWS::CloudWatch::Dashboard")
+    body = dashboard["Properties"]["DashboardBody"]["Fn::Sub"]
+    widgets = json.loads(body.replace("${AWS::Region}", "eu-central-1"))["widgets"]
+    titles = [widget["properties"]["title"] for widget in widgets]
+    assert len(titles) == 8 and "Tokens created" in titles and "Refusals by error code" in titles
+    for name in ("TokensCreated", "RequestsRefused", "WrongPasswords", "TokensLocked", "BackboneLatency"):
+        assert name in body, name

@@ -342,3 +342,27 @@ def test_batch_timing(s3: Any, make_file: Factory, messages: int) -> None:
     assert len(objects(s3)) == 2 * (messages + 1)
     # print, not capsys: the Powertools logger keeps the stream it first saw, which capsys would close.
     print(f"\n{messages} messages (QR PNG + JSON each): {elapsed:.2f} s, {1000 * elapsed / messages:.1f} ms each")
+
+
+def test_batch_metrics_count_each_outcome(
+    s3: Any, make_file: Factory, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from tests.integration.test_metrics import emf, named
+
+    file = make_file(future(10))
+    capsys.readouterr()
+    event = sqs_event(
+        ("m-qr", {"fileId": file.id, "qrCode": True, "idempotencyKey": "metrics-1"}),
+        ("m-duplicate", {"fileId": file.id, "qrCode": True, "idempotencyKey": "metrics-1"}),
+        ("m-refused", {"fileId": "FIL00000000000000001"}),
+    )
+    assert run(event) == []
+    metrics = emf(capsys.readouterr().out)
+    outcomes = sorted(m["dimensions"]["Outcome"] for m in named(metrics, "BatchMessages"))
+    assert outcomes == ["created", "duplicate", "refused"]
+    (created,) = named(metrics, "TokensCreated")
+    assert created["dimensions"]["Generation"] == "batch" and created["dimensions"]["Format"] == "png"
+    with throttle(current_container().records.client, "GetItem", ""):  # every read throttled: a transient failure
+        assert run(sqs_event(("m-later", {"fileId": file.id}))) == ["m-later"]
+    retried = named(emf(capsys.readouterr().out), "BatchMessages")
+    assert [(m["dimensions"]["Outcome"], m["value"]) for m in retried] == [("retried", 1.0)]

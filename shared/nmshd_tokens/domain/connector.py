@@ -25,6 +25,10 @@ class Generation(Enum):
         return cls.V7 if path.startswith(cls.V7.prefix + "/") else cls.V6
 
     @property
+    def metric_name(self) -> str:
+        return "v2" if self is Generation.V6 else "core-v1"
+
+    @property
     def has_truncated_reference_field(self) -> bool:
         """Connector 7 dropped the DTO's `truncatedReference` (it is `reference.truncated`)."""
         return self is Generation.V6

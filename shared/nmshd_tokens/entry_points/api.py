@@ -14,6 +14,7 @@ from aws_lambda_powertools.event_handler import APIGatewayRestResolver
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from .. import metrics
 from ..config import ConfigError
 from ..domain.errors import DomainError, ErrorKind
 from ..observability import LambdaHandler, log_unexpected, logged_entry_point, logger
@@ -86,11 +87,13 @@ def api_or_command_handler(
             return run_command(event)
         except DomainError as error:
             logger.info("command refused", extra={"error_code": error.code, "status": error.status})
+            metrics.count(metrics.REQUESTS_REFUSED, ErrorCode=error.code)
             raise command_failure(error) from None
         except ConfigError:
             raise  # a deployment mistake, named: not the caller's error
         except Exception as error:
             log_unexpected(error)
+            metrics.count(metrics.REQUESTS_REFUSED, ErrorCode=ErrorKind.UNEXPECTED.code)
             raise command_failure(DomainError(ErrorKind.UNEXPECTED)) from None
 
     def route(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from .. import metrics
 from ..domain.errors import DomainError
 from ..observability import LambdaHandler, log_unexpected, logged_entry_point, logger
 from ..usecases.batch import BatchTokenCreator, Message
@@ -32,12 +33,15 @@ def sqs_batch_handler(creator: BatchTokenCreator) -> LambdaHandler:
             try:
                 outcome = creator.process(Message(message_id, record.get("body")))
                 logger.info("message processed", extra={"message_id": message_id, "outcome": outcome.value})
+                metrics.count(metrics.BATCH_MESSAGES, Outcome=outcome.value)
             except DomainError as error:  # transient (503, 429): SQS retries, finally the dead-letter queue
                 logger.warning("message will be retried", extra={"message_id": message_id, "error_code": error.code})
                 failures.append({"itemIdentifier": message_id})
             except Exception as error:
                 log_unexpected(error, "unexpected error, message will be retried", message_id=message_id)
                 failures.append({"itemIdentifier": message_id})
+        if failures:
+            metrics.count(metrics.BATCH_MESSAGES, len(failures), Outcome="retried")
         if given_back:
             # Visible, so that a lowered timeout shows up here instead of as silent redeliveries.
             logger.warning(

@@ -8,6 +8,7 @@ from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response
 from aws_lambda_powertools.event_handler.exceptions import NotFoundError
 from aws_lambda_powertools.utilities.data_classes import APIGatewayProxyEvent
 
+from .. import metrics
 from ..config import Settings
 from ..domain.connector import Generation
 from ..domain.errors import DomainError, ErrorKind, validation_error
@@ -28,15 +29,18 @@ def create_resolver() -> APIGatewayRestResolver:
     @app.exception_handler(DomainError)  # type: ignore[untyped-decorator]
     def _domain_error(error: DomainError) -> Response[str]:
         logger.info("request refused", extra={"error_code": error.code, "status": error.status})
+        metrics.count(metrics.REQUESTS_REFUSED, ErrorCode=error.code)
         return error_response(error)
 
     @app.not_found
     def _route_not_found(_: NotFoundError) -> Response[str]:
+        metrics.count(metrics.REQUESTS_REFUSED, ErrorCode=ErrorKind.ROUTE_NOT_FOUND.code)
         return kind_response(ErrorKind.ROUTE_NOT_FOUND)
 
     @app.exception_handler(Exception)  # type: ignore[untyped-decorator]
     def _unexpected(error: Exception) -> Response[str]:
         log_unexpected(error)
+        metrics.count(metrics.REQUESTS_REFUSED, ErrorCode=ErrorKind.UNEXPECTED.code)
         return kind_response(ErrorKind.UNEXPECTED)
 
     return app

@@ -8,6 +8,7 @@ from typing import Any
 
 from aws_lambda_powertools.event_handler import Response
 
+from .. import metrics
 from ..domain.connector import Generation, QrForm
 from ..domain.errors import DomainError, ErrorKind
 from ..domain.tokens import Token
@@ -34,6 +35,7 @@ def created_token_response(token: Token, qr_form: QrForm | None, path_id: str, g
 
     `Location: _` is what the Connector's `created()` sends: a placeholder, as there is no URL to point to.
     """
+    metrics.token_created(token, generation.metric_name, "png" if qr_form is not None else "json")
     if qr_form is not None:
         return qr_code_response(201, token, qr_form, path_id)
     return json_response(201, {"result": token.to_dto(generation)}, {"Location": "_"})

@@ -235,6 +235,9 @@ def serve(options: ServeOptions) -> int:
 
 def _serve(options: ServeOptions, api: ApiSpec, template: dict[str, Any], base_url: str, stop: _StopSignal) -> int:
     os.environ.setdefault("BACKBONE_BASE_URL", f"{base_url}/backbone")
+    # The functions' metrics are CloudWatch EMF lines on stdout: in AWS they become metrics, here only noise
+    # between the banner and the access lines. POWERTOOLS_METRICS_DISABLED=false shows them.
+    os.environ.setdefault("POWERTOOLS_METRICS_DISABLED", "true")
     api_key = os.environ.get("API_KEY") or secrets.token_urlsafe(24)
     settings = _settings()  # a wrong setting fails before anything starts
     check_port_free(options.port, "API", "--port or PORT")  # and so does a taken port

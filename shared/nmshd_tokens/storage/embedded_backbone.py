@@ -14,6 +14,7 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
+from .. import metrics
 from ..domain.algorithms import secrets_equal
 from ..domain.clock import utc_now
 from ..domain.errors import DomainError, ErrorKind
@@ -220,6 +221,9 @@ class DynamoBackbone:
         if failures is None:  # not counted: locked by a concurrent attempt, or gone (expired, revoked) meanwhile
             locked = self._live_item(token_id) is not None
             raise DomainError(ErrorKind.TOKEN_LOCKED if locked else ErrorKind.TOKEN_NOT_FOUND)
+        metrics.count(metrics.WRONG_PASSWORDS)
+        if failures == LOCK_AFTER_FAILED_ATTEMPTS:
+            metrics.count(metrics.TOKENS_LOCKED)
         raise DomainError(
             ErrorKind.TOKEN_LOCKED if failures >= LOCK_AFTER_FAILED_ATTEMPTS else ErrorKind.TOKEN_NOT_FOUND
         )

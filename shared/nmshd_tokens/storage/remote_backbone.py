@@ -22,6 +22,7 @@ from datetime import UTC, datetime
 from typing import Any, Protocol
 from urllib.parse import quote, urlencode, urlsplit
 
+from .. import metrics
 from ..domain.clock import format_timestamp, parse_iso_datetime
 from ..domain.encoding import EncodingError, b64_encode, b64url_decode
 from ..domain.errors import BackboneRefusal, DomainError, ErrorKind
@@ -361,26 +362,31 @@ class RemoteBackbone:
         self, method: str, target: str, body: bytes | None, headers: Mapping[str, str], deadline: float, route: str
     ) -> Answer:
         """The first answer below 500; timeouts, dropped connections and 5xx are retried within the deadline."""
-        for attempt in range(self._retry.attempts):
-            if attempt:
-                self._sleep(min(self._retry.delay(attempt - 1), max(0.0, deadline - time.monotonic())))
-            remaining = deadline - time.monotonic()
-            if remaining < _MIN_ATTEMPT_SECONDS:
-                break
-            timeout = min(self._retry.attempt_timeout, remaining)
-            try:
-                answer = self._transport.request(method, target, body, headers, timeout)
-            except Unreachable as exc:
-                failure = str(exc)
-            else:
-                if answer.status < 500:
-                    return answer
-                failure = f"HTTP {answer.status}"
-            logger.warning("backbone call failed", extra={"route": route, "attempt": attempt + 1, "failure": failure})
-        logger.error("backbone unavailable", extra={"route": route})
-        raise DomainError(ErrorKind.SERVICE_UNAVAILABLE)
-
-    # --- revoke ------------------------------------------------------------------------------------
+        started = time.monotonic()
+        try:
+            for attempt in range(self._retry.attempts):
+                if attempt:
+                    metrics.count(metrics.BACKBONE_RETRIES, Route=route)
+                    self._sleep(min(self._retry.delay(attempt - 1), max(0.0, deadline - time.monotonic())))
+                remaining = deadline - time.monotonic()
+                if remaining < _MIN_ATTEMPT_SECONDS:
+                    break
+                timeout = min(self._retry.attempt_timeout, remaining)
+                try:
+                    answer = self._transport.request(method, target, body, headers, timeout)
+                except Unreachable as exc:
+                    failure = str(exc)
+                else:
+                    if answer.status < 500:
+                        return answer
+                    failure = f"HTTP {answer.status}"
+                extra = {"route": route, "attempt": attempt + 1, "failure": failure}
+                logger.warning("backbone call failed", extra=extra)
+            logger.error("backbone unavailable", extra={"route": route})
+            metrics.count(metrics.BACKBONE_FAILURES, Route=route)
+            raise DomainError(ErrorKind.SERVICE_UNAVAILABLE)
+        finally:
+            metrics.milliseconds(metrics.BACKBONE_LATENCY, (time.monotonic() - started) * 1000, Route=route)
 
     # --- TokenRevoker ------------------------------------------------------------------------------
 

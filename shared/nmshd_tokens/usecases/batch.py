@@ -23,6 +23,7 @@ from datetime import datetime, timedelta
 from enum import Enum
 from typing import Any
 
+from .. import metrics
 from ..domain.clock import utc_now
 from ..domain.connector import QrForm
 from ..domain.errors import DomainError, validation_error
@@ -133,6 +134,7 @@ class BatchTokenCreator:
             qr_form=command.request.qr_form,
         )
         token = self.creation.create(command.request, self.backbone_base_url, command=pending)
+        metrics.token_created(token, "batch", "png" if command.wants_qr_code else "json")
         return replace(pending, token=token)
 
     def _recorded(self, key: str) -> CommandRecord:

@@ -12,6 +12,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from .. import metrics
 from ..domain.connector import QrForm
 from ..domain.errors import DomainError, ErrorKind, validation_error
 from ..domain.tokens import Token
@@ -63,4 +64,6 @@ def run_command(
     creation: TokenCreation, raw: object, id_field: IdField, default_qr_form: QrForm, backbone_base_url: str
 ) -> dict[str, Any]:
     command = parse_command(raw, default_qr_form, id_field)
-    return command_result(creation.create(command.request, backbone_base_url), command.request.qr_form)
+    token = creation.create(command.request, backbone_base_url)
+    metrics.token_created(token, "command", "png" if command.wants_qr_code else "json")
+    return command_result(token, command.request.qr_form)

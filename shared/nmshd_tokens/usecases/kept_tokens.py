@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
+from .. import metrics
 from ..domain.errors import DomainError, ErrorKind, validation_error
 from ..domain.ids import TOKEN_ID_PATTERN, is_token_id
 from ..domain.token_query import parse_token_query
@@ -62,3 +63,4 @@ class TokenRevocation:
         if token is None:
             raise DomainError(ErrorKind.TOKEN_RECORD_NOT_FOUND)
         self.revoker.revoke(token)
+        metrics.count(metrics.TOKENS_REVOKED)

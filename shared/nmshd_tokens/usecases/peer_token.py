@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from .. import metrics
 from ..domain.encoding import EncodingError, b64_decode, b64url_decode
 from ..domain.errors import DomainError, ErrorKind
 from ..domain.ids import is_token_id
@@ -31,7 +32,9 @@ def decode_password_parameter(value: str | None) -> bytes | None:
 def fetch_token_for_peer(reader: PeerTokenReader, token_id: str, password: str | None) -> dict[str, Any]:
     if not is_token_id(token_id):
         raise DomainError(ErrorKind.TOKEN_NOT_FOUND)
-    return reader.fetch_for_peer(token_id, decode_password_parameter(password))
+    token = reader.fetch_for_peer(token_id, decode_password_parameter(password))
+    metrics.count(metrics.PEER_LOADS)
+    return token
 
 
 def token_exists(reader: PeerTokenReader, token_id: str) -> bool:
