@@ -129,7 +129,7 @@ def _banner(api_key: str, demos: list[DemoRecord], state: ServeState, state_file
             say(f"  {demo.record.id}  {demo.label}" + (f" ({demo.hint})" if demo.hint else ""))
         say()
     say(f"API key: {api_key}")
-    say(f"API:      {state.api_url}/api/v2/…")
+    say(f"API:      {state.api_url}/api/v2/… (Connector 6) and {state.api_url}/api/core/v1/… (Connector 7)")
     say(f"backbone: {state.backbone_url}")
     say(f"web page: {state.page_url}")
     say(f"DynamoDB: {state.dynamodb_endpoint or 'AWS (no endpoint override)'}")
