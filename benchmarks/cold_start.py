@@ -234,7 +234,7 @@ import nmshd_tokens.domain.validation
 _mark("request validation (validation.py)")
 import nmshd_tokens.domain.crypto
 _mark("PyNaCl (crypto.py)")
-import nmshd_tokens.http.api, nmshd_tokens.http.responses, nmshd_tokens.container
+import nmshd_tokens.http.resolver, nmshd_tokens.http.responses, nmshd_tokens.container
 _mark("the rest of nmshd_tokens")
 _client = []
 import nmshd_tokens.entry_points.api as _entry

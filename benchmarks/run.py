@@ -1,4 +1,4 @@
-"""`make bench`: every benchmark of issue #7 in one run; prints the tables and writes benchmarks/results.json.
+"""`make bench`: every benchmark in one run; prints the tables and writes benchmarks/results.json.
 
 1. QR code PNGs: ours against stock segno and the Connector's npm `qrcode` (qr_bench.py).
 2. Cold start: each API handler's init (DynamoDB client included) against the floor
@@ -6,6 +6,7 @@
 3. Warm requests: each handler in-process with DynamoDB served by moto; moto's share timed per call through
    botocore event hooks (warm_requests.py).
 4. Argon2id as the token password hash uses it (opslimit 3, 20 MiB; domain/crypto.py).
+5. GET /Tokens/Own over 1,000 kept tokens and one filtered query, against one GetItem (kept_tokens.py).
 
 Every figure is a median of repeated runs; every ratio compares figures from this one run. On a shared machine
 sub-millisecond medians move by up to ±30 % between runs, cold starts by about ±10 %.
@@ -30,6 +31,7 @@ HERE = Path(__file__).resolve().parent
 sys.path[:0] = [str(HERE), str(HERE.parent)]
 
 import cold_start  # noqa: E402 - benchmarks/ is not a package
+import kept_tokens  # noqa: E402
 import qr_bench  # noqa: E402
 import warm_requests  # noqa: E402
 
@@ -113,19 +115,22 @@ def main() -> None:
     started = time.perf_counter()
     results: dict[str, Any] = {"machine": machine()}
 
-    say("==> 1/4 QR code PNGs: ours, stock segno, npm qrcode (about 40 s)")
+    say("==> 1/5 QR code PNGs: ours, stock segno, npm qrcode (about 40 s)")
     qr_counts = {"iterations": 60, "segno_iterations": 30, "blocks": 2} if args.quick else {}
     results["qr"] = qr_bench.run(node=not args.no_node, **qr_counts)
 
-    say("==> 2/4 cold start: fresh interpreters, every variant once per round (about 100 s)")
+    say("==> 2/5 cold start: fresh interpreters, every variant once per round (about 100 s)")
     results["cold_start"] = cold_start.run(runs=3 if args.quick else 20, progress=say)
 
-    say("==> 3/4 warm requests, DynamoDB served by moto (about 40 s)")
+    say("==> 3/5 warm requests, DynamoDB served by moto (about 40 s)")
     warm_counts = {"iterations": 30, "password_iterations": 4, "blocks": 2} if args.quick else {}
     results["warm_requests"] = warm_requests.run(**warm_counts)
 
-    say("==> 4/4 Argon2id password hash")
+    say("==> 4/5 Argon2id password hash")
     results["argon2id"] = argon2id(calls=4 if args.quick else 20)
+
+    say(f"==> 5/5 GET /Tokens/Own over {100 if args.quick else kept_tokens.TOKENS} kept tokens (about 60 s)")
+    results["kept_tokens"] = kept_tokens.run(repeat=3, count=100) if args.quick else kept_tokens.run()
     results["targets"] = targets(results["cold_start"], results["warm_requests"])
     results["seconds"] = time.perf_counter() - started
     args.json.write_text(json.dumps(results, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
@@ -154,7 +159,11 @@ def main() -> None:
         f"p90 {argon['p90_ms']:.1f} ms, first call {argon['first_call_ms']:.1f} ms ({argon['calls']} calls)"
     )
     say("")
-    say("Targets (issue #7)")
+    count = results["kept_tokens"]["kept_tokens"]
+    say(f"GET /Tokens/Own over {count} kept tokens (in-process, DynamoDB served by moto)")
+    say(kept_tokens.table(results["kept_tokens"]))
+    say("")
+    say("Targets")
     for target in results["targets"]:
         say(f"  {'met    ' if target['met'] else 'NOT met'}  {target['target']}: {target['measured']}")
     say("")

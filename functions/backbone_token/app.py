@@ -5,8 +5,8 @@ from __future__ import annotations
 from aws_lambda_powertools.event_handler import Response
 from nmshd_tokens.container import Container
 from nmshd_tokens.entry_points.api import api_handler, at_init
-from nmshd_tokens.http.api import create_resolver
 from nmshd_tokens.http.pages import open_in_app_page
+from nmshd_tokens.http.resolver import create_resolver
 from nmshd_tokens.http.responses import json_response
 from nmshd_tokens.observability import LambdaHandler
 from nmshd_tokens.usecases.peer_token import fetch_token_for_peer, token_exists

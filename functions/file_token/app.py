@@ -10,7 +10,8 @@ from typing import Any
 from aws_lambda_powertools.event_handler import Response
 from nmshd_tokens.container import Container
 from nmshd_tokens.entry_points.api import api_or_command_handler, at_init
-from nmshd_tokens.http.api import backbone_base_url_for, create_resolver, generation_of, read_token_request
+from nmshd_tokens.http.requests import backbone_base_url_for, generation_of, read_token_request
+from nmshd_tokens.http.resolver import create_resolver
 from nmshd_tokens.http.token_response import created_token_response
 from nmshd_tokens.observability import LambdaHandler
 from nmshd_tokens.usecases.commands import run_command

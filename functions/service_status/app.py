@@ -6,7 +6,7 @@ from aws_lambda_powertools.event_handler import Response
 from nmshd_tokens.config import Settings
 from nmshd_tokens.container import Container
 from nmshd_tokens.entry_points.api import api_handler, at_init
-from nmshd_tokens.http.api import create_resolver
+from nmshd_tokens.http.resolver import create_resolver
 from nmshd_tokens.http.responses import json_response
 from nmshd_tokens.observability import LambdaHandler
 from nmshd_tokens.storage.aws_clients import aws_client

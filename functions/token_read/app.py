@@ -12,7 +12,8 @@ from aws_lambda_powertools.event_handler import Response
 from nmshd_tokens.container import Container
 from nmshd_tokens.domain.errors import ErrorKind
 from nmshd_tokens.entry_points.api import api_handler, at_init
-from nmshd_tokens.http.api import create_resolver, generation_of, query_of, require_json, wants_png
+from nmshd_tokens.http.requests import generation_of, query_of, require_json, wants_png
+from nmshd_tokens.http.resolver import create_resolver
 from nmshd_tokens.http.responses import kind_response
 from nmshd_tokens.http.token_response import kept_token_response, token_list_response
 from nmshd_tokens.observability import LambdaHandler

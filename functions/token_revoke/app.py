@@ -5,7 +5,7 @@ from __future__ import annotations
 from aws_lambda_powertools.event_handler import Response
 from nmshd_tokens.container import Container
 from nmshd_tokens.entry_points.api import api_handler, at_init
-from nmshd_tokens.http.api import create_resolver
+from nmshd_tokens.http.resolver import create_resolver
 from nmshd_tokens.observability import LambdaHandler
 from nmshd_tokens.usecases.kept_tokens import TokenRevocation
 

@@ -9,13 +9,15 @@ import ipaddress
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 from urllib.parse import urlsplit
 
 from .domain.connector import QrForm
 from .domain.ids import ADDRESS_PATTERN, DEVICE_ID_PATTERN, matches
 from .domain.references import is_backbone_base_url
-from .storage.secrets import ENV_VARIABLES, SECRET_VARIABLE, BackboneCredentials, CredentialsError
+
+if TYPE_CHECKING:
+    from .storage.secrets import BackboneCredentials
 
 DEFAULT_SERVICE_ADDRESS = "did:e:localhost:dids:5e7a9f1c3b2d4e6f8a0bcb"
 DEFAULT_DEVICE_ID = "DVCnmshdTokens000001"
@@ -132,6 +134,8 @@ def _is_loopback(url: str) -> bool:
 
 def _remote_credentials(env: Mapping[str, str], base_url: str | None) -> tuple[str | None, BackboneCredentials | None]:
     """Remote mode needs the Backbone's URL and the device's credentials: a secret (AWS) or four variables."""
+    from .storage.secrets import ENV_VARIABLES, SECRET_VARIABLE, BackboneCredentials, CredentialsError
+
     if base_url is None:
         raise ConfigError("BACKBONE_BASE_URL is required when BACKBONE_MODE is 'remote'")
     # The device login sends the OAuth client secret and the device password: never in clear over a network.

@@ -25,7 +25,7 @@ def test_quick_benchmark_writes_every_section(tmp_path: Path) -> None:
         command.append("--no-node")
     finished = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=SAFETY_NET_S, check=False)
     assert finished.returncode == 0, finished.stderr[-2000:]
-    for heading in ("QR code PNG", "Cold start", "Warm requests", "Argon2id", "Targets"):
+    for heading in ("QR code PNG", "Cold start", "Warm requests", "Argon2id", "GET /Tokens/Own", "Targets"):
         assert heading in finished.stdout
 
     results = json.loads(output.read_text(encoding="utf-8"))
@@ -45,4 +45,8 @@ def test_quick_benchmark_writes_every_section(tmp_path: Path) -> None:
     assert {row["handler"] for row in warm} == HANDLERS
     assert all(row["dynamodb_calls"] >= 1 for row in warm)
     assert results["argon2id"]["opslimit"] == 3 and results["argon2id"]["memlimit_mib"] == 20
+    kept = results["kept_tokens"]
+    assert kept["kept_tokens"] == 100 and [row["tokens"] for row in kept["rows"]] == [100, 33]
+    assert all(row["dynamodb_calls"] == 1 for row in kept["rows"])  # one index query: no scan, no read per token
+    assert kept["get_item_ms"] > 0
     assert len(results["targets"]) == 5

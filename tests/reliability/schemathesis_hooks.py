@@ -21,7 +21,7 @@ import re
 import threading
 import zlib
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -79,8 +79,8 @@ def _record(entry: dict[str, Any]) -> None:
 @schemathesis.hook
 def before_call(context: Any, case: Any, kwargs: dict[str, Any]) -> None:
     digest = _fingerprint(case)
-    if case.method == "GET" and "/Tokens/" in case.path:
-        _steer_backbone(case, digest)
+    if case.method == "GET" and case.path.endswith("/Tokens/{id}"):
+        _steer_token_reads(case, digest)
     if case.method != "POST":
         return
     accept = ACCEPTS[digest % len(ACCEPTS)]
@@ -95,13 +95,18 @@ def before_call(context: Any, case: Any, kwargs: dict[str, Any]) -> None:
         case.path_parameters = {**case.path_parameters, "id": target}
 
 
-def _steer_backbone(case: Any, digest: int) -> None:
-    """Half of the positive peer reads target tokens the test published before the run ($NMSHD_FUZZ_TOKENS)."""
-    tokens = [token for token in os.environ.get("NMSHD_FUZZ_TOKENS", "").split(",") if token]
+def _steer_token_reads(case: Any, digest: int) -> None:
+    """Half of the positive token reads target tokens the test created before the run: published ones for the
+    peer route ($NMSHD_FUZZ_TOKENS), kept ones for the Connector's GET /Tokens/{id} ($NMSHD_FUZZ_KEPT_TOKENS),
+    half of those as a QR code."""
+    variable = "NMSHD_FUZZ_TOKENS" if case.path.startswith("/backbone/") else "NMSHD_FUZZ_KEPT_TOKENS"
+    tokens = [token for token in os.environ.get(variable, "").split(",") if token]
     meta = case.meta
     if not tokens or meta is None or meta.is_negative_at(ParameterLocation.PATH) or digest % 2:
         return
     case.path_parameters = {**case.path_parameters, "id": tokens[(digest // 2) % len(tokens)]}
+    if variable == "NMSHD_FUZZ_KEPT_TOKENS" and digest % 4 == 1:
+        case.headers = {**(case.headers or {}), "Accept": "image/png"}
 
 
 @schemathesis.hook
@@ -128,12 +133,17 @@ class Sent:
     body: Any
     accept: str | None
     is_template: bool
+    query: dict[str, Any] = field(default_factory=dict)
+    method: str = ""
+    path: str = ""
 
     @classmethod
     def of(cls, case: Any) -> Sent:
         headers = {name.lower(): value for name, value in (case.headers or {}).items()}
         body = case.body if isinstance(case.body, (dict, list, str, int, float, bool)) else None
-        return cls(str(case.path_parameters.get("id", "")), body, headers.get("accept"), "/Own/" in case.path)
+        path_id = str((case.path_parameters or {}).get("id", ""))
+        query = dict(case.query or {})
+        return cls(path_id, body, headers.get("accept"), "/Own/" in case.path, query, case.method, case.path)
 
     @property
     def fields(self) -> dict[str, Any]:
@@ -246,6 +256,27 @@ POSITIVE_DEVIATIONS: dict[str, Deviation] = {
             )
         ),
     ),
+    "'forIdentity': The ID or Address is not valid. Check length, prefix and the used characters.": Deviation(
+        "backbone-address",
+        "the (embedded) Backbone refuses an address its own check fails: lower case, at most 80 characters, the "
+        "SHA-256 checksum (SPEC §9); JSON Schema has no checksum",
+        lambda sent: (
+            isinstance(sent.fields.get("forIdentity"), str) and not _backbone_accepts(sent.fields["forIdentity"])
+        ),
+    ),
+    "error.connector.http.methodNotAllowed": Deviation(
+        "no-revoke-in-connector-6",
+        "DELETE /api/v2/Tokens/{id} is documented only to answer 405 with Allow: GET (Connector 6 has no revoke)",
+        lambda sent: sent.method == "DELETE" and sent.path == "/api/v2/Tokens/{id}",
+        frozenset({"own"}),
+    ),
+    "query regular expression": Deviation(
+        "query-regex",
+        "a query value `~re`, `^v` or `$v` is a regular expression: an invalid one, or one that could backtrack for "
+        "ages (a quantified group that repeats or alternates, over 200 characters), is a 400; JSON Schema cannot tell",
+        lambda sent: any(_risky_regex(value) for value in _query_values(sent)),
+        frozenset({"own"}),
+    ),
     # --- upstream only: what the Connector's runtime checks beyond its OpenAPI document (reference/README.md)
     "fileId must match pattern FIL[A-Za-z0-9]{17}": Deviation(
         "id-pattern",
@@ -353,10 +384,50 @@ def _error(response: Any) -> dict[str, Any]:
     return error if isinstance(error, dict) else {}
 
 
+_BACKBONE_ADDRESS = re.compile(r"did:e:(?:[a-z0-9-]+\.)*[a-z]{2,}:dids:[0-9a-f]{20}([0-9a-f]{2})")
+
+
+def _backbone_accepts(address: str) -> bool:
+    """The Backbone's address check, written again here (not the service's code): lower case, 80, checksum."""
+    import hashlib
+
+    match = _BACKBONE_ADDRESS.fullmatch(address)
+    return (
+        match is not None and len(address) <= 80 and hashlib.sha256(address[:-2].encode()).hexdigest()[:2] == match[1]
+    )
+
+
+def _query_values(sent: Sent) -> list[str]:
+    values: list[str] = []
+    for value in sent.query.values():
+        values += [str(item) for item in value] if isinstance(value, list) else [str(value)]
+    return values
+
+
+def _risky_regex(value: str) -> bool:
+    """A regular-expression value that does not compile, is long, or has a quantified group (the service refuses
+    a subset of those: a quantified group that itself repeats or alternates)."""
+    if not value or value[0] not in "~^$":
+        return False
+    pattern = value[1:] + "$" if value[0] == "$" else value if value[0] == "^" else value[1:]
+    try:
+        re.compile(pattern)
+    except re.error:
+        return True
+    return len(pattern) > 200 or re.search(r"\)[*+?{]", pattern) is not None
+
+
+def _message_key(message: str) -> str:
+    """A query's regular-expression refusals name the key: one entry covers them all."""
+    if message.startswith("query/") and "regular expression" in message:
+        return "query regular expression"
+    return message
+
+
 def _positive_deviation(response: Any, case: Any) -> Deviation | None:
     error = _error(response)
     sent = Sent.of(case)
-    for key in (error.get("message"), error.get("code")):
+    for key in (_message_key(str(error.get("message"))), error.get("code")):
         deviation = POSITIVE_DEVIATIONS.get(str(key))
         if deviation is not None and CONTRACT in deviation.contracts and deviation.applies(sent):
             return deviation

@@ -141,3 +141,13 @@ def test_compile_path(template: str, path: str, expected: dict[str, str] | None)
     pattern, _ = compile_path(template)
     match = pattern.fullmatch(path)
     assert (match.groupdict() if match else None) == expected
+
+
+def test_the_most_specific_resource_answers_first_as_api_gateway_does(api: Any) -> None:
+    """`DELETE /Tokens/Own` is not `DELETE /Tokens/{id}` with the id "Own": the resource /Tokens/Own has GET only."""
+    found = api.resolve("DELETE", "/api/core/v1/Tokens/Own")
+    assert isinstance(found, MethodNotAllowed) and found.allowed == ("GET",)
+    revoke = api.resolve("DELETE", "/api/core/v1/Tokens/TOK1")
+    assert isinstance(revoke, RouteMatch) and revoke.route.function.logical_id == "TokenRevokeFunction"
+    listed = api.resolve("GET", "/api/v2/Tokens/Own")
+    assert isinstance(listed, RouteMatch) and listed.route.path == "/api/v2/Tokens/Own"

@@ -357,7 +357,7 @@ def _connector_operations(prefix: str, suffix: str) -> list[Operation]:
                 "deleteTokenV2",
                 "Connector 6 has no revoke: always 405 with `Allow: GET`",
                 (405, ErrorKind.METHOD_NOT_ALLOWED.value.message, _json(ErrorContent)),
-                {},
+                {404: "An id that is no path segment of a route (e.g. control characters)."},
                 (TOKEN_ID_PATTERN, "TOK + 17 letters or digits"),
             )
         )

@@ -78,14 +78,20 @@ class ApiSpec:
         return found
 
     def resolve(self, method: str, path: str) -> RouteMatch | MethodNotAllowed | None:
-        """The route for `method path`; MethodNotAllowed when the path exists for other methods; None if unknown."""
+        """The route for `method path`; MethodNotAllowed when the path exists for other methods; None if unknown.
+
+        As API Gateway: the most specific resource first (`/Tokens/Own` before `/Tokens/{id}`), then the method
+        on that resource; so `DELETE /Tokens/Own` is not `DELETE /Tokens/{id}` with the id "Own".
+        """
         candidates = self._routes_for(path)
         if not candidates:
             return None
-        accepting = [(route, params) for route, params in candidates if route.accepts(method)]
+        best = max(route.literal_segments for route, _ in candidates)
+        on_resource = [(route, params) for route, params in candidates if route.literal_segments == best]
+        accepting = [(route, params) for route, params in on_resource if route.accepts(method)]
         if not accepting:
-            return MethodNotAllowed(tuple(sorted({route.method for route, _ in candidates})))
-        route, params = max(accepting, key=lambda pair: (pair[0].literal_segments, pair[0].method != "ANY"))
+            return MethodNotAllowed(tuple(sorted({route.method for route, _ in on_resource})))
+        route, params = max(accepting, key=lambda pair: pair[0].method != "ANY")
         return RouteMatch(route, params)
 
     def requires_api_key(self, method: str, path: str) -> bool:

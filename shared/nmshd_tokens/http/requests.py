@@ -1,49 +1,19 @@
-"""What every API Gateway function shares: one resolver that maps errors to responses, and reading a request."""
+"""Reading an API Gateway request: the route family, Accept negotiation, the body and query, the backbone URL."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response
-from aws_lambda_powertools.event_handler.exceptions import NotFoundError
 from aws_lambda_powertools.utilities.data_classes import APIGatewayProxyEvent
 
-from .. import metrics
 from ..config import Settings
 from ..domain.connector import Generation
 from ..domain.errors import DomainError, ErrorKind, validation_error
 from ..domain.references import is_backbone_base_url
 from ..domain.token_query import query_from_event_parameters
 from ..domain.validation import IdField, TokenRequest, parse_token_request
-from ..observability import log_unexpected, logger
 from .accept import JSON, PNG, negotiate
 from .body import parse_json_body
-from .responses import error_response, kind_response
-
-
-def create_resolver() -> APIGatewayRestResolver:
-    # debug=False whatever POWERTOOLS_DEV says: debug mode prints every event (passwords) and puts tracebacks in
-    # 500 bodies.
-    app = APIGatewayRestResolver(strip_prefixes=None, debug=False)
-
-    @app.exception_handler(DomainError)  # type: ignore[untyped-decorator]
-    def _domain_error(error: DomainError) -> Response[str]:
-        logger.info("request refused", extra={"error_code": error.code, "status": error.status})
-        metrics.count(metrics.REQUESTS_REFUSED, ErrorCode=error.code)
-        return error_response(error)
-
-    @app.not_found
-    def _route_not_found(_: NotFoundError) -> Response[str]:
-        metrics.count(metrics.REQUESTS_REFUSED, ErrorCode=ErrorKind.ROUTE_NOT_FOUND.code)
-        return kind_response(ErrorKind.ROUTE_NOT_FOUND)
-
-    @app.exception_handler(Exception)  # type: ignore[untyped-decorator]
-    def _unexpected(error: Exception) -> Response[str]:
-        log_unexpected(error)
-        metrics.count(metrics.REQUESTS_REFUSED, ErrorCode=ErrorKind.UNEXPECTED.code)
-        return kind_response(ErrorKind.UNEXPECTED)
-
-    return app
 
 
 def generation_of(event: APIGatewayProxyEvent) -> Generation:
