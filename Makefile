@@ -11,12 +11,26 @@ UPSTREAM := tests/upstream
 UPSTREAM_STAMP := $(UPSTREAM)/node_modules/.installed-$(shell cat $(UPSTREAM)/package-lock.json 2>/dev/null | cksum | cut -d' ' -f1)
 PYTEST_ARGS ?=
 
-.PHONY: help setup run test lint typecheck cfn-lint unit bench clean build-SharedLayer openapi
+# --- The deployment package ---------------------------------------------------------------------------------------
+# `make package` = `sam build` (SAM CLI from its own lock in .venv-sam) + an x86_64 twin of the arm64 layer, which
+# the local emulation loads on this machine. Rebuilt only when an input changed.
+# Python 3.13, the Lambda runtime's version (for the bytecode, and `sam build` insists on it): on PATH, else pyenv's.
+RUNTIME_PYTHON ?= $(shell deployment/find-python.sh 3.13)
+SAM_VENV := .venv-sam
+SAM_STAMP := $(SAM_VENV)/.installed-$(shell cat requirements-sam.lock | cksum | cut -d' ' -f1)
+TWIN_LAYER := .aws-sam/layer-x86_64
+PACKAGE_STAMP := .aws-sam/.package-built
+PACKAGE_INPUTS := template.yaml requirements.lock Makefile deployment/build_layer.py \
+	$(shell find shared functions -type f -not -name '*.pyc' 2>/dev/null)
+NO_PYTHON313 := Python 3.13 not found (on PATH or in pyenv): install it, e.g. `pyenv install 3.13`
+
+.PHONY: help setup run test lint typecheck cfn-lint unit bench clean build-SharedLayer openapi package
 
 help:
 	@echo "make run    - serve the API locally on 127.0.0.1:$${PORT:-3000} with an embedded DynamoDB and demo records"
 	@echo "make test   - lint, type-check, cfn-lint and every test"
 	@echo "make bench  - benchmarks (prints a table, writes benchmarks/results.json)"
+	@echo "make package - sam build (arm64, for sam deploy) and the layer's x86_64 twin for local invocation"
 
 $(STAMP):
 	@echo "==> installing the pinned dependencies (requirements-dev.lock) into $(VENV)"
@@ -65,23 +79,28 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/run.py
 
 clean:
-	rm -rf $(VENV) $(UPSTREAM)/node_modules .pytest_cache .mypy_cache .ruff_cache .hypothesis .aws-sam
+	rm -rf $(VENV) $(SAM_VENV) $(UPSTREAM)/node_modules .pytest_cache .mypy_cache .ruff_cache .hypothesis .aws-sam
 
-# `sam build` runs this for SharedLayer (template.yaml, BuildMethod makefile) with ARTIFACTS_DIR set, in a
-# copy of the repo (in place with --build-in-source). Lambda puts the layer's python/ folder on sys.path. It
-# ships the package without its local tooling (local/, cli.py) and the runtime lock as CPython 3.13 / arm64
-# wheels (any host works).
+# --- The deployment package (sam build, the layer's twin, Docker-free invoke) ------------------------------------
+$(SAM_STAMP):
+	@echo "==> installing the SAM CLI (requirements-sam.lock) into $(SAM_VENV)"
+	test -x $(SAM_VENV)/bin/python || $(PYTHON) -m venv $(SAM_VENV)
+	@# --no-deps: the lock pins every dependency (with its hash), and pip cannot match extras to uv's pins.
+	$(SAM_VENV)/bin/pip install --quiet --disable-pip-version-check --require-hashes --no-deps -r requirements-sam.lock
+	rm -f $(SAM_VENV)/.installed-*
+	touch $@
+
+$(PACKAGE_STAMP): $(SAM_STAMP) $(PACKAGE_INPUTS)
+	@test -n "$(RUNTIME_PYTHON)" || { echo "!! $(NO_PYTHON313)"; exit 1; }
+	@echo "==> sam build: the functions and the arm64 layer in .aws-sam/build (Python 3.13: $(RUNTIME_PYTHON))"
+	PATH="$(dir $(RUNTIME_PYTHON)):$$PATH" SAM_CLI_TELEMETRY=0 $(SAM_VENV)/bin/sam build
+	@echo "==> the layer's x86_64 twin in $(TWIN_LAYER), for local invocation on this machine"
+	$(RUNTIME_PYTHON) deployment/build_layer.py --arch x86_64 $(TWIN_LAYER)
+	touch $@
+
+package: $(PACKAGE_STAMP)
+
+# `sam build` runs this for SharedLayer (template.yaml: BuildMethod makefile) in this folder, with ARTIFACTS_DIR set.
 build-SharedLayer:
-	mkdir -p "$(ARTIFACTS_DIR)/python"
-	rm -rf "$(ARTIFACTS_DIR)/python/nmshd_tokens"
-	cp -R shared/nmshd_tokens "$(ARTIFACTS_DIR)/python/nmshd_tokens"
-	rm -rf "$(ARTIFACTS_DIR)/python/nmshd_tokens/local" "$(ARTIFACTS_DIR)/python/nmshd_tokens/cli.py"
-	find "$(ARTIFACTS_DIR)/python" -name __pycache__ -type d -prune -exec rm -rf {} +
-	$(PYTHON) -m pip install --quiet --disable-pip-version-check --no-warn-conflicts --no-compile --require-hashes \
-		-r requirements.lock --target "$(ARTIFACTS_DIR)/python" \
-		--platform manylinux2014_aarch64 --implementation cp --python-version 3.13 --only-binary=:all:
-	@# Bytecode for the runtime's Python (its /opt is read-only, so it would otherwise recompile on every cold
-	@# start); hash-based, as zip archives round file times. Skipped when no python3.13 is on PATH.
-	if python3.13 -c "" >/dev/null 2>&1; then \
-		python3.13 -m compileall -q -j 0 --invalidation-mode unchecked-hash "$(ARTIFACTS_DIR)/python"; \
-	else echo "!! python3.13 not found: the layer ships without bytecode"; fi
+	@test -n "$(RUNTIME_PYTHON)" || { echo "!! $(NO_PYTHON313)"; exit 1; }
+	$(RUNTIME_PYTHON) deployment/build_layer.py --arch arm64 "$(ARTIFACTS_DIR)"
