@@ -13,7 +13,7 @@ PYTEST_ARGS ?=
 
 # --- The deployment package ---------------------------------------------------------------------------------------
 # `make package` = `sam build` (SAM CLI from its own lock in .venv-sam) + an x86_64 twin of the arm64 layer, which
-# the local emulation loads on this machine. Rebuilt only when an input changed.
+# `make invoke` and the tests load on this machine. Rebuilt only when an input changed.
 # Python 3.13, the Lambda runtime's version (for the bytecode, and `sam build` insists on it): on PATH, else pyenv's.
 RUNTIME_PYTHON ?= $(shell deployment/find-python.sh 3.13)
 SAM_VENV := .venv-sam
@@ -23,14 +23,17 @@ PACKAGE_STAMP := .aws-sam/.package-built
 PACKAGE_INPUTS := template.yaml requirements.lock Makefile deployment/build_layer.py \
 	$(shell find shared functions -type f -not -name '*.pyc' 2>/dev/null)
 NO_PYTHON313 := Python 3.13 not found (on PATH or in pyenv): install it, e.g. `pyenv install 3.13`
+# `make test` builds the package for its tests; without Python 3.13 (outside CI) those tests skip with a message.
+PACKAGE_FOR_TESTS := $(if $(or $(RUNTIME_PYTHON),$(filter true,$(CI))),package)
 
-.PHONY: help setup run test lint typecheck cfn-lint unit bench clean build-SharedLayer openapi package
+.PHONY: help setup run test lint typecheck cfn-lint unit bench clean build-SharedLayer openapi package invoke
 
 help:
 	@echo "make run    - serve the API locally on 127.0.0.1:$${PORT:-3000} with an embedded DynamoDB and demo records"
 	@echo "make test   - lint, type-check, cfn-lint and every test"
 	@echo "make bench  - benchmarks (prints a table, writes benchmarks/results.json)"
 	@echo "make package - sam build (arm64, for sam deploy) and the layer's x86_64 twin for local invocation"
+	@echo "make invoke FN=FileTokenFunction EVENT=events/file_token_png.json - sam local invoke without Docker"
 
 $(STAMP):
 	@echo "==> installing the pinned dependencies (requirements-dev.lock) into $(VENV)"
@@ -64,12 +67,12 @@ lint: $(STAMP)
 	$(BIN)/ruff format --check .
 
 typecheck: $(STAMP)
-	$(BIN)/mypy shared functions
+	$(BIN)/mypy shared functions deployment
 
 cfn-lint: $(STAMP)
 	$(BIN)/cfn-lint template.yaml
 
-test: $(STAMP) $(UPSTREAM_STAMP) lint typecheck cfn-lint
+test: $(STAMP) $(UPSTREAM_STAMP) lint typecheck cfn-lint $(PACKAGE_FOR_TESTS)
 	$(BIN)/python -m pytest -n 2 $(PYTEST_ARGS)
 
 openapi: $(STAMP)
@@ -99,6 +102,11 @@ $(PACKAGE_STAMP): $(SAM_STAMP) $(PACKAGE_INPUTS)
 	touch $@
 
 package: $(PACKAGE_STAMP)
+
+# Invoke one built function as Lambda would, without Docker: make invoke FN=FileTokenFunction EVENT=events/….json
+invoke: $(RUN_STAMP) $(PACKAGE_STAMP)
+	@test -n "$(FN)" -a -n "$(EVENT)" || { echo "usage: make invoke FN=<function> EVENT=events/<file>.json [PARAMS='Key=Value …']"; exit 2; }
+	@$(BIN)/python -m deployment.invoke $(FN) $(EVENT) $(if $(PARAMS),--parameter-overrides $(PARAMS))
 
 # `sam build` runs this for SharedLayer (template.yaml: BuildMethod makefile) in this folder, with ARTIFACTS_DIR set.
 build-SharedLayer:
