@@ -1,11 +1,17 @@
 # One entry point for every task. Each target bootstraps .venv from the lock file when needed.
-PYTHON ?= python3
+# Python 3.13, the Lambda runtime's version: on PATH, else the newest pyenv 3.13.x; empty when there is none.
+RUNTIME_PYTHON ?= $(shell deployment/find-python.sh 3.13)
+RUNTIME_PYTHON := $(RUNTIME_PYTHON)# looked up once, not at every use
+# The virtualenvs run on the runtime's Python where this machine has it, so every test runs on the version that runs
+# in AWS; else on python3 (3.11+). mypy (python_version 3.11) and ruff (target py311) keep the code 3.11-compatible.
+PYTHON ?= $(or $(RUNTIME_PYTHON),python3)
 VENV := .venv
 BIN := $(VENV)/bin
-STAMP := $(VENV)/.installed-$(shell cat requirements-dev.lock pyproject.toml | cksum | cut -d' ' -f1)
+# Each stamp names what was installed (the lock, pyproject.toml and the interpreter): a change reinstalls.
+STAMP := $(VENV)/.installed-$(shell { cat requirements-dev.lock pyproject.toml; echo "$(PYTHON)"; } | cksum | cut -d' ' -f1)
 # `make run` needs less than the tests (no linters, fuzzers, cfn-lint): its own, smaller lock, a subset of the dev
 # lock with the same pins (tests/infra/test_locks.py), so a first `make run` is quick and the dev install covers it.
-RUN_STAMP := $(VENV)/.run-installed-$(shell cat requirements-run.lock pyproject.toml | cksum | cut -d' ' -f1)
+RUN_STAMP := $(VENV)/.run-installed-$(shell { cat requirements-run.lock pyproject.toml; echo "$(PYTHON)"; } | cksum | cut -d' ' -f1)
 PIP := $(BIN)/pip install --quiet --disable-pip-version-check
 UPSTREAM := tests/upstream
 UPSTREAM_STAMP := $(UPSTREAM)/node_modules/.installed-$(shell cat $(UPSTREAM)/package-lock.json 2>/dev/null | cksum | cut -d' ' -f1)
@@ -14,10 +20,9 @@ PYTEST_ARGS ?=
 # --- The deployment package ---------------------------------------------------------------------------------------
 # `make package` = `sam build` (SAM CLI from its own lock in .venv-sam) + an x86_64 twin of the arm64 layer, which
 # `make invoke` and the tests load on this machine. Rebuilt only when an input changed.
-# Python 3.13, the Lambda runtime's version (for the bytecode, and `sam build` insists on it): on PATH, else pyenv's.
-RUNTIME_PYTHON ?= $(shell deployment/find-python.sh 3.13)
+# It needs RUNTIME_PYTHON (for the bytecode, and `sam build` insists on the runtime's version).
 SAM_VENV := .venv-sam
-SAM_STAMP := $(SAM_VENV)/.installed-$(shell cat requirements-sam.lock | cksum | cut -d' ' -f1)
+SAM_STAMP := $(SAM_VENV)/.installed-$(shell { cat requirements-sam.lock; echo "$(PYTHON)"; } | cksum | cut -d' ' -f1)
 TWIN_LAYER := .aws-sam/layer-x86_64
 PACKAGE_STAMP := .aws-sam/.package-built
 PACKAGE_INPUTS := template.yaml requirements.lock Makefile deployment/build_layer.py \
@@ -35,17 +40,25 @@ help:
 	@echo "make package - sam build (arm64, for sam deploy) and the layer's x86_64 twin for local invocation"
 	@echo "make invoke FN=FileTokenFunction EVENT=events/file_token_png.json - sam local invoke without Docker"
 
+# A virtualenv on another Python than $(PYTHON) (say, from before 3.13 was installed) is made anew.
+define FRESH_VENV
+	@if [ -x $(1)/bin/python ] && [ "$$($(1)/bin/python -c 'import sys; print(sys.version_info[:2])')" != \
+		"$$($(PYTHON) -c 'import sys; print(sys.version_info[:2])')" ]; then \
+		echo "==> $(1) runs another Python than $(PYTHON): making it anew"; rm -rf $(1); fi
+	test -x $(1)/bin/python || $(PYTHON) -m venv $(1)
+endef
+
 $(STAMP):
-	@echo "==> installing the pinned dependencies (requirements-dev.lock) into $(VENV)"
-	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	@echo "==> installing the pinned dependencies (requirements-dev.lock) into $(VENV) ($(PYTHON))"
+	$(call FRESH_VENV,$(VENV))
 	$(PIP) --require-hashes -r requirements-dev.lock
 	$(PIP) --no-deps --no-build-isolation -e .
 	rm -f $(VENV)/.installed-* $(VENV)/.run-installed-*
 	touch $@ $(RUN_STAMP)
 
 $(RUN_STAMP):
-	@echo "==> installing what the local server needs (requirements-run.lock) into $(VENV)"
-	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	@echo "==> installing what the local server needs (requirements-run.lock) into $(VENV) ($(PYTHON))"
+	$(call FRESH_VENV,$(VENV))
 	$(PIP) --require-hashes -r requirements-run.lock
 	$(PIP) --no-deps --no-build-isolation -e .
 	rm -f $(VENV)/.run-installed-*
@@ -87,7 +100,7 @@ clean:
 # --- The deployment package (sam build, the layer's twin, Docker-free invoke) ------------------------------------
 $(SAM_STAMP):
 	@echo "==> installing the SAM CLI (requirements-sam.lock) into $(SAM_VENV)"
-	test -x $(SAM_VENV)/bin/python || $(PYTHON) -m venv $(SAM_VENV)
+	$(call FRESH_VENV,$(SAM_VENV))
 	@# --no-deps: the lock pins every dependency (with its hash), and pip cannot match extras to uv's pins.
 	$(SAM_VENV)/bin/pip install --quiet --disable-pip-version-check --require-hashes --no-deps -r requirements-sam.lock
 	rm -f $(SAM_VENV)/.installed-*
