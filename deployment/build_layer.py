@@ -29,7 +29,7 @@ LOCK = ROOT / "requirements.lock"
 WHEELHOUSE = ROOT / ".aws-sam" / "wheels"  # wheels of earlier builds, both architectures (cleared by make clean)
 RUNTIME = (3, 13)
 WHEEL_PLATFORMS = {"arm64": "manylinux2014_aarch64", "x86_64": "manylinux2014_x86_64"}
-# The local emulator and operator tooling: they need moto, flask and the like, which the layer does not ship.
+# The package's local emulator and operator tooling: they need moto, flask and the like, which the layer lacks.
 NOT_DEPLOYED = ("local", "cli.py")
 
 
@@ -45,11 +45,11 @@ class LayerBuild:
 
 
 def copy_package(build: LayerBuild) -> None:
-    shutil.copytree(
-        PACKAGE,
-        build.python_dir / PACKAGE.name,
-        ignore=shutil.ignore_patterns("__pycache__", "*.pyc", *NOT_DEPLOYED),
-    )
+    def left_out(folder: str, names: list[str]) -> set[str]:
+        top_level = NOT_DEPLOYED if Path(folder) == PACKAGE else ()
+        return {name for name in names if name in top_level or name == "__pycache__" or name.endswith(".pyc")}
+
+    shutil.copytree(PACKAGE, build.python_dir / PACKAGE.name, ignore=left_out)
 
 
 def _pip(command: str, build: LayerBuild, *options: str, quiet_failure: bool = False) -> bool:

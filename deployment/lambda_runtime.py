@@ -8,6 +8,7 @@ Python runtime adds: the task root (/var/task), then the layer's /opt/python/lib
 stdout carries the result and nothing else, as JSON (what `sam local invoke` prints); everything the function
 prints or logs goes to stderr, with Lambda's START / END / REPORT lines. Exit status: 0 when the handler returned,
 1 when it raised, failed to load or timed out (the error object is then the result), 2 for bad arguments.
+With --init-only it loads the handler, prints {"initDurationMs": …} and exits at once, without teardown.
 Standard library only: nothing of the host's environment may be importable here.
 """
 
@@ -132,7 +133,8 @@ def main(argv: list[str]) -> int:
     init_ms = (time.perf_counter() - init_started) * 1000
     if args.init_only:
         output.result({"initDurationMs": round(init_ms, 2)})
-        return 0
+        sys.stderr.flush()
+        os._exit(0)  # no interpreter teardown: it is not part of a Lambda init and would only add to a measurement
 
     event = json.loads(sys.stdin.buffer.read() or b"null")
     deadline_ms = int(time.time() * 1000 + args.timeout * 1000)

@@ -68,9 +68,13 @@ class LocalAws:
         logging.getLogger("werkzeug").setLevel(logging.ERROR)  # it logs every request moto serves
         self._server = ThreadedMotoServer(ip_address=HOST, port=self.port, verbose=False)
         self._server.start()
-        self.create_resources()
-        if self.seed:
-            self.seeded = self.seed_demo_records()
+        try:
+            self.create_resources()
+            if self.seed:
+                self.seeded = self.seed_demo_records()
+        except BaseException:
+            self.__exit__(None, None, None)  # `with` does not call it when __enter__ fails
+            raise
         return self
 
     def __exit__(
