@@ -16,6 +16,7 @@ PIP := $(BIN)/pip install --quiet --disable-pip-version-check
 UPSTREAM := tests/upstream
 UPSTREAM_STAMP := $(UPSTREAM)/node_modules/.installed-$(shell cat $(UPSTREAM)/package-lock.json 2>/dev/null | cksum | cut -d' ' -f1)
 PYTEST_ARGS ?=
+PYTEST := $(BIN)/python -m pytest -n 2 $(PYTEST_ARGS)
 
 # --- The deployment package ---------------------------------------------------------------------------------------
 # `make package` = `sam build` (SAM CLI from its own lock in .venv-sam) + an x86_64 twin of the arm64 layer, which
@@ -31,14 +32,24 @@ NO_PYTHON313 := Python 3.13 not found (on PATH or in pyenv): install it, e.g. `p
 # `make test` builds the package for its tests; without Python 3.13 (outside CI) those tests skip with a message.
 PACKAGE_FOR_TESTS := $(if $(or $(RUNTIME_PYTHON),$(filter true,$(CI))),package)
 
-.PHONY: help setup run test lint typecheck cfn-lint unit bench clean build-SharedLayer openapi package invoke
+.PHONY: help setup run test lint typecheck cfn-lint unit infra integration e2e reliability package-tests bench clean \
+	build-SharedLayer openapi package invoke
 
 help:
-	@echo "make run    - serve the API locally on 127.0.0.1:$${PORT:-3000} with an embedded DynamoDB and demo records"
-	@echo "make test   - lint, type-check, cfn-lint and every test"
-	@echo "make bench  - benchmarks (prints a table, writes benchmarks/results.json)"
-	@echo "make package - sam build (arm64, for sam deploy) and the layer's x86_64 twin for local invocation"
-	@echo "make invoke FN=FileTokenFunction EVENT=events/file_token_png.json - sam local invoke without Docker"
+	@echo "make setup        - the dev install (.venv from requirements-dev.lock): needed for any pytest subset"
+	@echo "make run          - serve the API on 127.0.0.1:$${PORT:-3000} with an embedded DynamoDB (port"
+	@echo "                    $${DYNAMODB_PORT:-8000}) and demo records; make run PORT=3001 DYNAMODB_PORT=8001"
+	@echo "make test         - lint, type-check, cfn-lint and every test (all layers below)"
+	@echo "make unit         - unit tests alone (domain, QR, CLI pieces, upstream cross-check)"
+	@echo "make infra        - template.yaml, OpenAPI document and lock files alone"
+	@echo "make integration  - handlers and the local gateway in-process with moto, alone"
+	@echo "make e2e          - \`nmshd-tokens serve\` as a user runs it, the browser test, benchmarks script, alone"
+	@echo "make reliability  - fuzzing, fault injection, load and secret checks, alone"
+	@echo "make package-tests - the built package: layer contents and architecture, every sample event, alone"
+	@echo "make bench        - benchmarks (prints a table, writes benchmarks/results.json)"
+	@echo "make package      - sam build (arm64, for sam deploy) and the layer's x86_64 twin for local invocation"
+	@echo "make invoke FN=FileTokenFunction EVENT=events/file_token_png.json"
+	@echo "                  - sam local invoke without Docker: the built function as Lambda runs it, moto for AWS"
 
 # A virtualenv on another Python than $(PYTHON) (say, from before 3.13 was installed) is made anew.
 define FRESH_VENV
@@ -73,7 +84,7 @@ $(UPSTREAM_STAMP):
 	else echo "!! npm not found: the upstream cross-check will be skipped"; fi
 
 run: $(RUN_STAMP)
-	$(BIN)/nmshd-tokens serve
+	$(BIN)/nmshd-tokens serve $(if $(PORT),--port $(PORT)) $(if $(DYNAMODB_PORT),--dynamodb-port $(DYNAMODB_PORT))
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
@@ -86,7 +97,25 @@ cfn-lint: $(STAMP)
 	$(BIN)/cfn-lint template.yaml
 
 test: $(STAMP) $(UPSTREAM_STAMP) lint typecheck cfn-lint $(PACKAGE_FOR_TESTS)
-	$(BIN)/python -m pytest -n 2 $(PYTEST_ARGS)
+	$(PYTEST)
+
+unit: $(STAMP) $(UPSTREAM_STAMP)
+	$(PYTEST) tests/unit
+
+infra: $(STAMP)
+	$(PYTEST) tests/infra
+
+integration: $(STAMP)
+	$(PYTEST) tests/integration
+
+e2e: $(STAMP)
+	$(PYTEST) tests/e2e
+
+reliability: $(STAMP)
+	$(PYTEST) tests/reliability
+
+package-tests: $(STAMP) $(PACKAGE_FOR_TESTS)
+	$(PYTEST) tests/package
 
 openapi: $(STAMP)
 	$(BIN)/python -m nmshd_tokens.http.openapi > docs/openapi.json

@@ -27,8 +27,8 @@ from pathlib import Path
 from typing import Any
 
 import segno
-from nmshd_tokens.domain.qr import qr_png
 from nmshd_tokens.domain.references import Reference, SharedPasswordProtection
+from nmshd_tokens.qr import qr_png
 
 NODE_DIR = Path(__file__).resolve().parent / "node"
 BASE_URL = "https://pilot.enmeshed.eu"

@@ -96,10 +96,11 @@ def bench_environment() -> Iterator[None]:
 def _scenarios(records: Any) -> list[Scenario]:
     from nmshd_tokens.domain.crypto import derive_password_hash, generate_key, generate_salt
     from nmshd_tokens.domain.ids import new_id
-    from nmshd_tokens.domain.models import FileRecord, StoredPasswordProtection, TemplateRecord
+    from nmshd_tokens.domain.records import FileRecord, StoredPasswordProtection, TemplateRecord
     from nmshd_tokens.domain.references import parse_reference
 
-    from tests.support import ROUTES, FakeContext, api_event, future, iso, json_body, load_handler
+    from tests.support import ROUTES, FakeContext, api_event, future, iso, json_body
+    from tests.support import handler as handler_of
 
     file = FileRecord(new_id("FIL"), generate_key(), future(30))
     template = TemplateRecord(new_id("RLT"), generate_key(), future(30))
@@ -141,9 +142,7 @@ def _scenarios(records: Any) -> list[Scenario]:
 
     # Tokens for the peer side, created through the handler itself.
     def create_token(body: dict[str, Any]) -> dict[str, Any]:
-        response = load_handler("file_token").lambda_handler(
-            api_event(ROUTES["file_token"][1], file.id, body=body), FakeContext()
-        )
+        response = handler_of("file_token")(api_event(ROUTES["file_token"][1], file.id, body=body), FakeContext())
         assert response["statusCode"] == 201, response
         result: dict[str, Any] = json_body(response)["result"]
         return result
@@ -173,9 +172,10 @@ def _scenarios(records: Any) -> list[Scenario]:
 
 
 def _timed_calls(scenario: Scenario, timer: DynamoTimer, calls: int) -> list[tuple[int, int, int]]:
-    from tests.support import FakeContext, load_handler
+    from tests.support import FakeContext
+    from tests.support import handler as handler_of
 
-    handler = load_handler(scenario.handler).lambda_handler
+    handler = handler_of(scenario.handler)
     samples = []
     for _ in range(calls):
         event = scenario.event()
@@ -192,14 +192,15 @@ def _timed_calls(scenario: Scenario, timer: DynamoTimer, calls: int) -> list[tup
 def run(iterations: int = 300, password_iterations: int = 24, blocks: int = 6) -> list[dict[str, Any]]:
     """Per scenario: median total, DynamoDB share and total − share (µs), and DynamoDB calls per request."""
     from moto import mock_aws
-    from nmshd_tokens import wiring
     from nmshd_tokens.local.tables import create_tables
-    from nmshd_tokens.storage.dynamodb import DynamoRecordsRepository, dynamodb_client
+    from nmshd_tokens.storage.aws_clients import aws_client
+    from nmshd_tokens.storage.records_table import DynamoRecordsRepository
+
+    from tests import support
 
     with bench_environment(), mock_aws():
-        dynamodb_client.cache_clear()
-        wiring.reset()
-        client = dynamodb_client(None)
+        client = aws_client("dynamodb", "eu-central-1")
+        support.forget_containers(client)  # the handlers use this client, so its hooks time their calls
         create_tables(client, {"RecordsTable": RECORDS_TABLE, "BackboneTable": BACKBONE_TABLE})
         scenarios = _scenarios(DynamoRecordsRepository(RECORDS_TABLE, client))
         timer = DynamoTimer(client)
@@ -214,8 +215,7 @@ def run(iterations: int = 300, password_iterations: int = 24, blocks: int = 6) -
                 samples.setdefault(f"{scenario.handler} {scenario.name}", []).extend(
                     _timed_calls(scenario, timer, count)
                 )
-        dynamodb_client.cache_clear()
-        wiring.reset()
+        support.forget_containers()
 
     results = []
     for scenario in scenarios:

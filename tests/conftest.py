@@ -1,4 +1,4 @@
-"""Fixtures: moto DynamoDB with the tables of template.yaml, and fresh wiring for every test."""
+"""Fixtures: moto DynamoDB with the tables of template.yaml; every test builds its own containers (tests.support)."""
 
 from __future__ import annotations
 
@@ -7,11 +7,12 @@ from collections.abc import Callable, Iterator
 from datetime import datetime
 from typing import Any
 
+import moto  # noqa: F401 - its botocore hook must exist before the first botocore session (storage.aws_clients)
 import pytest
 from nmshd_tokens.domain.crypto import generate_key, generate_salt
 from nmshd_tokens.domain.ids import new_id
-from nmshd_tokens.domain.models import FileRecord, StoredPasswordProtection, TemplateRecord
-from nmshd_tokens.storage.dynamodb import DynamoRecordsRepository
+from nmshd_tokens.domain.records import FileRecord, StoredPasswordProtection, TemplateRecord
+from nmshd_tokens.storage.records_table import DynamoRecordsRepository
 
 # Never let a test reach real AWS: dummy credentials and a fixed region before boto3 is imported anywhere.
 os.environ.update(
@@ -26,6 +27,8 @@ os.environ.update(
 )
 os.environ.pop("AWS_ENDPOINT_URL_DYNAMODB", None)
 os.environ.pop("AWS_PROFILE", None)
+# Nor a `make run` of this checkout: the CLI finds a running server through its state file (local/state.py).
+os.environ["NMSHD_TOKENS_STATE"] = os.path.join(os.path.dirname(__file__), "artifacts", "no-running-serve.json")
 
 RECORDS_TABLE = "test-records"
 BACKBONE_TABLE = "test-backbone"
@@ -33,24 +36,26 @@ BACKBONE_TABLE = "test-backbone"
 
 @pytest.fixture
 def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
-    """moto DynamoDB with both tables created from template.yaml; yields the low-level client."""
+    """moto DynamoDB with both tables created from template.yaml; yields the low-level client.
+
+    The handlers run on containers built for this test (tests.support.invoke), never on one of another test.
+    """
     from moto import mock_aws
-    from nmshd_tokens import wiring
     from nmshd_tokens.local.tables import create_tables
-    from nmshd_tokens.storage.dynamodb import dynamodb_client
+    from nmshd_tokens.storage.aws_clients import aws_client
+
+    from tests import support
 
     monkeypatch.setenv("RECORDS_TABLE", RECORDS_TABLE)
     monkeypatch.setenv("BACKBONE_TABLE", BACKBONE_TABLE)
     monkeypatch.delenv("BACKBONE_BASE_URL", raising=False)
     monkeypatch.delenv("QR_FORMAT", raising=False)
     with mock_aws():
-        dynamodb_client.cache_clear()
-        wiring.reset()
-        client = dynamodb_client(None)
+        client = aws_client("dynamodb", "eu-central-1")
+        support.forget_containers(client)
         create_tables(client, {"RecordsTable": RECORDS_TABLE, "BackboneTable": BACKBONE_TABLE})
         yield client
-    dynamodb_client.cache_clear()
-    wiring.reset()
+    support.forget_containers()
 
 
 @pytest.fixture
@@ -91,13 +96,9 @@ def make_template(records: DynamoRecordsRepository) -> Callable[..., TemplateRec
 
 
 @pytest.fixture
-def with_base_url(aws: Any, monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
+def with_base_url(aws: Any, monkeypatch: pytest.MonkeyPatch) -> Any:
     """The aws fixture with BACKBONE_BASE_URL configured (commands need it; HTTP requests then ignore their host)."""
-    from nmshd_tokens import wiring
-
     from tests.support import BACKBONE_BASE_URL
 
     monkeypatch.setenv("BACKBONE_BASE_URL", BACKBONE_BASE_URL)
-    wiring.reset()
-    yield aws
-    wiring.reset()
+    return aws

@@ -6,7 +6,9 @@ import base64
 import importlib.util
 import io
 import json
+import os
 import sys
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from types import ModuleType
@@ -22,7 +24,10 @@ ROUTES = {
     "template_token": ("POST", "/api/v2/RelationshipTemplates/Own/{id}/Token"),
     "backbone_token": ("GET", "/backbone/api/v2/Tokens/{id}"),
     "backbone_page": ("GET", "/backbone/r/{id}"),
+    "token_read": ("GET", "/api/v2/Tokens/{id}"),
+    "token_revoke": ("DELETE", "/api/core/v1/Tokens/{id}"),
 }
+V7 = "/api/core/v1"  # Connector 7's prefix; ROUTES use Connector 6's /api/v2
 
 
 def load_handler(name: str) -> ModuleType:
@@ -34,8 +39,48 @@ def load_handler(name: str) -> ModuleType:
     assert spec and spec.loader
     module = importlib.util.module_from_spec(spec)
     sys.modules[module_name] = module
-    spec.loader.exec_module(module)
+    try:
+        spec.loader.exec_module(module)
+    except BaseException:
+        del sys.modules[module_name]
+        raise
     return module
+
+
+Handler = Callable[[dict[str, Any], Any], Any]
+_containers: dict[tuple[tuple[str, str], ...], Any] = {}
+_handlers: dict[tuple[str, int], Handler] = {}
+_dynamodb: list[Any] = []  # the test's DynamoDB client (the aws fixture's), shared by its containers
+
+
+def current_container() -> Any:
+    """The adapters for the environment as it is now: a test that changes a setting gets a fresh container.
+
+    They share the test's DynamoDB client, so faults a test injects into it reach the handlers.
+    """
+    from nmshd_tokens.config import Settings
+    from nmshd_tokens.container import Container
+
+    key = tuple(sorted(os.environ.items()))
+    if key not in _containers:
+        _containers[key] = Container.from_settings(Settings.from_env(), _dynamodb[0] if _dynamodb else None)
+    return _containers[key]
+
+
+def handler(name: str) -> Handler:
+    """functions/<name>'s handler, built on `current_container()` as its module builds one at a Lambda's init."""
+    container = current_container()
+    key = (name, id(container))
+    if key not in _handlers:
+        _handlers[key] = load_handler(name).create_handler(container)
+    return _handlers[key]
+
+
+def forget_containers(dynamodb: Any = None) -> None:
+    """A new test: no container of an earlier one is reused; `dynamodb` is the client the next ones share."""
+    _containers.clear()
+    _handlers.clear()
+    _dynamodb[:] = [dynamodb] if dynamodb is not None else []
 
 
 class FakeContext:
@@ -50,32 +95,37 @@ class FakeContext:
 
 def api_event(
     resource: str,
-    path_id: str,
+    path_id: str | None,
     *,
     method: str = "POST",
     body: Any = None,
     accept: str | None = None,
     query: dict[str, str] | None = None,
+    multi_query: dict[str, list[str]] | None = None,
     headers: dict[str, str] | None = None,
     raw_body: str | None = None,
 ) -> dict[str, Any]:
-    """An API Gateway REST (payload v1) proxy event as API Gateway sends it for `resource` with {id}."""
+    """An API Gateway REST (payload v1) proxy event as API Gateway sends it for `resource` (with {id}, if given).
+
+    `multi_query` gives a key several values (`a=1&a=2`); `query` one each.
+    """
     all_headers = {"Host": API_DOMAIN, "x-api-key": "test-key", "Content-Type": "application/json"}
     if accept is not None:
         all_headers["Accept"] = accept
     all_headers.update(headers or {})
-    path = resource.replace("{id}", path_id)
+    path = resource if path_id is None else resource.replace("{id}", path_id)
     if raw_body is None and body is not None:
         raw_body = json.dumps(body)
+    multi = multi_query or ({key: [value] for key, value in query.items()} if query else None)
     return {
         "resource": resource,
         "path": path,
         "httpMethod": method,
         "headers": all_headers,
         "multiValueHeaders": {key: [value] for key, value in all_headers.items()},
-        "queryStringParameters": query,
-        "multiValueQueryStringParameters": {k: [v] for k, v in query.items()} if query else None,
-        "pathParameters": {"id": path_id},
+        "queryStringParameters": {key: values[-1] for key, values in multi.items()} if multi else None,
+        "multiValueQueryStringParameters": multi,
+        "pathParameters": None if path_id is None else {"id": path_id},
         "stageVariables": None,
         "requestContext": {
             "resourcePath": resource,
@@ -95,7 +145,7 @@ def api_event(
 
 
 def invoke(name: str, event: dict[str, Any]) -> dict[str, Any]:
-    response: dict[str, Any] = load_handler(name).lambda_handler(event, FakeContext())
+    response: dict[str, Any] = handler(name)(event, FakeContext())
     return response
 
 
@@ -132,3 +182,28 @@ def future(days: int = 30) -> datetime:
 
 def iso(moment: datetime) -> str:
     return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
+
+
+def token_draft(
+    content_cipher: str,
+    created_by: str,
+    created_by_device: str,
+    expires_at: datetime,
+    for_identity: str | None = None,
+    password_hash: bytes | None = None,
+    ephemeral: bool = True,
+) -> Any:
+    """A TokenDraft with the fields a Backbone create request carries (the rest is filler the Backbone never sees)."""
+    from nmshd_tokens.domain.tokens import TokenDetails, TokenDraft
+
+    details = TokenDetails(
+        content={"@type": "TokenContentFile"},
+        secret_key=b"k" * 32,
+        created_by=created_by,
+        created_by_device=created_by_device,
+        expires_at=expires_at,
+        backbone_base_url="https://backbone.example.com",
+        ephemeral=ephemeral,
+        for_identity=for_identity,
+    )
+    return TokenDraft(details, content_cipher, password_hash)

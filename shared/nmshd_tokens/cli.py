@@ -1,4 +1,5 @@
-"""`nmshd-tokens`: run the API locally (`serve`), manage its records (`records`), load a token as a peer (`load`).
+"""`nmshd-tokens`: run the API locally (`serve`), manage its records (`records`), load a token as a peer (`load`),
+say where the running server listens (`status`).
 
 Exit status: 0 success, 1 the command failed (unreachable service, refused token, taken port), 2 bad input.
 """
@@ -34,12 +35,12 @@ def _print_json(value: Any) -> None:
 # --- commands ----------------------------------------------------------------------------------------
 
 
-def _env_port() -> int:
-    text = os.environ.get("PORT") or str(DEFAULT_PORT)
+def _env_port(variable: str, default: int) -> int:
+    text = os.environ.get(variable) or str(default)
     try:
         return _port(text)
     except argparse.ArgumentTypeError as exc:
-        raise InputError(f"PORT: {exc}") from None
+        raise InputError(f"{variable}: {exc}") from None
 
 
 def _serve(args: argparse.Namespace) -> int:
@@ -49,8 +50,8 @@ def _serve(args: argparse.Namespace) -> int:
     return serve(
         ServeOptions(
             started_at=started_at,
-            port=args.port or _env_port(),
-            dynamodb_port=args.dynamodb_port,
+            port=args.port or _env_port("PORT", DEFAULT_PORT),
+            dynamodb_port=args.dynamodb_port or _env_port("DYNAMODB_PORT", DEFAULT_DYNAMODB_PORT),
             embedded_dynamodb=not args.no_embedded_dynamodb,
             seed=not args.no_seed,
             backbone=args.backbone,
@@ -124,7 +125,34 @@ def _load(args: argparse.Namespace) -> int:
     from .local.peer import load_token, read_reference
 
     reference = read_reference(args.reference)
-    _print_json(load_token(reference, args.password, identity=args.identity, backbone_url=args.backbone_url))
+    backbone_url = args.backbone_url
+    if backbone_url is None and reference.backbone_base_url is None:
+        backbone_url = _running_serve_backbone()
+    _print_json(load_token(reference, args.password, identity=args.identity, backbone_url=backbone_url))
+    return 0
+
+
+def _running_serve_backbone() -> str | None:
+    """A reference that names no backbone is read from the running `serve`'s backbone."""
+    from .local.record_store import note
+    from .local.state import read_state
+
+    state = read_state(note)
+    return state.backbone_url if state is not None else None
+
+
+def _status(args: argparse.Namespace) -> int:
+    from .local.record_store import note
+    from .local.state import read_state, state_path
+
+    state = read_state(note)
+    if state is None:
+        raise CommandError(f"no running `nmshd-tokens serve` found ({state_path()}); start one with `make run`")
+    print(f"API:      {state.api_url}/api/v2/…")
+    print(f"backbone: {state.backbone_url}")
+    print(f"web page: {state.page_url}")
+    print(f"DynamoDB: {state.dynamodb_endpoint or 'AWS (no endpoint override)'}")
+    print(f"pid:      {state.pid}")
     return 0
 
 
@@ -137,7 +165,7 @@ def _records_parser(commands: Any) -> None:
     where.add_argument(
         "--dynamodb-endpoint",
         metavar="URL",
-        help="DynamoDB endpoint (default: $AWS_ENDPOINT_URL_DYNAMODB, else the one of `serve`, "
+        help="DynamoDB endpoint (default: $AWS_ENDPOINT_URL_DYNAMODB, else the running `serve`'s, else "
         f"http://127.0.0.1:{DEFAULT_DYNAMODB_PORT})",
     )
     where.add_argument("--aws", action="store_true", help="use real AWS (credentials and region from the environment)")
@@ -187,8 +215,7 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument(
         "--dynamodb-port",
         type=_port,
-        default=DEFAULT_DYNAMODB_PORT,
-        help=f"port of the embedded DynamoDB (default {DEFAULT_DYNAMODB_PORT})",
+        help=f"port of the embedded DynamoDB (default: $DYNAMODB_PORT or {DEFAULT_DYNAMODB_PORT})",
     )
     serve.add_argument(
         "--no-embedded-dynamodb",
@@ -214,8 +241,16 @@ def build_parser() -> argparse.ArgumentParser:
     load.add_argument("reference", help="a truncated reference, a URL reference, or the path of a QR code PNG")
     load.add_argument("--password", help="the password or PIN of a protected token")
     load.add_argument("--identity", metavar="ADDRESS", help="your address: refuse tokens personalised for others")
-    load.add_argument("--backbone-url", metavar="URL", help="fetch from this backbone instead of the reference's")
+    load.add_argument(
+        "--backbone-url",
+        metavar="URL",
+        help="fetch from this backbone instead of the reference's (default for a reference that names none: the "
+        "running `serve`'s)",
+    )
     load.set_defaults(run=_load)
+
+    status = commands.add_parser("status", help="where the running `serve` listens: API, backbone, page, DynamoDB")
+    status.set_defaults(run=_status)
     return parser
 
 

@@ -1,12 +1,18 @@
-"""Configuration from the environment (SPEC §11): every setting has a working local default."""
+"""Configuration from the environment (SPEC §11): every setting read and checked once, at a function's init.
+
+Every setting has a working local default; a wrong one fails the cold start with a message naming its variable.
+"""
 
 from __future__ import annotations
 
+import ipaddress
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Literal
+from urllib.parse import urlsplit
 
+from .domain.connector import QrForm
 from .domain.ids import ADDRESS_PATTERN, DEVICE_ID_PATTERN, matches
 from .domain.references import is_backbone_base_url
 from .storage.secrets import ENV_VARIABLES, SECRET_VARIABLE, BackboneCredentials, CredentialsError
@@ -15,6 +21,11 @@ DEFAULT_SERVICE_ADDRESS = "did:e:localhost:dids:5e7a9f1c3b2d4e6f8a0b1c"
 DEFAULT_DEVICE_ID = "DVCnmshdTokens000001"
 DEFAULT_RECORDS_TABLE = "nmshd-tokens-records"
 DEFAULT_BACKBONE_TABLE = "nmshd-tokens-backbone"
+DEFAULT_REGION = "eu-central-1"
+DEFAULT_RETENTION_DAYS = 30
+MAX_RETENTION_DAYS = 3650
+OUTPUT_BUCKET_VARIABLE = "TOKEN_OUTPUT_BUCKET"
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 
 
 class ConfigError(ValueError):
@@ -25,14 +36,22 @@ class ConfigError(ValueError):
 class Settings:
     service_address: str = DEFAULT_SERVICE_ADDRESS
     device_id: str = DEFAULT_DEVICE_ID
+    # None: derived from each request (the API's own URL + /backbone, the embedded backbone).
     backbone_base_url: str | None = None
     records_table: str = DEFAULT_RECORDS_TABLE
     backbone_table: str = DEFAULT_BACKBONE_TABLE
-    qr_format: Literal["url", "legacy"] = "url"
-    # Issue #9: `embedded` (the DynamoDB backbone) or `remote` (a real Backbone at backbone_base_url).
+    qr_form: QrForm = QrForm.URL
     backbone_mode: Literal["embedded", "remote"] = "embedded"
+    # Remote mode: where the Backbone device's credentials come from, a Secrets Manager secret or the environment.
     backbone_credentials_secret: str | None = None
     backbone_credentials: BackboneCredentials | None = field(default=None, repr=False)
+    token_retention_days: int = DEFAULT_RETENTION_DAYS
+    output_bucket: str | None = None  # bulk creation only
+    region: str = DEFAULT_REGION
+    # What GET /Monitoring/Version reports besides the version: set them at deployment if you track builds.
+    build: str = "local"
+    build_date: str = ""
+    commit: str = ""
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -53,23 +72,71 @@ class Settings:
         if mode not in ("embedded", "remote"):
             raise ConfigError("BACKBONE_MODE must be 'embedded' or 'remote'")
         secret, credentials = _remote_credentials(env, base_url) if mode == "remote" else (None, None)
+        _check_log_level(env)
         return cls(
             service_address=address,
             device_id=device_id,
             backbone_base_url=base_url,
             records_table=env.get("RECORDS_TABLE") or DEFAULT_RECORDS_TABLE,
             backbone_table=env.get("BACKBONE_TABLE") or DEFAULT_BACKBONE_TABLE,
-            qr_format="legacy" if qr_format == "legacy" else "url",
+            qr_form=QrForm(qr_format),
             backbone_mode="remote" if mode == "remote" else "embedded",
             backbone_credentials_secret=secret,
             backbone_credentials=credentials,
+            token_retention_days=_retention_days(env),
+            output_bucket=env.get(OUTPUT_BUCKET_VARIABLE) or None,
+            region=env.get("AWS_REGION") or env.get("AWS_DEFAULT_REGION") or DEFAULT_REGION,
+            build=env.get("SERVICE_BUILD") or "local",
+            build_date=env.get("SERVICE_BUILD_DATE") or "",
+            commit=env.get("SERVICE_COMMIT") or "",
         )
+
+    def command_backbone_base_url(self) -> str:
+        """A command has no request to derive the API's URL from, so BACKBONE_BASE_URL must be configured."""
+        if not self.backbone_base_url:
+            raise ConfigError(
+                "BACKBONE_BASE_URL must be set for direct invocations and queued commands (the API's URL + "
+                "/backbone, e.g. the stack output BackboneBaseUrl; in template.yaml: the BackboneBaseUrl parameter)"
+            )
+        return self.backbone_base_url
+
+    def required_output_bucket(self) -> str:
+        if not self.output_bucket:
+            raise ConfigError(f"{OUTPUT_BUCKET_VARIABLE} must name the S3 bucket that receives the tokens")
+        return self.output_bucket
+
+
+def _retention_days(env: Mapping[str, str]) -> int:
+    text = env.get("TOKEN_RETENTION_DAYS") or str(DEFAULT_RETENTION_DAYS)
+    if not text.isdigit() or not 0 <= int(text) <= MAX_RETENTION_DAYS:
+        raise ConfigError(f"TOKEN_RETENTION_DAYS must be a whole number of days from 0 to {MAX_RETENTION_DAYS}")
+    return int(text)
+
+
+def _check_log_level(env: Mapping[str, str]) -> None:
+    for variable in ("POWERTOOLS_LOG_LEVEL", "LOG_LEVEL"):
+        level = env.get(variable)
+        if level and level.upper() not in LOG_LEVELS:
+            raise ConfigError(f"{variable} must be one of {', '.join(LOG_LEVELS)}")
+
+
+def _is_loopback(url: str) -> bool:
+    host = urlsplit(url).hostname or ""
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
 
 
 def _remote_credentials(env: Mapping[str, str], base_url: str | None) -> tuple[str | None, BackboneCredentials | None]:
     """Remote mode needs the Backbone's URL and the device's credentials: a secret (AWS) or four variables."""
     if base_url is None:
         raise ConfigError("BACKBONE_BASE_URL is required when BACKBONE_MODE is 'remote'")
+    # The device login sends the OAuth client secret and the device password: never in clear over a network.
+    if not base_url.startswith("https://") and not _is_loopback(base_url):
+        raise ConfigError("BACKBONE_BASE_URL must be an https URL in remote mode (http only for a loopback stand-in)")
     secret = env.get(SECRET_VARIABLE) or None
     if secret is not None:
         return secret, None

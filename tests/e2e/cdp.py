@@ -36,7 +36,8 @@ class CdpError(RuntimeError):
 
 
 class Browser:
-    """One headless Chromium with one page; every wait has a deadline."""
+    """One headless Chromium with one page; every wait has a deadline (a safety net for a hang, far above the
+    second or two Chromium needs on a loaded machine)."""
 
     def __init__(self, profile: Path, width: int = 1280, height: int = 1400) -> None:
         to_chrome_read, self._to_chrome = os.pipe()
@@ -66,7 +67,7 @@ class Browser:
         self._next_id = 0
         self.session: str | None = None
 
-    def send(self, method: str, params: dict[str, Any] | None = None, *, timeout: float = 20) -> dict[str, Any]:
+    def send(self, method: str, params: dict[str, Any] | None = None, *, timeout: float = 120) -> dict[str, Any]:
         self._next_id += 1
         message: dict[str, Any] = {"id": self._next_id, "method": method, "params": params or {}}
         if self.session and not method.startswith("Target."):
@@ -108,7 +109,7 @@ class Browser:
             raise CdpError(f"script failed: {reply['exceptionDetails'].get('text')}")
         return reply["result"].get("value")
 
-    def wait_for(self, condition: str, timeout: float = 30) -> None:
+    def wait_for(self, condition: str, timeout: float = 120) -> None:
         deadline = time.monotonic() + timeout
         while not self.evaluate(f"Boolean({condition})"):
             if time.monotonic() > deadline:

@@ -1,37 +1,54 @@
-"""The local page (GET /) in headless Chromium: a real click creates a token QR code that a peer can load.
+"""The local page (GET /) in headless Chromium: a real click creates a token QR code that a peer can load, and
+nothing else does (opening a link, a script's synthetic click).
 
 Chromium is driven through the DevTools protocol over a pipe (tests/e2e/cdp.py): the test types the PIN
 into the record's input and clicks its button with real mouse events, then screenshots the page and decodes
-the QR code from the pixels. Skipped (loudly) where /usr/bin/chromium is missing: `apt-get install chromium`.
+the QR code from the pixels. The page runs under its own Content-Security-Policy, so these tests also show that
+the policy lets the page work. Without /usr/bin/chromium the tests skip locally and fail in CI
+(`apt-get install chromium`).
 """
 
 from __future__ import annotations
 
 import io
 import json
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
+import boto3
 import pytest
+from nmshd_tokens.config import DEFAULT_BACKBONE_TABLE
 from nmshd_tokens.domain.references import parse_reference
 from nmshd_tokens.local import seed
 
 from tests.e2e.cdp import CHROMIUM, Browser
 from tests.e2e.conftest import Served
+from tests.prerequisites import require
 from tests.support import ROOT
 
-pytestmark = pytest.mark.skipif(
-    not CHROMIUM.exists(),
-    reason=f"SKIPPED LOUDLY: {CHROMIUM} is missing, so the local page is untested; `apt-get install chromium`",
-)
 ARTIFACTS = ROOT / "tests" / "artifacts"
+SETTLE_S = 1.0  # how long a page that would act on its own is given to do so (it needs a few milliseconds)
 
 
 @pytest.fixture
 def browser(tmp_path: Path) -> Iterator[Browser]:
+    require(CHROMIUM.exists(), f"the local page's browser test needs {CHROMIUM}", "apt-get install chromium")
     chromium = Browser(tmp_path / "profile")
     yield chromium
     chromium.close()
+
+
+def published_tokens(served: Served) -> int:
+    """How many tokens the embedded backbone holds: every token created, ephemeral or not, is published there."""
+    client = boto3.client(
+        "dynamodb",
+        endpoint_url=f"http://127.0.0.1:{served.dynamodb_port}",
+        region_name="eu-central-1",
+        aws_access_key_id="local",
+        aws_secret_access_key="local",  # noqa: S106 - dummy credentials for the loopback endpoint
+    )
+    return int(client.scan(TableName=DEFAULT_BACKBONE_TABLE, Select="COUNT")["Count"])
 
 
 def _decode_qr(png: bytes) -> list[str]:
@@ -74,7 +91,67 @@ def test_clicking_a_record_shows_a_qr_code_that_loads(served: Served, browser: B
 
 
 def test_a_refused_request_shows_the_error_envelope(served: Served, browser: Browser) -> None:
-    browser.open(f"{served.base}/?auto={seed.PEER_TEMPLATE_ID}")
+    browser.open(served.base + "/")
+    button = f'tr[data-id="{seed.PEER_TEMPLATE_ID}"] button'
+    browser.wait_for(f"document.querySelector({json.dumps(button)}) !== null")
+    browser.click(button)
     browser.wait_for("['done', 'failed'].includes(document.body.dataset.state)")
     error = browser.evaluate("document.getElementById('error').textContent")
     assert "HTTP 400 error.runtime.relationshipTemplates.cannotCreateTokenForPeerTemplate" in error
+
+
+def test_opening_a_link_creates_no_token(served: Served, browser: Browser) -> None:
+    """A link such as /?auto=<id> (which once clicked a record's button on load) only shows the page."""
+    before = published_tokens(served)
+    browser.open(f"{served.base}/?auto={seed.OWN_TEMPLATE_ID}&password=x")
+    browser.wait_for("document.querySelectorAll('#records tbody tr').length >= 6")
+    time.sleep(SETTLE_S)
+    assert browser.evaluate("document.body.dataset.state || 'idle'") == "idle"
+    assert published_tokens(served) == before
+
+
+def test_only_a_persons_click_creates_a_token(served: Served, browser: Browser) -> None:
+    browser.open(served.base + "/")
+    button = f'tr[data-id="{seed.OWN_TEMPLATE_ID}"] button'
+    browser.wait_for(f"document.querySelector({json.dumps(button)}) !== null")
+    before = published_tokens(served)
+    browser.evaluate(f"document.querySelector({json.dumps(button)}).click()")  # a script's click: isTrusted false
+    time.sleep(SETTLE_S)
+    assert browser.evaluate("document.body.dataset.state || 'idle'") == "idle"
+    assert published_tokens(served) == before
+
+    browser.click(button)  # mouse events through the input pipeline, as a person's click
+    browser.wait_for("['done', 'failed'].includes(document.body.dataset.state)")
+    assert browser.evaluate("document.body.dataset.state") == "done"
+    assert published_tokens(served) == before + 2  # the QR code's token and the JSON one
+
+
+def test_a_kept_token_is_listed_with_its_qr_code_and_revoked_by_a_click(served: Served, browser: Browser) -> None:
+    browser.open(served.base + "/")
+    keep = f'tr[data-id="{seed.OWN_TEMPLATE_ID}"] button.keep'
+    browser.wait_for(f"document.querySelector({json.dumps(keep)}) !== null && document.body.dataset.kept === '0'")
+    browser.click(keep)
+    browser.wait_for("document.body.dataset.kept === '1' || document.body.dataset.state === 'failed'")
+    assert browser.evaluate("document.getElementById('error').textContent") == ""
+    assert browser.evaluate("document.querySelector('#kept tbody tr img').naturalWidth") > 100
+    reference = browser.evaluate("document.querySelector('#kept tbody tr code.reference').textContent")
+    token_id = parse_reference(reference).id
+    assert browser.evaluate("document.querySelector('#kept tbody tr').dataset.id") == token_id
+
+    screenshot = browser.screenshot()
+    (ARTIFACTS / "local-page-kept.png").write_bytes(screenshot)
+    assert reference in _decode_qr(screenshot)  # the listed QR code encodes the token's URL reference
+    loaded = served.cli("load", reference)
+    assert loaded.returncode == 0, loaded.stderr
+    assert json.loads(loaded.stdout)["templateId"] == seed.OWN_TEMPLATE_ID
+
+    revoke = f'#kept tr[data-id="{token_id}"] button.revoke'
+    browser.evaluate(f"document.querySelector({json.dumps(revoke)}).click()")  # a script's click: nothing
+    time.sleep(SETTLE_S)
+    assert browser.evaluate("document.body.dataset.kept") == "1"
+    browser.click(revoke)
+    browser.wait_for("['revoked', 'failed'].includes(document.body.dataset.state)")
+    assert browser.evaluate("document.body.dataset.state") == "revoked"
+    assert browser.evaluate("document.body.dataset.kept") == "0"
+    gone = served.cli("load", reference)
+    assert gone.returncode == 1 and "error.platform.recordNotFound" in gone.stderr

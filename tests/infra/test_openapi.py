@@ -7,8 +7,21 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from nmshd_tokens.http.openapi import BackboneTokenResult, ErrorContent, TokenResult, build_openapi, render_openapi
+import pytest
+from nmshd_tokens.http.openapi import (
+    BackboneTokenResult,
+    ErrorContent,
+    HealthReport,
+    TokenList,
+    TokenListConnector7,
+    TokenResult,
+    TokenResultConnector7,
+    VersionReport,
+    build_openapi,
+    render_openapi,
+)
 from nmshd_tokens.local.tables import load_template
+from pydantic import ValidationError
 
 from tests.support import ROUTES, api_event, future, invoke, json_body
 
@@ -51,3 +64,28 @@ def test_handler_responses_conform_to_the_documented_models(make_file: Callable[
     BackboneTokenResult.model_validate(
         json_body(invoke("backbone_token", api_event(ROUTES["backbone_token"][1], plain, method="GET"))), strict=True
     )
+
+
+def test_kept_token_answers_conform_to_their_models(make_file: Callable[..., Any]) -> None:
+    file = make_file(future())
+    body = {"ephemeral": False, "passwordProtection": {"password": "pw", "passwordLocationIndicator": 77}}
+    created = json_body(invoke("file_token", api_event("/api/core/v1/Files/{id}/Token", file.id, body=body)))
+    TokenResultConnector7.model_validate(created, strict=True)
+    token_id = created["result"]["id"]
+    for prefix, one, many in (
+        ("/api/v2", TokenResult, TokenList),
+        ("/api/core/v1", TokenResultConnector7, TokenListConnector7),
+    ):
+        read = invoke("token_read", api_event(f"{prefix}/Tokens/{{id}}", token_id, method="GET"))
+        one.model_validate(json_body(read), strict=True)
+        listed = invoke("token_read", api_event(f"{prefix}/Tokens/Own", None, method="GET"))
+        many.model_validate(json_body(listed), strict=True)
+        with pytest.raises(ValidationError):  # the two generations' DTOs really differ
+            (TokenResultConnector7 if one is TokenResult else TokenResult).model_validate(
+                json_body(read), strict=True, extra="forbid"
+            )
+    HealthReport.model_validate(
+        json_body(invoke("service_status", api_event("/health", None, method="GET"))), strict=True
+    )
+    version = invoke("service_status", api_event("/Monitoring/Version", None, method="GET"))
+    VersionReport.model_validate(json_body(version), strict=True)

@@ -13,19 +13,20 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
-from nmshd_tokens import wiring
 from nmshd_tokens.config import ConfigError
 from nmshd_tokens.domain.crypto import generate_key
-from nmshd_tokens.domain.models import FileRecord, TemplateRecord
+from nmshd_tokens.domain.records import FileRecord, TemplateRecord
 from nmshd_tokens.local.standin_backbone import StandinBackbone
-from nmshd_tokens.storage.dynamodb import DynamoRecordsRepository
-from nmshd_tokens.storage.idempotency import DynamoCommandLog, record_id
-from nmshd_tokens.storage.outputs_s3 import S3OutputStore, s3_client
+from nmshd_tokens.storage.aws_clients import aws_client
+from nmshd_tokens.storage.command_log import DynamoCommandLog, record_id
+from nmshd_tokens.storage.outputs_s3 import S3OutputStore
+from nmshd_tokens.storage.records_table import DynamoRecordsRepository
+from nmshd_tokens.storage.remote_backbone import RemoteBackbone
 from nmshd_tokens.usecases.batch import Message, Outcome
 
 from tests.conftest import BACKBONE_TABLE, RECORDS_TABLE
 from tests.integration.test_commands import throttle
-from tests.support import BACKBONE_BASE_URL, ROOT, FakeContext, decode_qr, future, load_handler
+from tests.support import BACKBONE_BASE_URL, ROOT, FakeContext, current_container, decode_qr, future, handler
 
 Factory = Callable[..., Any]
 BUCKET = "test-token-outputs"
@@ -33,17 +34,14 @@ SAMPLE = json.loads((ROOT / "events" / "token_batch_sqs.json").read_text(encodin
 
 
 @pytest.fixture
-def s3(aws: Any, monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
+def s3(aws: Any, monkeypatch: pytest.MonkeyPatch) -> Any:
     """The aws fixture (moto DynamoDB) plus the output bucket and the batch function's configuration."""
     monkeypatch.setenv("BACKBONE_BASE_URL", BACKBONE_BASE_URL)
     monkeypatch.setenv("TOKEN_OUTPUT_BUCKET", BUCKET)
     monkeypatch.delenv("AWS_ENDPOINT_URL_S3", raising=False)
-    s3_client.cache_clear()
-    wiring.reset()
-    client = s3_client(None)
+    client = aws_client("s3", "eu-central-1")
     client.create_bucket(Bucket=BUCKET, CreateBucketConfiguration={"LocationConstraint": "eu-central-1"})
-    yield client
-    s3_client.cache_clear()
+    return client
 
 
 def sqs_event(*messages: tuple[str, Any]) -> dict[str, Any]:
@@ -59,7 +57,7 @@ def sqs_event(*messages: tuple[str, Any]) -> dict[str, Any]:
 
 def run(event: dict[str, Any], context: Any = None) -> list[str]:
     """The ids the function reports as failed."""
-    response = load_handler("token_batch").lambda_handler(event, context or FakeContext())
+    response = handler("token_batch")(event, context or FakeContext())
     assert set(response) == {"batchItemFailures"}
     return [failure["itemIdentifier"] for failure in response["batchItemFailures"]]
 
@@ -216,7 +214,8 @@ def test_crash_between_token_and_outputs_then_redelivery_gives_the_same_token(
     assert objects(s3) == {}
     (published,) = aws.scan(TableName=BACKBONE_TABLE)["Items"]
     pending = DynamoCommandLog(RECORDS_TABLE, aws).get("sqs:m-crash")
-    assert pending is not None and not pending.done and pending.token_id == published["id"]["S"]
+    assert pending is not None and not pending.done and pending.token is not None
+    assert pending.token.id == published["id"]["S"]
 
     monkeypatch.setattr(S3OutputStore, "put", real_put)
     assert run(event) == []
@@ -224,7 +223,7 @@ def test_crash_between_token_and_outputs_then_redelivery_gives_the_same_token(
     assert token_id == published["id"]["S"] == dto["id"]
     assert count(aws, BACKBONE_TABLE) == 1
     done = DynamoCommandLog(RECORDS_TABLE, aws).get("sqs:m-crash")
-    assert done is not None and done.done and done.dto is None  # the secrets are gone from the record
+    assert done is not None and done.done and done.token is None  # the secrets are gone from the record
     assert decode_qr(objects(s3)[f"tokens/{token_id}.png"]) == dto["reference"]["url"]
 
 
@@ -232,7 +231,7 @@ def test_a_concurrent_duplicate_joins_the_first_result(s3: Any, aws: Any, make_f
     """Two deliveries race: the second one's transaction fails on the command record, not on a new token."""
     file = make_file(future(10))
     body = {"fileId": file.id, "qrCode": True, "idempotencyKey": "race"}
-    creator = wiring.batch_token_creator()
+    creator = current_container().batch_token_creator()
     assert creator.process(Message("m-first", json.dumps(body))) is Outcome.CREATED
     first = objects(s3)
 
@@ -244,12 +243,12 @@ def test_a_concurrent_duplicate_joins_the_first_result(s3: Any, aws: Any, make_f
 def test_unexpected_errors_are_retried_and_log_no_body(
     s3: Any, make_file: Factory, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:
-    from nmshd_tokens.usecases.create_token import TokenService
+    from nmshd_tokens.usecases.create_token import TokenCreation
 
-    def explode(self: TokenService, request: Any, **_: Any) -> Any:
+    def explode(self: TokenCreation, request: Any, *_: Any) -> Any:
         raise KeyError(request.password_protection.password)
 
-    monkeypatch.setattr(TokenService, "create_for_file", explode)
+    monkeypatch.setattr(TokenCreation, "for_file", explode)
     file = make_file(future(10))
     body = {"fileId": file.id, "passwordProtection": {"password": "hunter2-secret"}}
     assert run(sqs_event(("m-1", body), ("m-2", "{bad json with hunter2-secret"))) == ["m-1"]
@@ -285,9 +284,7 @@ def standin(s3: Any, aws: Any, monkeypatch: pytest.MonkeyPatch) -> Iterator[Stan
         for name, value in backbone.env().items():
             monkeypatch.setenv(name, value)
         aws.delete_table(TableName=BACKBONE_TABLE)  # proves the embedded backbone is not used
-        wiring.reset()
         yield backbone
-    wiring.reset()
 
 
 def test_remote_mode_batch_and_redelivery(standin: StandinBackbone, s3: Any, aws: Any, make_file: Factory) -> None:
@@ -312,8 +309,8 @@ def test_remote_mode_race_costs_an_orphan_token_never_a_second_result(
     """The record follows the token, so the losing delivery's token is left unused (the documented window)."""
     file = make_file(future(10))
     body = json.dumps({"fileId": file.id, "qrCode": True, "idempotencyKey": "race"})
-    creator = wiring.batch_token_creator()
-    assert creator.service.publisher.supports_transactions is False
+    creator = current_container().batch_token_creator()
+    assert isinstance(creator.creation.publisher, RemoteBackbone)  # no transaction shared with the records
     assert creator.process(Message("m-first", body)) is Outcome.CREATED
     first = objects(s3)
     creator.log = _blind_once(DynamoCommandLog(RECORDS_TABLE, aws))

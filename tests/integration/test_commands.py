@@ -12,26 +12,26 @@ from typing import Any
 import pytest
 from nmshd_tokens.config import ConfigError
 from nmshd_tokens.domain.crypto import generate_key
-from nmshd_tokens.domain.models import FileRecord, TemplateRecord
+from nmshd_tokens.domain.records import FileRecord, TemplateRecord
 from nmshd_tokens.domain.references import parse_reference
-from nmshd_tokens.storage.dynamodb import DynamoRecordsRepository
-from nmshd_tokens.usecases.commands import CommandError, error_class
-from nmshd_tokens.usecases.create_token import TokenService
+from nmshd_tokens.entry_points.api import CommandFailed, error_class
+from nmshd_tokens.storage.records_table import DynamoRecordsRepository
+from nmshd_tokens.usecases.create_token import TokenCreation
 
 from tests.conftest import BACKBONE_TABLE, RECORDS_TABLE
-from tests.support import BACKBONE_BASE_URL, ROOT, FakeContext, decode_qr, future, iso, load_handler
+from tests.support import BACKBONE_BASE_URL, ROOT, decode_qr, future, invoke, iso
 
 Factory = Callable[..., Any]
 INVALID = "error.runtime.validation.invalidPropertyValue"
 
 
 def call(function: str, event: Any) -> dict[str, Any]:
-    result: dict[str, Any] = load_handler(function).lambda_handler(event, FakeContext())
+    result: dict[str, Any] = invoke(function, event)
     return result
 
 
-def failure(function: str, event: Any) -> CommandError:
-    with pytest.raises(CommandError) as caught:
+def failure(function: str, event: Any) -> CommandFailed:
+    with pytest.raises(CommandFailed) as caught:
         call(function, event)
     return caught.value
 
@@ -78,8 +78,8 @@ def test_file_command_returns_the_token_dto(with_base_url: Any, make_file: Facto
     assert dto["id"].startswith("TOK") and dto["isEphemeral"] is False
     assert dto["content"]["fileId"] == file.id
     assert dto["reference"]["url"].startswith(f"{BACKBONE_BASE_URL}/r/{dto['id']}#")
-    record = item(with_base_url, RECORDS_TABLE, dto["id"])
-    assert record is not None and json.loads(record["dto"]["S"]) == dto
+    kept = DynamoRecordsRepository(RECORDS_TABLE, with_base_url).get_token(dto["id"])
+    assert kept is not None and kept.to_dto() == dto
     assert item(with_base_url, BACKBONE_TABLE, dto["id"]) is not None
 
 
@@ -209,10 +209,10 @@ def test_throttling_is_service_unavailable(with_base_url: Any, make_file: Factor
 def test_unexpected_errors_say_nothing_and_log_only_the_type(
     with_base_url: Any, make_file: Factory, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:
-    def explode(self: TokenService, request: Any, **_: Any) -> Any:
+    def explode(self: TokenCreation, request: Any, *_: Any) -> Any:
         raise RuntimeError(f"boom {request.password_protection.password}")
 
-    monkeypatch.setattr(TokenService, "create_for_file", explode)
+    monkeypatch.setattr(TokenCreation, "for_file", explode)
     file = make_file(future(10))
     error = failure("file_token", {"fileId": file.id, "passwordProtection": {"password": "hunter2-secret"}})
     assert type(error).__name__ == "error.connector.unexpected"

@@ -5,7 +5,6 @@ from __future__ import annotations
 import importlib.util
 
 import pytest
-from nmshd_tokens import wiring
 from nmshd_tokens.config import ConfigError
 
 from tests.support import ROOT
@@ -22,9 +21,7 @@ from tests.support import ROOT
 )
 def test_handler_init_fails_naming_the_setting(monkeypatch: pytest.MonkeyPatch, variable: str, value: str) -> None:
     monkeypatch.setenv(variable, value)
-    wiring.reset()
     spec = importlib.util.spec_from_file_location("fresh_file_token", ROOT / "functions" / "file_token" / "app.py")
     assert spec and spec.loader
     with pytest.raises(ConfigError, match=variable):
         spec.loader.exec_module(importlib.util.module_from_spec(spec))
-    wiring.reset()

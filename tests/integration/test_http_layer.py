@@ -132,7 +132,7 @@ def test_unknown_route_is_404_envelope(aws: Any) -> None:
 def test_unexpected_exception_is_500_without_internals(
     make_file: Factory, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    from nmshd_tokens.storage.dynamodb import DynamoRecordsRepository
+    from nmshd_tokens.storage.records_table import DynamoRecordsRepository
 
     def explode(self: Any, file_id: str) -> None:
         raise RuntimeError("internal detail s3cr3t")

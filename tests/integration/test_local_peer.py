@@ -51,7 +51,8 @@ def _load(backbone: str, status: int, body: Any) -> dict[str, Any]:
 
 
 def _token(content: str) -> dict[str, Any]:
-    return {"result": {"id": "TOKaaaaaaaaaaaaaaaa1", "content": content}}
+    creator = {"createdBy": "did:e:localhost:dids:0123456789abcdef012345", "createdByDevice": "DVCaaaaaaaaaaaaaaaa1"}
+    return {"result": {"id": "TOKaaaaaaaaaaaaaaaa1", "content": content} | creator}
 
 
 def test_success_decrypts_the_content(backbone: str) -> None:
@@ -69,6 +70,7 @@ def test_success_decrypts_the_content(backbone: str) -> None:
         (200, b"not json", "not a token"),
         (200, {"result": []}, "not a token"),
         (200, _token(""), "emptyToken"),
+        (200, {"result": {"id": "TOKaaaaaaaaaaaaaaaa1", "content": "Y2lwaGVy"}}, "emptyToken"),  # an anonymous token
         (200, _token("garbage"), "cannot be decrypted"),
         (200, _token(encrypt_content(b"{}", generate_key())), "cannot be decrypted"),
         (200, _token(encrypt_content(b"[1]", KEY)), "not a JSON object"),

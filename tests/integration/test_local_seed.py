@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from nmshd_tokens.domain.models import FileRecord, TemplateRecord
+from nmshd_tokens.domain.records import FileRecord, TemplateRecord
 from nmshd_tokens.local import seed
-from nmshd_tokens.storage.dynamodb import DynamoRecordsRepository
+from nmshd_tokens.storage.records_table import DynamoRecordsRepository
 
 
 def test_seed_writes_one_record_of_each_kind_and_is_idempotent(records: DynamoRecordsRepository) -> None:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import base64
 import http.client
 import json
 import threading
@@ -20,7 +19,7 @@ from nmshd_tokens.local.peer import load_token
 from nmshd_tokens.local.routes import ApiSpec, api_from_template
 from nmshd_tokens.local.server import LocalApi, LocalHttpServer
 from nmshd_tokens.local.tables import load_template
-from nmshd_tokens.storage.dynamodb import DynamoRecordsRepository
+from nmshd_tokens.storage.records_table import DynamoRecordsRepository
 
 from tests.conftest import BACKBONE_TABLE
 from tests.support import ROOT, decode_qr
@@ -67,19 +66,36 @@ def error_code(body: bytes) -> str:
     return str(json.loads(body)["error"]["code"])
 
 
-def test_png_bytes_only_when_the_first_accept_value_is_binary(base: tuple[str, int], make_file: Factory) -> None:
+@pytest.mark.parametrize(
+    "accept",
+    [
+        "image/png",
+        "application/json;q=0.5, image/png",  # a Connector client
+        "image/webp, image/png",
+        "image/avif,image/webp,image/apng,image/svg+xml,image/*,*/*;q=0.8",  # Chromium's <img>
+        "image/*",
+    ],
+)
+def test_png_bytes_whatever_the_accept_order(base: tuple[str, int], make_file: Factory, accept: str) -> None:
+    """template.yaml's binary media type "*/*" makes API Gateway (and so this emulator) decode every PNG."""
     path = f"/api/v2/Files/{make_file().id}/Token"
-    status, headers, raw = call(base, "POST", path, headers={"x-api-key": KEY, "Accept": "image/png"})
+    status, headers, raw = call(base, "POST", path, headers={"x-api-key": KEY, "Accept": accept})
     assert status == 201
     assert headers["content-type"] == "image/png"
     assert headers["content-disposition"].endswith(".png")
-    assert raw.startswith(b"\x89PNG")
+    assert raw.startswith(b"\x89PNG\r\n\x1a\n")
     reference = parse_reference(decode_qr(raw))
     assert reference.backbone_base_url == f"http://{base[0]}:{base[1]}/backbone"
 
-    status, headers, text = call(base, "POST", path, headers={"x-api-key": KEY, "Accept": "image/webp,image/png"})
-    assert status == 201 and headers["content-type"] == "image/png"
-    assert base64.b64decode(text, validate=True).startswith(b"\x89PNG")
+
+def test_json_stays_json_for_every_accept_that_asks_for_it(base: tuple[str, int], make_file: Factory) -> None:
+    path = f"/api/v2/Files/{make_file().id}/Token"
+    for accept in ("application/json", "*/*", "application/json, image/png", None):
+        headers = {"x-api-key": KEY, "Content-Type": "application/json"} | ({"Accept": accept} if accept else {})
+        status, response_headers, raw = call(base, "POST", path, headers=headers, body=b'{"ephemeral": false}')
+        assert status == 201, raw
+        assert response_headers["content-type"].startswith("application/json")
+        assert json.loads(raw)["result"]["isEphemeral"] is False  # the base64-encoded request body was read
 
 
 def test_the_token_loads_from_the_local_backbone(base: tuple[str, int], make_template: Factory) -> None:

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 from nmshd_tokens.config import ConfigError, Settings
-from nmshd_tokens.usecases.commands import CommandError
+from nmshd_tokens.entry_points.api import CommandFailed
 
 from tests.conftest import BACKBONE_TABLE
 from tests.support import BACKBONE_BASE_URL, ROOT, ROUTES, FakeContext, api_event, future, invoke, iso, json_body
@@ -39,7 +39,7 @@ def test_a_lone_surrogate_password_is_a_400_over_http(aws: Any, make_file: Facto
 
 def test_a_lone_surrogate_password_is_refused_in_a_command(with_base_url: Any, make_file: Factory) -> None:
     command = {"fileId": make_file().id, "passwordProtection": {"password": "ab" + LONE_SURROGATE}}
-    with pytest.raises(CommandError) as caught:
+    with pytest.raises(CommandFailed) as caught:
         invoke("file_token", command)
     assert type(caught.value).__name__ == INVALID and str(caught.value) == NOT_UNICODE
     assert published_tokens(with_base_url) == 0

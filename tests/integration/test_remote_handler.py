@@ -9,12 +9,11 @@ from typing import Any
 from urllib.parse import quote
 
 import pytest
-from nmshd_tokens import wiring
 from nmshd_tokens.domain.crypto import decrypt_content, derive_password_hash
 from nmshd_tokens.domain.encoding import b64_encode, b64url_encode
 from nmshd_tokens.domain.references import parse_reference
 from nmshd_tokens.local.standin_backbone import StandinBackbone, backbone_address
-from nmshd_tokens.storage.dynamodb import DynamoRecordsRepository
+from nmshd_tokens.storage.records_table import DynamoRecordsRepository
 
 from tests.conftest import BACKBONE_TABLE, RECORDS_TABLE
 from tests.support import ROUTES, api_event, decode_qr, future, invoke, json_body, png_bytes
@@ -29,9 +28,7 @@ def standin(aws: Any, monkeypatch: pytest.MonkeyPatch) -> Iterator[StandinBackbo
         for name, value in backbone.env().items():
             monkeypatch.setenv(name, value)
         aws.delete_table(TableName=BACKBONE_TABLE)
-        wiring.reset()
         yield backbone
-    wiring.reset()
 
 
 def create(name: str, path_id: str, body: Any = None, accept: str | None = None) -> dict[str, Any]:
@@ -88,7 +85,8 @@ def test_non_ephemeral_token_recorded_after_the_backbone_accepted_it(
     dto = json_body(create("file_token", make_file(future()).id, {"ephemeral": False}))["result"]
     assert dto["id"] in standin.tokens
     assert token_records(aws) == [dto["id"]]
-    assert DynamoRecordsRepository(RECORDS_TABLE, aws).get_token(dto["id"]) == dto
+    kept = DynamoRecordsRepository(RECORDS_TABLE, aws).get_token(dto["id"])
+    assert kept is not None and kept.to_dto() == dto
 
 
 def test_ephemeral_token_has_no_record(aws: Any, standin: StandinBackbone, make_file: Factory) -> None:
@@ -112,7 +110,7 @@ def test_record_write_failure_is_503_with_the_token_on_the_backbone_only(
     def refuse(*_: Any) -> None:
         raise ClientError({"Error": {"Code": "AccessDeniedException", "Message": "no"}}, "PutItem")
 
-    monkeypatch.setattr(DynamoRecordsRepository, "put_token", refuse)
+    monkeypatch.setattr(DynamoRecordsRepository, "write_publication", refuse)
     response = create("file_token", make_file(future()).id, {"ephemeral": False})
     assert response["statusCode"] == 503
     assert len(standin.tokens) == 1 and token_records(aws) == []
@@ -144,3 +142,66 @@ def test_one_login_for_warm_invocations(standin: StandinBackbone, make_file: Fac
     for _ in range(3):
         assert create("file_token", file.id)["statusCode"] == 201
     assert standin.logins == 1
+
+
+# --- revoke and health in remote mode ---------------------------------------------------------------------
+
+
+def revoke(token_id: str) -> dict[str, Any]:
+    return invoke("token_revoke", api_event("/api/core/v1/Tokens/{id}", token_id, method="DELETE"))
+
+
+def test_revoke_deletes_on_the_backbone_then_the_record(aws: Any, standin: StandinBackbone, make_file: Factory) -> None:
+    dto = json_body(create("file_token", make_file(future()).id, {"ephemeral": False}))["result"]
+    response = revoke(dto["id"])
+    assert response["statusCode"] == 204
+    assert dto["id"] not in standin.tokens and token_records(aws) == []
+    deletes = [call for call in standin.calls if call.method == "DELETE"]
+    assert [(call.path, call.bearer) for call in deletes] == [(f"/api/v2/Tokens/{dto['id']}", "valid")]
+
+
+def test_revoke_of_a_token_the_backbone_forgot_deletes_the_record_too(
+    aws: Any, standin: StandinBackbone, make_file: Factory
+) -> None:
+    """Upstream keeps a record that can then never be deleted; SPEC §13 deletes it and answers 204."""
+    dto = json_body(create("file_token", make_file(future()).id, {"ephemeral": False}))["result"]
+    del standin.tokens[dto["id"]]  # the Backbone's housekeeping removed it
+    assert revoke(dto["id"])["statusCode"] == 204
+    assert token_records(aws) == []
+
+
+def test_a_backbone_refusal_passes_through_and_keeps_the_record(
+    aws: Any, standin: StandinBackbone, make_file: Factory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    dto = json_body(create("file_token", make_file(future()).id, {"ephemeral": False}))["result"]
+    other = standin.add_device()  # another identity's device: not the token's creator
+    monkeypatch.setenv("BACKBONE_USERNAME", other.username)
+    monkeypatch.setenv("BACKBONE_PASSWORD", other.password)
+    response = revoke(dto["id"])
+    assert response["statusCode"] == 403
+    error = json_body(response)["error"]
+    assert error["code"] == "error.platform.forbidden"
+    assert error["message"] == "You are not allowed to perform this action due to insufficient privileges."
+    assert error["id"].startswith("ERR") and error["docs"].endswith("#error.platform.forbidden")
+    assert dto["id"] in standin.tokens and token_records(aws) == [dto["id"]]
+
+
+def test_health_in_remote_mode_asks_the_backbone(standin: StandinBackbone) -> None:
+    response = invoke("service_status", api_event("/health", None, method="GET", headers={"x-api-key": ""}))
+    assert response["statusCode"] == 200
+    assert json_body(response) == {
+        "isHealthy": True,
+        "services": {"database": "healthy", "backboneConnection": "healthy", "backboneAuthentication": "healthy"},
+    }
+    assert {call.path for call in standin.calls} >= {"/api/v2/Version", "/connect/token"}
+
+
+def test_health_reports_a_refused_login(standin: StandinBackbone, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("BACKBONE_PASSWORD", "not-the-password")
+    response = invoke("service_status", api_event("/health", None, method="GET"))
+    assert response["statusCode"] == 500
+    assert json_body(response)["services"] == {
+        "database": "healthy",
+        "backboneConnection": "healthy",
+        "backboneAuthentication": "unhealthy",
+    }

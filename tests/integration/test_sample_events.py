@@ -3,17 +3,20 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
 
 import pytest
 from nmshd_tokens.domain.crypto import encrypt_content, generate_key
 from nmshd_tokens.domain.encoding import b64_decode
-from nmshd_tokens.domain.models import FileRecord, TemplateRecord, TokenDraft
+from nmshd_tokens.domain.records import FileRecord, TemplateRecord
 from nmshd_tokens.domain.references import parse_reference
-from nmshd_tokens.storage.dynamodb import DynamoRecordsRepository, backbone_item
+from nmshd_tokens.domain.tokens import Token, TokenDetails, TokenDraft
+from nmshd_tokens.storage.embedded_backbone import backbone_item
+from nmshd_tokens.storage.records_table import DynamoRecordsRepository
 
-from tests.conftest import BACKBONE_TABLE
+from tests.conftest import BACKBONE_TABLE, RECORDS_TABLE
 from tests.support import ROOT, decode_qr, header, invoke, json_body, png_bytes
 
 EVENTS = ROOT / "events"
@@ -26,7 +29,17 @@ API_SAMPLES = {
     "backbone_get_token": ("backbone_token", 404, "application/json"),  # protected: no password, not found
     "backbone_get_token_password": ("backbone_token", 200, "application/json"),
     "backbone_r_page": ("backbone_token", 200, "text/html"),
+    "file_token_json_core_v1": ("file_token", 201, "application/json"),
+    "token_get_json": ("token_read", 200, "application/json"),
+    "token_get_png": ("token_read", 200, "image/png"),
+    "tokens_own_query": ("token_read", 200, "application/json"),
+    "tokens_peer": ("token_read", 200, "application/json"),
+    "token_revoke": ("token_revoke", 204, ""),
+    "token_revoke_v2": ("token_read", 405, "application/json"),
+    "health": ("service_status", 200, "application/json"),
+    "version": ("service_status", 200, "application/json"),
 }
+KEPT_TOKEN_ID = "TOKdemoKept000000001"
 # Covered by tests/integration/test_commands.py (direct commands) and test_batch.py (SQS).
 OTHER_SAMPLES = {
     "file_token_command",
@@ -48,15 +61,23 @@ def demo(aws: Any, records: DynamoRecordsRepository) -> None:
     """The ids the samples use: a File, an own template, and a token protected by the SPEC vector's hash."""
     records.put_file(FileRecord("FILdemo0000000000001", generate_key()))
     records.put_template(TemplateRecord("RLTdemo0000000000001", generate_key(), datetime(2100, 1, 1, tzinfo=UTC)))
-    draft = TokenDraft(
-        content_cipher=encrypt_content(b'{"@type":"TokenContentFile"}', generate_key()),
+    key = generate_key()
+    details = TokenDetails(
+        content={"@type": "TokenContentFile"},
+        secret_key=key,
         created_by="did:e:localhost:dids:5e7a9f1c3b2d4e6f8a0b1c",
         created_by_device="DVCnmshdTokens000001",
         expires_at=datetime(2100, 1, 1, tzinfo=UTC),
-        password_hash=VECTOR_HASH,
+        backbone_base_url="https://backbone.example.com",
+        ephemeral=True,
     )
+    draft = TokenDraft(details, encrypt_content(b'{"@type":"TokenContentFile"}', key), VECTOR_HASH)
     item = backbone_item(draft, "TOKdemo0000000000001", datetime.now(UTC))
     aws.put_item(TableName=BACKBONE_TABLE, Item=item)
+    # A kept token for the GET, list and revoke samples: its record and its backbone item.
+    kept = Token(KEPT_TOKEN_ID, datetime(2026, 1, 1, tzinfo=UTC), replace(details, ephemeral=False))
+    aws.put_item(TableName=RECORDS_TABLE, Item=records.token_item(kept))
+    aws.put_item(TableName=BACKBONE_TABLE, Item=backbone_item(draft, KEPT_TOKEN_ID, kept.created_at))
 
 
 @pytest.mark.parametrize("name", sorted(API_SAMPLES))
@@ -69,8 +90,17 @@ def test_api_gateway_sample(demo: None, name: str) -> None:
     if content_type == "image/png":
         reference = parse_reference(decode_qr(png_bytes(response)))
         assert reference.id.startswith("TOK")
-    elif name.endswith("_json"):
+    elif name.endswith(("_json", "_json_core_v1")):
         dto = json_body(response)["result"]
-        assert dto["isEphemeral"] is False and dto["expiresAt"] == "2099-01-01T00:00:00.000Z"
+        assert dto["isEphemeral"] is False and dto["expiresAt"] in (
+            "2099-01-01T00:00:00.000Z",
+            "2100-01-01T00:00:00.000Z",
+        )
     elif name == "backbone_get_token_password":
         assert json_body(response)["result"]["id"] == "TOKdemo0000000000001"
+    elif name == "tokens_own_query":
+        assert [dto["id"] for dto in json_body(response)["result"]] == [KEPT_TOKEN_ID]
+    elif name == "token_revoke":
+        assert invoke("token_read", json.loads((EVENTS / "token_get_json.json").read_text()))["statusCode"] == 404
+    elif name in ("health", "version"):
+        assert "error" not in json_body(response)

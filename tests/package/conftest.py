@@ -58,7 +58,8 @@ def stack(package: Path) -> Stack:
     return built_stack(package)
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture
 def local_aws(stack: Stack) -> Iterator[LocalAws]:
+    """A fresh moto server with the stack's resources and the demo records, as each `make invoke` starts one."""
     with LocalAws(stack) as aws:
         yield aws

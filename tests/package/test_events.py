@@ -2,7 +2,8 @@
 
 Each event file needs one line in EXPECTED: the function that receives it and what its answer must be. A file
 without a line fails (so does a line without a file). The functions run as built (.aws-sam/build, the layer's
-x86_64 twin) in a fresh Python 3.13 each, against a moto server seeded with the events' demo records.
+x86_64 twin) in a fresh Python 3.13 each, against a fresh moto server seeded with the events' demo records, as
+`make invoke` does (so a revocation in one event cannot change another's answer).
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from typing import Any
 import pytest
 
 from deployment.lambda_emulator import Invocation, built_function, invoke
-from deployment.local_aws import DEMO_FILE_ID, DEMO_TEMPLATE_ID, DEMO_TOKEN_ID, LocalAws
+from deployment.local_aws import DEMO_FILE_ID, DEMO_KEPT_TOKEN_ID, DEMO_TEMPLATE_ID, DEMO_TOKEN_ID, LocalAws
 from deployment.template_values import Stack
 from tests.support import ROOT, decode_qr
 
@@ -41,16 +42,22 @@ class Replay:
     def invoke(self, function: str, event: Any) -> Invocation:
         return invoke(built_function(function, stack=self.stack), event, self.aws.endpoint)
 
-    def peer_loads(self, token_id: str) -> None:
-        """The token is published: the built backbone function serves it (GET, as the backbone sample does)."""
+    def backbone_get(self, token_id: str) -> dict[str, Any]:
+        """The built backbone function's answer to a peer's GET of the token (the backbone sample, for that id)."""
         event = json.loads((EVENTS / "backbone_get_token.json").read_text(encoding="utf-8"))
         event["path"] = event["path"].replace(DEMO_TOKEN_ID, token_id)
         event["requestContext"]["path"] = event["requestContext"]["path"].replace(DEMO_TOKEN_ID, token_id)
         event["pathParameters"]["id"] = token_id
         answer = self.invoke("BackboneTokenFunction", event)
         assert answer.exit_code == 0, answer.logs
-        assert answer.result["statusCode"] == 200, answer.result["body"]
-        assert json.loads(answer.result["body"])["result"]["id"] == token_id
+        response: dict[str, Any] = answer.result
+        return response
+
+    def peer_loads(self, token_id: str) -> None:
+        """The token is published: the built backbone function serves it."""
+        response = self.backbone_get(token_id)
+        assert response["statusCode"] == 200, response["body"]
+        assert json.loads(response["body"])["result"]["id"] == token_id
 
 
 Check = Callable[[Replay], None]
@@ -80,10 +87,11 @@ def referenced_token(reference_url: str) -> str:
     return match["id"]
 
 
-def check_dto(replay: Replay, dto: dict[str, Any], content: dict[str, str], kept: bool) -> None:
+def check_dto(replay: Replay, dto: dict[str, Any], content: dict[str, str], kept: bool, core_v1: bool = False) -> None:
     assert dto["id"].startswith("TOK") and dto["isEphemeral"] is (not kept)
     assert {key: dto["content"][key] for key in content} == content
     assert referenced_token(dto["reference"]["url"]) == dto["id"]
+    assert ("truncatedReference" in dto) is (not core_v1)  # Connector 7 dropped it
     replay.peer_loads(dto["id"])
 
 
@@ -101,22 +109,71 @@ def api(status: int, content_type: str, then: Callable[[Replay, dict[str, Any]],
     return check
 
 
-def token_json(content: dict[str, str], *, kept: bool, expires_at: str | None = None) -> Check:
+def token_json(
+    content: dict[str, str], *, kept: bool, expires_at: str | None = None, status: int = 201, core_v1: bool = False
+) -> Check:
     def then(replay: Replay, response: dict[str, Any]) -> None:
         dto = json.loads(response["body"])["result"]
-        check_dto(replay, dto, content, kept)
+        check_dto(replay, dto, content, kept, core_v1)
         if expires_at is not None:
             assert dto["expiresAt"] == expires_at
 
-    return api(201, "application/json", then)
+    return api(status, "application/json", then)
 
 
-def token_png() -> Check:
+def token_png(status: int = 201, token_id: str | None = None) -> Check:
+    """A QR code PNG whose reference's token the backbone serves (and is `token_id`, when given)."""
+
     def then(replay: Replay, response: dict[str, Any]) -> None:
         assert response["isBase64Encoded"] is True
-        replay.peer_loads(referenced_token(decode_qr(base64.b64decode(response["body"]))))
+        referenced = referenced_token(decode_qr(base64.b64decode(response["body"])))
+        assert token_id in (None, referenced)
+        replay.peer_loads(referenced)
 
-    return api(201, "image/png", then)
+    return api(status, "image/png", then)
+
+
+def token_list(ids: list[str]) -> Check:
+    def then(replay: Replay, response: dict[str, Any]) -> None:
+        assert [dto["id"] for dto in json.loads(response["body"])["result"]] == ids
+
+    return api(200, "application/json", then)
+
+
+def revoked(token_id: str) -> Check:
+    """204 without a body; then the token's record is gone and the backbone no longer serves it."""
+
+    def check(replay: Replay) -> None:
+        assert replay.invocation.exit_code == 0, replay.invocation.logs
+        assert replay.invocation.result["statusCode"] == 204
+        assert not replay.invocation.result.get("body")
+        event = json.loads((EVENTS / "token_get_json.json").read_text(encoding="utf-8"))
+        assert replay.invoke("TokenReadFunction", event).result["statusCode"] == 404
+        assert replay.backbone_get(token_id)["statusCode"] == 404
+
+    return check
+
+
+def method_not_allowed(allowed: str) -> Check:
+    def then(replay: Replay, response: dict[str, Any]) -> None:
+        assert json.loads(response["body"])["error"]["code"] == "error.connector.http.methodNotAllowed"
+        assert header(response, "Allow") == allowed
+
+    return api(405, "application/json", then)
+
+
+def health() -> Check:
+    def then(replay: Replay, response: dict[str, Any]) -> None:
+        assert json.loads(response["body"])["isHealthy"] is True
+
+    return api(200, "application/json", then)
+
+
+def version() -> Check:
+    def then(replay: Replay, response: dict[str, Any]) -> None:
+        assert "version" in json.loads(response["body"])
+
+    return api(200, "application/json", then)
 
 
 def error_envelope(status: int, code: str) -> Check:
@@ -200,9 +257,18 @@ KEPT_UNTIL = "2099-01-01T00:00:00.000Z"
 # event file → the function it is for, and what the answer must be.
 EXPECTED: dict[str, Expected] = {
     "file_token_json.json": Expected("FileTokenFunction", token_json(FILE, kept=True, expires_at=KEPT_UNTIL)),
+    "file_token_json_core_v1.json": Expected("FileTokenFunction", token_json(FILE, kept=True, core_v1=True)),
     "file_token_png.json": Expected("FileTokenFunction", token_png()),
     "template_token_json.json": Expected("TemplateTokenFunction", token_json(TEMPLATE, kept=True)),
     "template_token_png.json": Expected("TemplateTokenFunction", token_png()),
+    "token_get_json.json": Expected("TokenReadFunction", token_json(FILE, kept=True, status=200, core_v1=True)),
+    "token_get_png.json": Expected("TokenReadFunction", token_png(200, DEMO_KEPT_TOKEN_ID)),
+    "tokens_own_query.json": Expected("TokenReadFunction", token_list([DEMO_KEPT_TOKEN_ID])),
+    "tokens_peer.json": Expected("TokenReadFunction", token_list([])),
+    "token_revoke.json": Expected("TokenRevokeFunction", revoked(DEMO_KEPT_TOKEN_ID)),
+    "token_revoke_v2.json": Expected("TokenReadFunction", method_not_allowed("GET")),  # revoking is Connector 7's
+    "health.json": Expected("ServiceStatusFunction", health()),
+    "version.json": Expected("ServiceStatusFunction", version()),
     # The demo token is password-protected: without the password it is "not found", as on the real Backbone.
     "backbone_get_token.json": Expected("BackboneTokenFunction", error_envelope(404, "error.platform.recordNotFound")),
     "backbone_get_token_password.json": Expected("BackboneTokenFunction", peer_token(DEMO_TOKEN_ID)),

@@ -10,6 +10,7 @@ import pytest
 
 from deployment.lambda_emulator import TWIN_LAYER
 from tests.infra.test_locks import pins
+from tests.support import ROOT
 
 # Measured 47.4 MB unzipped with bytecode (arm64, 2026-12-03). The budget leaves room for ordinary growth and
 # fails on an accidental addition (a test tool, a second copy of botocore); Lambda's limit is far above it.
@@ -86,10 +87,13 @@ def test_the_layer_ships_exactly_the_runtime_lock(arm64_layer: Path) -> None:
     assert shipped == pins("requirements.lock")
 
 
-def test_the_package_ships_without_its_local_tooling(arm64_layer: Path) -> None:
-    package = arm64_layer / "python" / "nmshd_tokens"
-    assert (package / "__init__.py").is_file() and (package / "wiring.py").is_file()
-    assert not (package / "local").exists() and not (package / "cli.py").exists()
+def test_the_package_ships_whole_but_for_its_local_tooling(arm64_layer: Path) -> None:
+    def sources(package: Path) -> set[str]:
+        return {path.relative_to(package).as_posix() for path in package.rglob("*") if path.suffix in (".py", ".html")}
+
+    source = sources(ROOT / "shared" / "nmshd_tokens")
+    tooling = {name for name in source if name == "cli.py" or name.startswith("local/")}
+    assert tooling and sources(arm64_layer / "python" / "nmshd_tokens") == source - tooling
 
 
 def test_every_source_file_has_python_3_13_bytecode(arm64_layer: Path) -> None:

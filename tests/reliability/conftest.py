@@ -24,7 +24,7 @@ def call(
     body: bytes | None = None,
     headers: dict[str, str] | None = None,
     key: str | None = API_KEY,
-    timeout: float = 30,
+    timeout: float = 120,  # a safety net for a hung server: answers take milliseconds to a second
 ) -> tuple[int, dict[str, str], bytes]:
     """One request on a fresh connection: status, lower-cased headers, body."""
     connection = http.client.HTTPConnection("127.0.0.1", served.port, timeout=timeout)

@@ -21,12 +21,12 @@ from typing import Any
 import pytest
 from nmshd_tokens.cli import main
 from nmshd_tokens.domain.crypto import generate_key
-from nmshd_tokens.domain.qr import qr_png
 from nmshd_tokens.domain.references import Reference
 from nmshd_tokens.domain.validation import MAX_PASSWORD_LENGTH, MSG_ISO, MSG_PIN
 from nmshd_tokens.http.body import MAX_BODY_BYTES
 from nmshd_tokens.local import seed
 from nmshd_tokens.local.server import MAX_BODY_BYTES as SERVER_MAX_BODY_BYTES
+from nmshd_tokens.qr import qr_png
 
 from tests.e2e.conftest import executable
 from tests.reliability.conftest import API_KEY, Served, call, error_of
@@ -70,7 +70,7 @@ def test_a_megabyte_body_is_413_from_the_function(served: Served) -> None:
 
 def _raw_exchange(served: Served, head: bytes, chunks: list[bytes]) -> bytes:
     """Send a request by hand; the server may answer (and close) before the body is through."""
-    with socket.create_connection(("127.0.0.1", served.port), timeout=30) as connection:
+    with socket.create_connection(("127.0.0.1", served.port), timeout=120) as connection:
         connection.sendall(head)
         try:
             for chunk in chunks:
@@ -436,7 +436,7 @@ def test_load_as_a_command_refuses_a_truncated_image_cleanly(tmp_path: Path) -> 
     image = tmp_path / "truncated.png"
     image.write_bytes(qr_png(REFERENCE.url)[:150])
     done = subprocess.run(  # noqa: S603 - our own console script
-        [*executable(), "load", str(image)], capture_output=True, text=True, timeout=60, cwd=ROOT, check=False
+        [*executable(), "load", str(image)], capture_output=True, text=True, timeout=300, cwd=ROOT, check=False
     )
     assert done.returncode == 2
     assert done.stdout == ""

@@ -21,6 +21,7 @@ from tests.reliability.test_load import dynamodb
 
 THREADS = 40
 ROUNDS = 10
+SAFETY_NET_S = 600  # for a hang only: each test takes seconds, even on a loaded machine
 
 
 @pytest.fixture(scope="module")
@@ -40,7 +41,7 @@ def _get(client: Any, table: str, item_id: str) -> dict[str, Any] | None:
 
 
 def _in_parallel(count: int, action: Any) -> Counter[str]:
-    barrier = threading.Barrier(count, timeout=30)
+    barrier = threading.Barrier(count, timeout=SAFETY_NET_S)
 
     def run(index: int) -> str:
         barrier.wait()
@@ -51,7 +52,7 @@ def _in_parallel(count: int, action: Any) -> Counter[str]:
         return "ok"
 
     with ThreadPoolExecutor(max_workers=count) as pool:
-        return Counter(pool.map(run, range(count), timeout=60))
+        return Counter(pool.map(run, range(count), timeout=SAFETY_NET_S))
 
 
 def test_a_conditional_put_wins_once(client: Any) -> None:

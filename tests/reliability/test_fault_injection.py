@@ -3,7 +3,7 @@
 The storage is moto throughout. Faults are injected on the real, moto-backed boto3 client through botocore's
 `before-send` event (registered first, so it runs before moto answers): the N-th attempts of one operation get
 a throttling/unavailable error response or a timeout exception instead of reaching moto. Because the fault is
-an HTTP-level answer, botocore's own standard retry mode (3 attempts, as configured in storage/dynamodb.py)
+an HTTP-level answer, botocore's own standard retry mode (3 attempts, as configured in storage/aws_clients.py)
 really runs; only its backoff sleep is set to 0. Collisions are real: the hook plants an item with the id the
 service is about to write, and moto's condition check refuses the write.
 
@@ -34,7 +34,7 @@ from nmshd_tokens.domain.references import parse_reference
 from tests.conftest import BACKBONE_TABLE, RECORDS_TABLE
 from tests.support import ROUTES, api_event, future, invoke, json_body
 
-MAX_ATTEMPTS = 4  # storage/dynamodb.py: retries={"max_attempts": 3} are 3 RETRIES in botocore, so 4 attempts
+MAX_ATTEMPTS = 4  # storage/aws_clients.py: retries={"max_attempts": 3} are 3 RETRIES in botocore, so 4 attempts
 ALL = frozenset(range(1, 100))
 PASSWORD = "fault-password"  # noqa: S105 - a test value
 
@@ -387,7 +387,7 @@ def test_collisions_on_every_attempt_end_in_503(faults: Faults, setup: Setup, us
     response = USE_CASES[use_case].run(setup)
 
     assert response["statusCode"] == 503, response
-    assert faults.attempts[operation] == 5  # storage/dynamodb.py _ID_ATTEMPTS
+    assert faults.attempts[operation] == 5  # storage/embedded_backbone.py _ID_ATTEMPTS
     after = scan(faults.plain)
     assert_nothing_half_written(before, after)
     assert new_tokens(before, after) == (frozenset(), frozenset())

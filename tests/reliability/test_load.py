@@ -27,15 +27,18 @@ from nmshd_tokens.domain.encoding import b64_encode
 from nmshd_tokens.domain.errors import DomainError
 from nmshd_tokens.domain.references import parse_reference
 from nmshd_tokens.local import seed
-from nmshd_tokens.storage.dynamodb import LOCK_AFTER_FAILED_ATTEMPTS, DynamoBackbone
+from nmshd_tokens.storage.embedded_backbone import LOCK_AFTER_FAILED_ATTEMPTS, DynamoBackbone
+from nmshd_tokens.storage.records_table import DynamoRecordsRepository
 
 from tests.reliability.conftest import API_KEY, Served, call
 
 CLIENTS = 8
 REQUESTS_PER_CLIENT = 500
-REQUEST_TIMEOUT_S = 30
-LOAD_DEADLINE_S = 300
 WRONG_GUESSES = 150
+# Safety nets for a hang only, far above the measured times (4,000 requests take 40-100 s on a loaded 2-core
+# machine; a request milliseconds to a second). The load itself is bounded by its request count.
+REQUEST_TIMEOUT_S = 120
+LOAD_SAFETY_NET_S = 1800
 
 FILE_PATH = f"/api/v2/Files/{seed.FILE_ID}/Token"
 TEMPLATE_PATH = f"/api/v2/RelationshipTemplates/Own/{seed.OWN_TEMPLATE_ID}/Token"
@@ -152,9 +155,9 @@ def test_8_clients_x_500_requests(serve: Any, figures: Any) -> None:
     for thread in threads:
         thread.start()
     for thread in threads:
-        thread.join(timeout=max(1.0, LOAD_DEADLINE_S - (time.perf_counter() - started)))
+        thread.join(timeout=max(1.0, LOAD_SAFETY_NET_S - (time.perf_counter() - started)))
     wall = time.perf_counter() - started
-    assert not any(thread.is_alive() for thread in threads), f"the load did not finish within {LOAD_DEADLINE_S} s"
+    assert not any(thread.is_alive() for thread in threads), f"the load hung: not done after {LOAD_SAFETY_NET_S} s"
 
     results = [result for client in clients for result in client.results]
     latencies_ms = [result.seconds * 1000 for result in results]
@@ -231,7 +234,9 @@ def test_150_concurrent_wrong_passwords_lock_the_token(serve: Any, figures: Any)
     served: Served = serve()
     token_id, right, wrong = _protected_token(served, "the-right-password")
     with ThreadPoolExecutor(max_workers=30) as pool:
-        answers = list(pool.map(lambda _: _fetch(served, token_id, wrong), range(WRONG_GUESSES), timeout=120))
+        answers = list(
+            pool.map(lambda _: _fetch(served, token_id, wrong), range(WRONG_GUESSES), timeout=LOAD_SAFETY_NET_S)
+        )
     statuses = Counter(answers)
     failures = _failed_attempts(dynamodb(served), token_id)
     figures("lockout-http", {"answers": {f"{s} {c}": n for (s, c), n in statuses.items()}, "failedAttempts": failures})
@@ -260,8 +265,8 @@ def test_the_failure_counter_is_atomic_without_the_gateway_in_between(serve: Any
     wrong = derive_password_hash("wrong", reference.password_protection.salt)
     right = derive_password_hash("p", reference.password_protection.salt)
     client = dynamodb(served)
-    backbone = DynamoBackbone(DEFAULT_BACKBONE_TABLE, DEFAULT_RECORDS_TABLE, client)
-    barrier = threading.Barrier(WRONG_GUESSES, timeout=60)
+    backbone = DynamoBackbone(DEFAULT_BACKBONE_TABLE, DynamoRecordsRepository(DEFAULT_RECORDS_TABLE, client), client)
+    barrier = threading.Barrier(WRONG_GUESSES, timeout=LOAD_SAFETY_NET_S)
 
     def guess(_: int) -> str:
         barrier.wait()
@@ -272,7 +277,7 @@ def test_the_failure_counter_is_atomic_without_the_gateway_in_between(serve: Any
         return "accepted"
 
     with ThreadPoolExecutor(max_workers=WRONG_GUESSES) as pool:
-        codes = Counter(pool.map(guess, range(WRONG_GUESSES), timeout=120))
+        codes = Counter(pool.map(guess, range(WRONG_GUESSES), timeout=LOAD_SAFETY_NET_S))
     failures = _failed_attempts(client, reference.id)
     figures("lockout-direct", {"answers": dict(codes), "failedAttempts": failures})
     assert codes["accepted"] == 0

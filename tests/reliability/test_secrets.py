@@ -17,7 +17,7 @@ from typing import Any
 from urllib.parse import quote
 
 import pytest
-from nmshd_tokens.domain import crypto
+from nmshd_tokens.domain import algorithms
 from nmshd_tokens.domain.crypto import derive_password_hash
 from nmshd_tokens.domain.encoding import b64_encode, b64url_encode
 from nmshd_tokens.domain.errors import ErrorKind
@@ -28,7 +28,7 @@ from nmshd_tokens.local.functions import LocalFunction
 from nmshd_tokens.local.gateway import HttpRequest
 from nmshd_tokens.local.routes import api_from_template
 from nmshd_tokens.local.tables import load_template
-from nmshd_tokens.storage import dynamodb
+from nmshd_tokens.storage import embedded_backbone, records_table
 
 from tests.reliability.conftest import API_KEY, Served, call
 from tests.reliability.test_load import dynamodb as dynamodb_client
@@ -269,7 +269,7 @@ def test_handler_runs_log_no_secret(
     def explode(self: Any, record_id: str) -> None:
         raise RuntimeError(f"boom {REFUSED_PASSWORD} {b64url_encode(file.secret_key)}")
 
-    monkeypatch.setattr(dynamodb.DynamoRecordsRepository, "get_file", explode)
+    monkeypatch.setattr(records_table.DynamoRecordsRepository, "get_file", explode)
     failed = invoke(
         "file_token", api_event(file_resource, file.id, body={"passwordProtection": {"password": REFUSED_PASSWORD}})
     )
@@ -365,13 +365,13 @@ def test_the_backbone_compares_hashes_with_secrets_equal(
     make_file: Callable[..., Any], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     calls: list[tuple[bytes, bytes]] = []
-    real = dynamodb.secrets_equal
+    real = embedded_backbone.secrets_equal
 
     def spy(left: bytes, right: bytes) -> bool:
         calls.append((left, right))
         return real(left, right)
 
-    monkeypatch.setattr(dynamodb, "secrets_equal", spy)
+    monkeypatch.setattr(embedded_backbone, "secrets_equal", spy)
     created = invoke(
         "file_token",
         api_event(ROUTES["file_token"][1], make_file().id, body={"passwordProtection": {"password": PASSWORD}}),
@@ -385,8 +385,8 @@ def test_the_backbone_compares_hashes_with_secrets_equal(
         )
         invoke("backbone_token", event)
     assert len(calls) == 2 and calls[1][0] == calls[1][1] != calls[0][1]
-    assert "secrets_equal(" in inspect.getsource(dynamodb.DynamoBackbone._check_password)
-    assert "hmac.compare_digest(" in inspect.getsource(crypto.secrets_equal)
+    assert "secrets_equal(" in inspect.getsource(embedded_backbone.DynamoBackbone._check_password)
+    assert "hmac.compare_digest(" in inspect.getsource(algorithms.secrets_equal)
 
 
 def test_the_template_never_turns_on_event_logging() -> None:

@@ -23,7 +23,16 @@ from nmshd_tokens.local.routes import FunctionSpec, Route, RouteMatch, compile_p
 from tests.support import api_event
 
 BINARY = ("image/png",)
+EVERYTHING = ("*/*",)  # what template.yaml configures
 PNG = b"\x89PNG\r\n\x1a\n" + bytes(range(256))
+# The Accept lists a PNG client sends (SPEC §6): a Connector client, its reverse, a browser's <img> element.
+PNG_ACCEPTS = [
+    "image/png",
+    "application/json;q=0.5, image/png",
+    "image/webp, image/png",
+    "image/avif,image/webp,image/apng,image/svg+xml,image/*,*/*;q=0.8",
+    "image/*",
+]
 
 
 def _match(path: str = "/api/v2/Files/{id}/Token", method: str = "POST", key: bool = True, **params: str) -> RouteMatch:
@@ -56,8 +65,15 @@ def _png_result() -> dict[str, Any]:
         ("application/json", BINARY, False),
         ("", BINARY, False),
         ("image/png", ("image/*",), True),
-        ("application/json", ("*/*",), True),
-        ("garbage", ("*/*",), False),
+        ("image/*", ("image/*",), True),  # the same text matches
+        ("application/png", ("image/*",), False),
+        ("image/png", ("*/png",), False),  # no wildcard on the left alone
+        ("application/json", EVERYTHING, True),
+        ("*/*", EVERYTHING, True),
+        ("image/avif", EVERYTHING, True),
+        ("garbage", EVERYTHING, False),
+        ("", EVERYTHING, False),
+        ("a/b/c", EVERYTHING, False),
     ],
 )
 def test_is_binary(value: str, types: tuple[str, ...], expected: bool) -> None:
@@ -135,6 +151,28 @@ def test_request_body_with_a_binary_content_type_reaches_the_function_base64_enc
     assert base64.b64decode(event["body"]) == PNG
 
 
+@pytest.mark.parametrize("content_type", ["application/json", "text/plain", "image/png", None])
+def test_with_every_type_binary_every_request_body_reaches_the_function_base64_encoded(
+    content_type: str | None,
+) -> None:
+    headers = [("Content-Type", content_type)] if content_type else []
+    request = HttpRequest("POST", "/x", headers, b'{"ephemeral": false}')
+    event = build_event(request, _match(id="FIL1"), EVERYTHING, stage="v1", request_id="r")
+    assert event["isBase64Encoded"] is True
+    assert base64.b64decode(event["body"]) == b'{"ephemeral": false}'
+
+
+def test_without_a_content_type_a_body_counts_as_json() -> None:
+    request = HttpRequest("POST", "/x", [], b"{}")
+    assert build_event(request, _match(id="FIL1"), ("application/json",), stage="v1", request_id="r")["isBase64Encoded"]
+    assert not _event(request)["isBase64Encoded"]  # image/png only: JSON is text
+
+
+def test_an_empty_body_is_null_whatever_the_binary_types() -> None:
+    event = build_event(HttpRequest("POST", "/x", []), _match(id="FIL1"), EVERYTHING, stage="v1", request_id="r")
+    assert event["body"] is None and event["isBase64Encoded"] is False
+
+
 def test_binary_response_is_decoded_when_the_first_accept_value_is_binary() -> None:
     response = render_response(_png_result(), "image/png", BINARY, "req-1")
     assert response.status == 201
@@ -150,8 +188,22 @@ def test_binary_response_stays_base64_text_otherwise(accept: str | None) -> None
     assert base64.b64decode(response.body) == PNG
 
 
-def test_a_wildcard_binary_type_decodes_for_every_accept() -> None:
-    assert render_response(_png_result(), "*/*", ("*/*",), "r").body == PNG
+@pytest.mark.parametrize("accept", [*PNG_ACCEPTS, "*/*", "application/json"])
+def test_with_every_type_binary_a_png_is_bytes_for_every_accept(accept: str) -> None:
+    assert render_response(_png_result(), accept, EVERYTHING, "r").body == PNG
+
+
+@pytest.mark.parametrize("accept", [None, "", "garbage"])
+def test_without_a_media_type_in_accept_a_png_stays_base64_text_even_for_every_type(accept: str | None) -> None:
+    assert render_response(_png_result(), accept, EVERYTHING, "r").body == _png_result()["body"].encode()
+
+
+def test_the_response_content_type_plays_no_part() -> None:
+    result = {**_png_result(), "headers": {"Content-Type": "application/json"}}
+    assert render_response(result, "image/png", BINARY, "r").body == PNG
+    result = {**_png_result(), "headers": {}}
+    assert render_response(result, "image/png", BINARY, "r").body == PNG
+    assert render_response(_png_result(), "text/html", BINARY, "r").body == _png_result()["body"].encode()
 
 
 def test_text_response_passes_through_whatever_the_accept() -> None:

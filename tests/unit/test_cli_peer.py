@@ -8,10 +8,10 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 from nmshd_tokens.domain.crypto import derive_password_hash, generate_key
 from nmshd_tokens.domain.encoding import b64_decode
-from nmshd_tokens.domain.qr import qr_png
 from nmshd_tokens.domain.references import Reference, SharedPasswordProtection
 from nmshd_tokens.local.errors import CommandError, InputError
 from nmshd_tokens.local.peer import check_personalisation, load_token, read_reference, token_url
+from nmshd_tokens.qr import qr_png
 
 SALT = b"a16byteslongsalt"
 UNREACHABLE = "http://127.0.0.1:9/backbone"  # discard port: nothing listens there
@@ -95,10 +95,12 @@ def test_a_protected_token_without_password_fails_before_any_request() -> None:
 
 def test_personalisation_is_checked_against_the_given_identity() -> None:
     reference = _reference(for_identity_truncated="2345")
-    check_personalisation(reference, None)
     check_personalisation(reference, "did:e:localhost:dids:0123456789abcdef012345")
-    with pytest.raises(CommandError, match="notIntendedForYou"):
+    check_personalisation(_reference(), None)
+    with pytest.raises(CommandError, match="notIntendedForYou.*not intended for you. .it is for another identity"):
         load_token(reference, identity="did:e:localhost:dids:0123456789abcdef000000")
+    with pytest.raises(CommandError, match="notIntendedForYou.*not logged in.*pass --identity"):
+        load_token(reference)  # anonymous, as the upstream anonymous loader: never intended for it
 
 
 def test_an_unreachable_backbone_is_one_clear_error() -> None:

@@ -10,6 +10,7 @@ import json
 
 import pytest
 from nmshd_tokens.domain import crypto
+from nmshd_tokens.domain.algorithms import secrets_equal
 from nmshd_tokens.domain.crypto import (
     CryptoError,
     decrypt_content,
@@ -17,7 +18,6 @@ from nmshd_tokens.domain.crypto import (
     encrypt_content,
     generate_key,
     generate_salt,
-    secrets_equal,
 )
 from nmshd_tokens.domain.encoding import b64_encode, b64url_decode, b64url_encode
 

@@ -9,8 +9,8 @@ import zlib
 
 import pytest
 import zxingcpp
-from nmshd_tokens.domain.qr import qr_png
 from nmshd_tokens.domain.references import Reference, SharedPasswordProtection
+from nmshd_tokens.qr import qr_png
 from PIL import Image
 
 BASE_URL = "https://pilot.enmeshed.eu"

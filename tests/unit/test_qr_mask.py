@@ -13,9 +13,9 @@ from contextlib import contextmanager
 
 import pytest
 import segno
-from nmshd_tokens.domain import qr_layout
-from nmshd_tokens.domain.qr_layout import GAP, Layout
-from nmshd_tokens.domain.qr_mask import best_mask, mask_scores, penalties
+from nmshd_tokens.qr import layout as qr_layout
+from nmshd_tokens.qr.layout import GAP, Layout
+from nmshd_tokens.qr.mask import best_mask, mask_scores, penalties
 from segno import encoder
 
 LEVELS = ("L", "M", "Q", "H")

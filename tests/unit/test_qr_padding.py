@@ -13,7 +13,7 @@ import io
 
 import pytest
 import segno
-from nmshd_tokens.domain.qr import qr_png
+from nmshd_tokens.qr import qr_png
 from segno import consts
 
 from .test_qr import PAYLOADS, png_modules

@@ -11,9 +11,11 @@ from collections.abc import Iterator
 
 import pytest
 import segno
-from nmshd_tokens.domain import qr_codewords, qr_layout, qr_segno
-from nmshd_tokens.domain.qr_layout import GAP, _mask_condition
-from nmshd_tokens.domain.qr_symbol import encode
+from nmshd_tokens.qr import codewords as qr_codewords
+from nmshd_tokens.qr import layout as qr_layout
+from nmshd_tokens.qr import segno_choice as qr_segno
+from nmshd_tokens.qr.layout import GAP, _mask_condition
+from nmshd_tokens.qr.symbol import encode
 from segno import consts, encoder
 
 from .test_qr import enmeshed_payloads

@@ -7,16 +7,19 @@ import json
 import logging
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 
 import pytest
 from nmshd_tokens.domain.crypto import decrypt_content, derive_password_hash, encrypt_content, generate_key
 from nmshd_tokens.domain.errors import DomainError, ErrorKind
-from nmshd_tokens.domain.models import PublishedToken, StoredToken, TokenDraft
+from nmshd_tokens.domain.tokens import Token, TokenDraft
 from nmshd_tokens.local.standin_backbone import StandinBackbone, backbone_address
 from nmshd_tokens.storage.remote_backbone import RemoteBackbone, RetryPolicy, jwt_claims, token_request_body
 from nmshd_tokens.storage.secrets import BackboneCredentials, StaticCredentials
+from nmshd_tokens.usecases.ports import TokenWrite
+
+from tests.support import token_draft
 
 SALT = b"a16byteslongsalt"
 
@@ -40,13 +43,16 @@ class Clock:
 
 @dataclass
 class MemoryRecords:
-    stored: dict[str, StoredToken] = field(default_factory=dict)
+    stored: dict[str, Token] = field(default_factory=dict)
     broken: bool = False
 
-    def put_token(self, stored: StoredToken, token_id: str) -> None:
+    def write_publication(self, write: TokenWrite, token: Token) -> None:
         if self.broken:
             raise RuntimeError("records table unavailable")
-        self.stored[token_id] = stored
+        self.stored[token.id] = token
+
+    def delete_token(self, token_id: str) -> None:
+        self.stored.pop(token_id, None)
 
 
 @dataclass
@@ -99,11 +105,12 @@ def draft_for(standin: StandinBackbone, **overrides: object) -> tuple[TokenDraft
         "created_by_device": standin.device.device_id,
         "expires_at": datetime.now(UTC) + timedelta(days=1),
     } | overrides
-    return TokenDraft(**values), key  # type: ignore[arg-type]
+    return token_draft(**values), key  # type: ignore[arg-type]
 
 
-def keep(published: PublishedToken) -> StoredToken:
-    return StoredToken({"id": published.id}, b"k" * 32, datetime.now(UTC) + timedelta(days=1))
+def kept(draft: TokenDraft) -> TokenWrite:
+    """A non-ephemeral token: its record is written after the Backbone accepted it."""
+    return TokenWrite(TokenDraft(replace(draft.details, ephemeral=False), draft.content_cipher, draft.password_hash))
 
 
 def refusal(call: object, *args: object) -> DomainError:
@@ -121,9 +128,9 @@ TOKENS = "/api/v2/Tokens"
 
 def test_request_body_has_the_transports_encodings() -> None:
     password_hash = derive_password_hash("password", SALT)
-    draft = TokenDraft("Y2lwaGVy", "did:e:a.b:dids:x", "DVCx", datetime(2030, 1, 2, 3, 4, 5, 678901, tzinfo=UTC))
+    draft = token_draft("Y2lwaGVy", "did:e:a.b:dids:x", "DVCx", datetime(2030, 1, 2, 3, 4, 5, 678901, tzinfo=UTC))
     assert token_request_body(draft) == {"content": "Y2lwaGVy", "expiresAt": "2030-01-02T03:04:05.678Z"}
-    personal = TokenDraft(draft.content_cipher, "a", "b", draft.expires_at, "did:e:x", password_hash)
+    personal = token_draft(draft.content_cipher, "a", "b", draft.details.expires_at, "did:e:x", password_hash)
     body = token_request_body(personal)
     assert body["forIdentity"] == "did:e:x"
     assert body["password"] == "ekuqHFfmPl4WctZWzhqJQx/m0A0aS0JeQF1vAVsbuZA="  # standard base64, padded
@@ -133,10 +140,12 @@ def test_publish_stores_content_and_hash_on_the_backbone(setup: Setup) -> None:
     password_hash = derive_password_hash("s3cret", SALT)
     for_identity = backbone_address("example.org")
     draft, key = draft_for(setup.standin, password_hash=password_hash, for_identity=for_identity)
-    published = setup.client().publish(draft, None)
+    published = setup.client().publish(TokenWrite(draft))
     stored = setup.standin.tokens[published.id]
     assert stored.password == password_hash and stored.for_identity == for_identity
-    assert stored.expires_at == draft.expires_at.replace(microsecond=draft.expires_at.microsecond // 1000 * 1000)
+    assert stored.expires_at == draft.details.expires_at.replace(
+        microsecond=draft.details.expires_at.microsecond // 1000 * 1000
+    )
     assert base64.urlsafe_b64encode(stored.content or b"").decode().rstrip("=") == draft.content_cipher
     assert abs(published.created_at - setup.clock.now()) < timedelta(seconds=1)
     assert setup.records.stored == {}  # ephemeral: no record
@@ -148,19 +157,19 @@ def test_publish_stores_content_and_hash_on_the_backbone(setup: Setup) -> None:
 def test_one_login_serves_many_calls(setup: Setup) -> None:
     client = setup.client()
     for _ in range(3):
-        client.publish(draft_for(setup.standin)[0], None)
+        client.publish(TokenWrite(draft_for(setup.standin)[0]))
     assert setup.standin.logins == 1
     assert setup.calls(TOKENS) == ["valid"] * 3
 
 
 def test_token_renewed_a_minute_before_it_expires(setup: Setup) -> None:
     client = setup.client()
-    client.publish(draft_for(setup.standin)[0], None)
+    client.publish(TokenWrite(draft_for(setup.standin)[0]))
     setup.clock.advance(239)  # lifetime 300, margin min(60 s, 25 %) = 60 s
-    client.publish(draft_for(setup.standin)[0], None)
+    client.publish(TokenWrite(draft_for(setup.standin)[0]))
     assert setup.standin.logins == 1
     setup.clock.advance(2)
-    client.publish(draft_for(setup.standin)[0], None)
+    client.publish(TokenWrite(draft_for(setup.standin)[0]))
     assert setup.standin.logins == 2
     assert setup.calls(TOKENS) == ["valid"] * 3
 
@@ -168,19 +177,19 @@ def test_token_renewed_a_minute_before_it_expires(setup: Setup) -> None:
 def test_short_lifetimes_renew_at_three_quarters(setup: Setup) -> None:
     setup.standin.token_lifetime = 8
     client = setup.client()
-    client.publish(draft_for(setup.standin)[0], None)
+    client.publish(TokenWrite(draft_for(setup.standin)[0]))
     setup.clock.advance(5.9)
-    client.publish(draft_for(setup.standin)[0], None)
+    client.publish(TokenWrite(draft_for(setup.standin)[0]))
     assert setup.standin.logins == 1
     setup.clock.advance(0.2)
-    client.publish(draft_for(setup.standin)[0], None)
+    client.publish(TokenWrite(draft_for(setup.standin)[0]))
     assert setup.standin.logins == 2
 
 
 def test_a_stale_bearer_is_never_sent(setup: Setup) -> None:
     client = setup.client()
     for _ in range(30):
-        client.publish(draft_for(setup.standin)[0], None)
+        client.publish(TokenWrite(draft_for(setup.standin)[0]))
         setup.clock.advance(37)  # walks across eight token lifetimes
     assert set(setup.calls(TOKENS)) == {"valid"}
     assert 1 < setup.standin.logins <= 6
@@ -188,9 +197,9 @@ def test_a_stale_bearer_is_never_sent(setup: Setup) -> None:
 
 def test_a_bearer_the_backbone_forgot_gets_one_new_login(setup: Setup, caplog: pytest.LogCaptureFixture) -> None:
     client = setup.client()
-    client.publish(draft_for(setup.standin)[0], None)
+    client.publish(TokenWrite(draft_for(setup.standin)[0]))
     setup.standin.revoke_access_tokens()  # e.g. its signing keys changed: our token is anonymous now
-    published = client.publish(draft_for(setup.standin)[0], None)
+    published = client.publish(TokenWrite(draft_for(setup.standin)[0]))
     assert published.id in setup.standin.tokens
     assert setup.calls(TOKENS) == ["valid", "unknown", "valid"]
     assert setup.standin.logins == 2
@@ -199,7 +208,7 @@ def test_a_bearer_the_backbone_forgot_gets_one_new_login(setup: Setup, caplog: p
 
 def test_login_credentials_go_in_the_form(setup: Setup) -> None:
     client = setup.client()
-    client.publish(draft_for(setup.standin)[0], None)
+    client.publish(TokenWrite(draft_for(setup.standin)[0]))
     token = client._token  # the cached session
     assert token is not None
     assert jwt_claims(token.bearer)["nmshd_address"] == setup.standin.device.address
@@ -215,12 +224,12 @@ def test_a_refused_login_is_503_and_not_repeated_during_the_cool_down(
 ) -> None:
     client = setup.client(credentials_of(setup.standin, **overrides))
     draft = draft_for(setup.standin)[0]
-    assert refusal(client.publish, draft, None).kind is ErrorKind.SERVICE_UNAVAILABLE
-    assert refusal(client.publish, draft, None).kind is ErrorKind.SERVICE_UNAVAILABLE
+    assert refusal(client.publish, TokenWrite(draft)).kind is ErrorKind.SERVICE_UNAVAILABLE
+    assert refusal(client.publish, TokenWrite(draft)).kind is ErrorKind.SERVICE_UNAVAILABLE
     assert len(setup.calls(LOGIN)) == 1  # the second call did not try: three wrong passwords lock the device
     assert any(getattr(record, "oauth_error", None) == oauth_error for record in caplog.records)
     setup.clock.advance(301)
-    refusal(client.publish, draft, None)
+    refusal(client.publish, TokenWrite(draft))
     assert len(setup.calls(LOGIN)) == 2
     assert setup.calls(TOKENS) == []
 
@@ -228,14 +237,14 @@ def test_a_refused_login_is_503_and_not_repeated_during_the_cool_down(
 def test_a_locked_out_device_is_503(setup: Setup) -> None:
     wrong = setup.client(credentials_of(setup.standin, password="wrong"), refusal_cooldown=0)
     for _ in range(3):
-        refusal(wrong.publish, draft_for(setup.standin)[0], None)
-    error = refusal(setup.client().publish, draft_for(setup.standin)[0], None)  # the right password, locked
+        refusal(wrong.publish, TokenWrite(draft_for(setup.standin)[0]))
+    error = refusal(setup.client().publish, TokenWrite(draft_for(setup.standin)[0]))  # the right password, locked
     assert error.kind is ErrorKind.SERVICE_UNAVAILABLE
 
 
 def test_identity_mismatch_is_logged(setup: Setup, caplog: pytest.LogCaptureFixture) -> None:
     draft = draft_for(setup.standin, created_by=backbone_address("other.org"))[0]
-    setup.client().publish(draft, None)
+    setup.client().publish(TokenWrite(draft))
     assert "SERVICE_ADDRESS or SERVICE_DEVICE_ID differ" in caplog.text
 
 
@@ -244,7 +253,7 @@ def test_identity_mismatch_is_logged(setup: Setup, caplog: pytest.LogCaptureFixt
 
 def test_5xx_is_retried_with_jittered_backoff(setup: Setup) -> None:
     setup.standin.fail_next(2, 503, route="tokens")
-    published = setup.client().publish(draft_for(setup.standin)[0], None)
+    published = setup.client().publish(TokenWrite(draft_for(setup.standin)[0]))
     assert published.id in setup.standin.tokens
     assert len(setup.sleeps) == 2
     assert 0 <= setup.sleeps[0] <= 0.2 and 0 <= setup.sleeps[1] <= 0.4  # full jitter under 0.2 · 2^n
@@ -252,7 +261,7 @@ def test_5xx_is_retried_with_jittered_backoff(setup: Setup) -> None:
 
 def test_retries_stop_after_three_attempts(setup: Setup) -> None:
     setup.standin.fail_next(5, 500, route="tokens")
-    error = refusal(setup.client().publish, draft_for(setup.standin)[0], None)
+    error = refusal(setup.client().publish, TokenWrite(draft_for(setup.standin)[0]))
     assert (error.kind, error.status) == (ErrorKind.SERVICE_UNAVAILABLE, 503)
     assert len(setup.calls(TOKENS)) == 3
     assert setup.standin.tokens == {}
@@ -260,7 +269,7 @@ def test_retries_stop_after_three_attempts(setup: Setup) -> None:
 
 def test_login_is_retried_too(setup: Setup) -> None:
     setup.standin.fail_next(2, 502, route="login")
-    setup.client().publish(draft_for(setup.standin)[0], None)
+    setup.client().publish(TokenWrite(draft_for(setup.standin)[0]))
     assert len(setup.calls(LOGIN)) == 3 and setup.standin.logins == 1
 
 
@@ -268,7 +277,7 @@ def test_a_timeout_is_retried(setup: Setup) -> None:
     setup.standin.delay_next(1, 0.6, route="tokens")
     client = setup.client(retry=RetryPolicy(attempt_timeout=0.2, budget=3.0))
     started = time.monotonic()
-    published = client.publish(draft_for(setup.standin)[0], None)
+    published = client.publish(TokenWrite(draft_for(setup.standin)[0]))
     assert time.monotonic() - started < 1.5
     assert published.id in setup.standin.tokens
     assert len(setup.sleeps) == 1
@@ -278,13 +287,13 @@ def test_the_whole_call_stays_within_its_budget(setup: Setup) -> None:
     setup.standin.delay_next(10, 1.0)
     client = setup.client(retry=RetryPolicy(attempts=5, attempt_timeout=0.3, budget=0.8))
     started = time.monotonic()
-    assert refusal(client.publish, draft_for(setup.standin)[0], None).status == 503
+    assert refusal(client.publish, TokenWrite(draft_for(setup.standin)[0])).status == 503
     assert time.monotonic() - started < 1.2
 
 
 def test_an_unreachable_backbone_is_503(setup: Setup) -> None:
     setup.standin.stop()
-    assert refusal(setup.client().publish, draft_for(setup.standin)[0], None).status == 503
+    assert refusal(setup.client().publish, TokenWrite(draft_for(setup.standin)[0])).status == 503
     assert len(setup.sleeps) == 2
 
 
@@ -294,9 +303,9 @@ def test_a_closed_idle_connection_is_reopened_without_a_retry() -> None:
         client = RemoteBackbone(
             standin.base_url, StaticCredentials(credentials_of(standin)), MemoryRecords(), sleep=sleeps.append
         )
-        client.publish(draft_for(standin)[0], None)
+        client.publish(TokenWrite(draft_for(standin)[0]))
         time.sleep(0.4)  # the stand-in closes the kept-alive connection
-        client.publish(draft_for(standin)[0], None)
+        client.publish(TokenWrite(draft_for(standin)[0]))
         assert sleeps == [] and len(standin.tokens) == 2
 
 
@@ -305,7 +314,7 @@ def test_a_closed_idle_connection_is_reopened_without_a_retry() -> None:
 
 def test_quota_exhausted_is_429(setup: Setup) -> None:
     setup.standin.quota_exhausted = True
-    error = refusal(setup.client().publish, draft_for(setup.standin)[0], keep)
+    error = refusal(setup.client().publish, kept(draft_for(setup.standin)[0]))
     assert (error.kind, error.status, error.code) == (ErrorKind.QUOTA_EXHAUSTED, 429, "error.platform.quotaExhausted")
     assert error.message == "You cannot do this because your quota for this action is exhausted."
     assert setup.records.stored == {} and setup.sleeps == []
@@ -322,7 +331,7 @@ def test_quota_exhausted_is_429(setup: Setup) -> None:
     ],
 )
 def test_validation_errors_pass_through(setup: Setup, overrides: dict[str, object], message: str) -> None:
-    error = refusal(setup.client().publish, draft_for(setup.standin, **overrides)[0], keep)
+    error = refusal(setup.client().publish, kept(draft_for(setup.standin, **overrides)[0]))
     assert (error.status, error.code, error.message) == (400, "error.platform.validation.invalidPropertyValue", message)
     assert error.envelope()["error"]["code"] == "error.platform.validation.invalidPropertyValue"
     assert setup.records.stored == {}
@@ -332,7 +341,7 @@ def test_validation_errors_pass_through(setup: Setup, overrides: dict[str, objec
 
 
 def test_a_kept_token_is_recorded_after_the_backbone_accepted_it(setup: Setup) -> None:
-    published = setup.client().publish(draft_for(setup.standin)[0], keep)
+    published = setup.client().publish(kept(draft_for(setup.standin)[0]))
     assert list(setup.records.stored) == [published.id]
     assert published.id in setup.standin.tokens
 
@@ -341,7 +350,7 @@ def test_a_failed_record_write_is_503_and_leaves_the_token_on_the_backbone(
     setup: Setup, caplog: pytest.LogCaptureFixture
 ) -> None:
     setup.records.broken = True
-    error = refusal(setup.client().publish, draft_for(setup.standin)[0], keep)
+    error = refusal(setup.client().publish, kept(draft_for(setup.standin)[0]))
     assert error.status == 503
     assert len(setup.standin.tokens) == 1  # the orphan: nobody has its key; it expires
     assert [getattr(record, "token_id", None) for record in caplog.records] == list(setup.standin.tokens)
@@ -349,7 +358,7 @@ def test_a_failed_record_write_is_503_and_leaves_the_token_on_the_backbone(
 
 def test_a_backbone_failure_writes_no_record(setup: Setup) -> None:
     setup.standin.fail_next(3, 503, route="tokens")
-    refusal(setup.client().publish, draft_for(setup.standin)[0], keep)
+    refusal(setup.client().publish, kept(draft_for(setup.standin)[0]))
     assert setup.records.stored == {}
 
 
@@ -360,7 +369,7 @@ def test_fetch_for_peer_is_anonymous_and_decrypts(setup: Setup) -> None:
     password_hash = derive_password_hash("s3cret", SALT)
     draft, key = draft_for(setup.standin, password_hash=password_hash)
     client = setup.client()
-    published = client.publish(draft, None)
+    published = client.publish(TokenWrite(draft))
     result = client.fetch_for_peer(published.id, password_hash)
     assert setup.standin.calls[-1].bearer == "none"  # as the owner it would skip every check
     assert json.loads(decrypt_content(result["content"], key)) == {"@type": "TokenContentFile"}
@@ -370,7 +379,7 @@ def test_fetch_for_peer_is_anonymous_and_decrypts(setup: Setup) -> None:
 def test_fetch_for_peer_errors(setup: Setup) -> None:
     password_hash = derive_password_hash("s3cret", SALT)
     client = setup.client()
-    token_id = client.publish(draft_for(setup.standin, password_hash=password_hash)[0], None).id
+    token_id = client.publish(TokenWrite(draft_for(setup.standin, password_hash=password_hash)[0])).id
     assert refusal(client.fetch_for_peer, token_id, b"w" * 32).kind is ErrorKind.TOKEN_NOT_FOUND
     assert refusal(client.fetch_for_peer, token_id, None).kind is ErrorKind.TOKEN_NOT_FOUND
     assert refusal(client.fetch_for_peer, "TOKunknown0000000000", None).kind is ErrorKind.TOKEN_NOT_FOUND
@@ -382,11 +391,11 @@ def test_fetch_for_peer_errors(setup: Setup) -> None:
 def test_exists_reads_as_the_owner_and_counts_no_failure(setup: Setup) -> None:
     client = setup.client()
     draft = draft_for(setup.standin, password_hash=derive_password_hash("s3cret", SALT))[0]
-    token_id = client.publish(draft, None).id
+    token_id = client.publish(TokenWrite(draft)).id
     assert client.exists(token_id) is True
     assert setup.standin.tokens[token_id].failed_attempts == 0
     assert client.exists("TOKunknown0000000000") is False
-    short = client.publish(draft_for(setup.standin, expires_at=datetime.now(UTC) + timedelta(seconds=1))[0], None)
+    short = client.publish(TokenWrite(draft_for(setup.standin, expires_at=datetime.now(UTC) + timedelta(seconds=1))[0]))
     assert client.exists(short.id) is True
     time.sleep(1.1)
     assert client.exists(short.id) is False
@@ -398,9 +407,9 @@ def test_nothing_secret_is_logged(setup: Setup, caplog: pytest.LogCaptureFixture
     draft = draft_for(setup.standin, password_hash=password_hash)[0]
     setup.standin.fail_next(2, 503)
     client = setup.client()
-    token_id = client.publish(draft, None).id
+    token_id = client.publish(TokenWrite(draft)).id
     refusal(client.fetch_for_peer, token_id, b"w" * 32)
-    refusal(setup.client(credentials_of(setup.standin, password="wrong-password")).publish, draft, None)
+    refusal(setup.client(credentials_of(setup.standin, password="wrong-password")).publish, TokenWrite(draft))
     device = setup.standin.device
     logged = caplog.text + " ".join(str(record.__dict__) for record in caplog.records)
     secrets = [device.password, device.client_secret, "wrong-password", draft.content_cipher]

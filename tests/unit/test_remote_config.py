@@ -1,16 +1,16 @@
-"""BACKBONE_MODE and the device credentials: configuration, the Secrets Manager secret, the wiring."""
+"""BACKBONE_MODE and the device credentials: configuration, the Secrets Manager secret, the container."""
 
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from nmshd_tokens import wiring
 from nmshd_tokens.config import ConfigError, Settings
+from nmshd_tokens.container import Container, credential_source
 from nmshd_tokens.domain.errors import DomainError
-from nmshd_tokens.storage.dynamodb import DynamoBackbone
+from nmshd_tokens.storage.aws_clients import aws_client
+from nmshd_tokens.storage.embedded_backbone import DynamoBackbone
 from nmshd_tokens.storage.remote_backbone import RemoteBackbone
 from nmshd_tokens.storage.secrets import BackboneCredentials, SecretsManagerCredentials
 
@@ -63,32 +63,20 @@ def test_embedded_mode_ignores_partial_credentials() -> None:
     assert Settings.from_env({"BACKBONE_CLIENT_ID": "client"}).backbone_mode == "embedded"
 
 
-@pytest.fixture
-def fresh_wiring(monkeypatch: pytest.MonkeyPatch) -> Iterator[pytest.MonkeyPatch]:
-    for name in [*REMOTE, *CREDENTIALS, "BACKBONE_CREDENTIALS_SECRET"]:
-        monkeypatch.delenv(name, raising=False)
-    wiring.reset()
-    yield monkeypatch
-    wiring.reset()
-
-
-def test_wiring_chooses_the_adapter(fresh_wiring: pytest.MonkeyPatch) -> None:
-    assert isinstance(wiring.backbone(), DynamoBackbone)
-    for name, value in (REMOTE | CREDENTIALS).items():
-        fresh_wiring.setenv(name, value)
-    wiring.reset()
-    backbone = wiring.backbone()
+def test_the_container_chooses_the_adapter() -> None:
+    assert isinstance(Container.from_settings(Settings.from_env({})).backbone, DynamoBackbone)
+    container = Container.from_settings(Settings.from_env(REMOTE | CREDENTIALS))
+    backbone = container.backbone
     assert isinstance(backbone, RemoteBackbone) and backbone.base_url == "https://pilot.enmeshed.eu"
-    assert wiring.backbone() is backbone  # one per process: the login is shared by warm invocations
-    assert wiring.token_service("https://unused.example").backbone_base_url == "https://pilot.enmeshed.eu"
+    # One per container, and one container per process: the login is shared by warm invocations.
+    assert container.token_creation().publisher is backbone
 
 
-def test_wiring_reads_the_secret_only_when_configured(fresh_wiring: pytest.MonkeyPatch) -> None:
-    for name, value in REMOTE.items():
-        fresh_wiring.setenv(name, value)
-    fresh_wiring.setenv("BACKBONE_CREDENTIALS_SECRET", "arn:aws:secretsmanager:eu-central-1:1:secret:x")
-    wiring.reset()
-    source = wiring.credential_source(wiring.settings())
+def test_the_secret_is_read_only_when_configured() -> None:
+    settings = Settings.from_env(
+        REMOTE | {"BACKBONE_CREDENTIALS_SECRET": "arn:aws:secretsmanager:eu-central-1:1:secret:x"}
+    )
+    source = credential_source(settings)
     assert isinstance(source, SecretsManagerCredentials) and source.secret_id.endswith(":secret:x")
 
 
@@ -108,7 +96,7 @@ SECRET = json.dumps({"clientId": "c", "clientSecret": "cs", "username": "USRx", 
 
 def test_the_secret_is_read_once_and_again_after_forget() -> None:
     client = CountingClient(SECRET)
-    source = SecretsManagerCredentials("s", client)  # type: ignore[arg-type]
+    source = SecretsManagerCredentials("s", lambda: client)  # type: ignore[arg-type,return-value]
     assert source.get() == BackboneCredentials("c", "cs", "USRx", "pw")
     source.get()
     assert client.calls == 1
@@ -122,7 +110,7 @@ def test_the_secret_is_read_once_and_again_after_forget() -> None:
     ["not json", "[]", json.dumps({"clientId": "c", "clientSecret": "LEAKED-IF-LOGGED", "username": "USRx"}), ""],
 )
 def test_a_malformed_secret_is_503_and_logged_without_values(secret: str, caplog: pytest.LogCaptureFixture) -> None:
-    source = SecretsManagerCredentials("s", CountingClient(secret))  # type: ignore[arg-type]
+    source = SecretsManagerCredentials("s", lambda: CountingClient(secret))  # type: ignore[arg-type,return-value]
     with pytest.raises(DomainError) as caught:
         source.get()
     assert caught.value.status == 503
@@ -135,7 +123,20 @@ def test_secrets_manager_through_moto(monkeypatch: pytest.MonkeyPatch) -> None:
 
     with mock_aws():
         boto3.client("secretsmanager", region_name="eu-central-1").create_secret(Name="device", SecretString=SECRET)
-        assert SecretsManagerCredentials("device").get().username == "USRx"
+        client = aws_client("secretsmanager", "eu-central-1")
+        assert SecretsManagerCredentials("device", lambda: client).get().username == "USRx"
         with pytest.raises(DomainError) as caught:
-            SecretsManagerCredentials("missing").get()
+            SecretsManagerCredentials("missing", lambda: client).get()
         assert caught.value.status == 503
+
+
+@pytest.mark.parametrize("url", ["http://pilot.enmeshed.eu", "http://10.0.0.7:8080", "http://backbone.local"])
+def test_remote_mode_refuses_clear_text_to_a_network_backbone(url: str) -> None:
+    """The login sends the OAuth client secret and the device password: https only, off loopback."""
+    with pytest.raises(ConfigError, match="BACKBONE_BASE_URL must be an https URL"):
+        Settings.from_env({"BACKBONE_MODE": "remote", "BACKBONE_BASE_URL": url} | CREDENTIALS)
+
+
+@pytest.mark.parametrize("url", ["http://127.0.0.1:8123", "http://localhost:8123", "http://[::1]:8123"])
+def test_remote_mode_allows_http_to_a_loopback_standin(url: str) -> None:
+    assert Settings.from_env({"BACKBONE_MODE": "remote", "BACKBONE_BASE_URL": url} | CREDENTIALS).backbone_base_url

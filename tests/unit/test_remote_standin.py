@@ -16,6 +16,7 @@ from nmshd_tokens.local.standin_backbone import (
     NOT_FOUND_MESSAGE,
     StandinBackbone,
     backbone_address,
+    device_password,
     is_backbone_address,
 )
 
@@ -358,6 +359,107 @@ def test_token_ids_are_validated(standin: StandinBackbone, token_id: str, status
     assert got == status
     if status == 400:
         assert error(answer)[0] == "error.platform.validation.invalidPropertyValue"
+
+
+# --- DELETE /api/v2/Tokens/{id} ----------------------------------------------------------------------
+
+
+def delete_token(standin: StandinBackbone, token_id: str, token: str | None = None) -> tuple[int, Any, dict[str, str]]:
+    headers = {"Authorization": f"Bearer {token}"} if token else {}
+    return call(standin, "DELETE", f"/api/v2/Tokens/{token_id}", headers=headers)
+
+
+@pytest.mark.parametrize("state", ["none", "expired", "unknown"])
+def test_delete_needs_a_valid_bearer(standin: StandinBackbone, clock: Clock, state: str) -> None:
+    token_id = create(standin, clock)
+    token = {"none": None, "unknown": "not-a-token", "expired": bearer(standin)}[state]
+    if state == "expired":
+        clock.advance(standin.token_lifetime)
+    status, body, headers = delete_token(standin, token_id, token)
+    assert (status, body, headers["WWW-Authenticate"]) == (401, b"", "Bearer")  # not anonymous: challenged
+    assert "Content-Type" not in headers and token_id in standin.tokens
+
+
+def test_delete_refusals_in_the_handlers_order(standin: StandinBackbone, clock: Clock) -> None:
+    token_id = create(standin, clock)
+    other = standin.add_device()
+    status, answer = login(standin, username=other.username, password=other.password)
+    assert status == 200
+    other_bearer = answer["access_token"]
+    status, answer, _ = delete_token(standin, "FIL" + "a" * 17, other_bearer)
+    assert (status, error(answer)) == (
+        400,
+        (
+            "error.platform.validation.invalidPropertyValue",
+            "'id': The ID or Address is not valid. Check length, prefix and the used characters.",
+        ),
+    )
+    status, answer, _ = delete_token(standin, "TOKunknown0000000000", other_bearer)
+    assert (status, error(answer)) == (404, ("error.platform.recordNotFound", NOT_FOUND_MESSAGE))
+    status, answer, _ = delete_token(standin, token_id, other_bearer)
+    assert (status, error(answer)) == (
+        403,
+        ("error.platform.forbidden", "You are not allowed to perform this action due to insufficient privileges."),
+    )
+    assert list(answer["error"]) == ["id", "code", "message", "docs", "time", "data"]
+    assert token_id in standin.tokens
+
+
+def test_the_owner_deletes_for_good_with_204_and_no_body(standin: StandinBackbone, clock: Clock) -> None:
+    token_id = create(standin, clock, password=base64.b64encode(b"p" * 32).decode())
+    standin.tokens[token_id].failed_attempts = 100  # locked
+    clock.advance(2 * 86400)  # and expired
+    status, body, headers = delete_token(standin, token_id, bearer(standin))
+    assert (status, body) == (204, b"")
+    assert "Content-Type" not in headers and "Content-Length" not in headers
+    assert token_id not in standin.tokens
+    assert get_token(standin, token_id, token=bearer(standin))[0] == 404
+
+
+def test_nobody_deletes_an_anonymous_token(standin: StandinBackbone, clock: Clock) -> None:
+    status, answer = post_token(standin, {"expiresAt": iso(clock.now() + timedelta(minutes=2))})
+    assert status == 201
+    status, _, _ = delete_token(standin, answer["result"]["id"], bearer(standin))
+    assert status == 403  # its creator is null, which no caller is
+
+
+# --- more devices ------------------------------------------------------------------------------------
+
+
+def test_each_device_logs_in_as_its_identity_and_is_locked_out_alone(standin: StandinBackbone) -> None:
+    other = standin.add_device()
+    second = standin.add_device(address=standin.device.address)  # a second device of the service's identity
+    assert other.client_secret == standin.device.client_secret and other.address != standin.device.address
+    for device in (other, second):
+        status, answer = login(standin, username=device.username, password=device.password)
+        claims = json.loads(base64.urlsafe_b64decode(answer["access_token"].split(".")[1] + "=="))
+        assert status == 200 and (claims["nmshd_address"], claims["device_id"]) == (device.address, device.device_id)
+    for _ in range(3):
+        login(standin, username=other.username, password="wrong")
+    assert login(standin, username=other.username, password=other.password)[1]["error"] == "access_denied"
+    assert login(standin)[0] == 200  # another device is not locked
+
+
+def test_device_passwords_look_like_the_librarys() -> None:
+    """createStrongPassword(45, 50): its characters, one special at least (they must survive form encoding)."""
+    for _ in range(50):
+        password = device_password()
+        assert 45 <= len(password) <= 50
+        assert set(password) <= set("ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnpqrstuvwxyz123456789!?-_.:,;#+")
+        assert set(password) & set("!?-_.:,;#+")
+
+
+def test_the_wire_is_recorded_only_when_asked(clock: Clock) -> None:
+    with StandinBackbone(clock=clock.now, record_wire=True) as recording:
+        token = bearer(recording)
+        get_token(recording, "TOKunknown0000000000", b"p" * 32, token)
+    login_call, get_call = recording.calls
+    assert b"grant_type=password" in login_call.body and get_call.query.startswith("password=")
+    assert dict(get_call.headers)["Authorization"] == "Bearer <valid>"  # the state, never the bearer
+    assert token not in repr(recording.calls)
+    with StandinBackbone(clock=clock.now) as quiet:
+        bearer(quiet)
+    assert (quiet.calls[0].headers, quiet.calls[0].body) == ((), b"")
 
 
 # --- common ------------------------------------------------------------------------------------------

@@ -18,11 +18,9 @@ import json
 import os
 import random
 import secrets
-import shutil
 import string
 import subprocess
 import time
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -31,9 +29,10 @@ from nmshd_tokens.domain.crypto import decrypt_content, derive_password_hash, en
 from nmshd_tokens.domain.encoding import b64_encode, b64url_decode, b64url_encode
 from nmshd_tokens.domain.references import Reference, SharedPasswordProtection, parse_reference
 
+from tests.upstream_node import UPSTREAM_DIR, require_upstream
+
 pytestmark = pytest.mark.upstream
 
-UPSTREAM_DIR = Path(__file__).resolve().parents[1] / "upstream"
 SCRIPT = UPSTREAM_DIR / "crosscheck.mjs"
 RANDOM_CASES = int(os.environ.get("NMSHD_CROSSCHECK_CASES", "60"))
 
@@ -47,16 +46,7 @@ SPEC_HASH = "ekuqHFfmPl4WctZWzhqJQx/m0A0aS0JeQF1vAVsbuZA="
 
 
 def _require_upstream() -> None:
-    if shutil.which("node") is None:
-        pytest.skip(
-            "UPSTREAM CROSS-CHECK NOT RUN: `node` is not on PATH. Install Node.js (>= 18) and run `make test` "
-            "(it installs the pinned packages with `npm ci --prefix tests/upstream`)."
-        )
-    if not (UPSTREAM_DIR / "node_modules").is_dir():
-        pytest.skip(
-            "UPSTREAM CROSS-CHECK NOT RUN: tests/upstream/node_modules is missing. Run `make test`, or "
-            "`npm ci --prefix tests/upstream` and then pytest."
-        )
+    require_upstream("UPSTREAM CROSS-CHECK")  # skips locally, fails in CI
 
 
 def _run_node(cases: list[dict[str, Any]]) -> list[dict[str, Any]]:

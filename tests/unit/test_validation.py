@@ -6,14 +6,15 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
+from nmshd_tokens.domain.clock import parse_iso_datetime
+from nmshd_tokens.domain.connector import Generation, QrForm
 from nmshd_tokens.domain.errors import DomainError
+from nmshd_tokens.domain.password_protection import PasswordRequest, indicator_for_output
 from nmshd_tokens.domain.validation import (
     MSG_INDICATOR,
     MSG_ISO,
     MSG_PIN,
     TokenRequest,
-    indicator_for_output,
-    parse_iso_datetime,
     parse_token_request,
 )
 
@@ -201,9 +202,63 @@ def test_location_indicator_mapping(indicator: Any, number: int) -> None:
 
 def test_new_qr_code_format_checked_only_for_png() -> None:
     assert failure({"fileId": FILE_ID, "newQRCodeFormat": "yes"}, png=True) == "newQRCodeFormat must be boolean"
-    assert failure({"fileId": FILE_ID, "newQRCodeFormat": None}, png=True) == "newQRCodeFormat must be boolean"
-    assert ok({"newQRCodeFormat": "yes"}).new_qr_code_format is None
-    assert ok({"newQRCodeFormat": False}, png=True).new_qr_code_format is False
+    assert ok({"newQRCodeFormat": "yes"}).qr_form is None  # a JSON answer has no QR code
+    assert ok({"newQRCodeFormat": False}, png=True).qr_form is QrForm.LEGACY
+    assert ok({"newQRCodeFormat": True}, png=True).qr_form is QrForm.URL
+
+
+def test_null_new_qr_code_format_means_not_given() -> None:
+    """The upstream OpenAPI marks it nullable (SPEC §6): the configured default applies."""
+    assert ok({"newQRCodeFormat": None}, png=True).qr_form is QrForm.URL
+    legacy = parse_token_request(
+        "fileId", {"fileId": FILE_ID, "newQRCodeFormat": None}, wants_png=True, default_qr_form=QrForm.LEGACY
+    )
+    assert legacy.qr_form is QrForm.LEGACY
+
+
+def test_connector_7_ignores_new_qr_code_format() -> None:
+    """Under /api/core/v1 it is an unknown top-level key: ignored, and the QR code encodes the URL."""
+    for value in (False, "yes", 1, None):
+        request = parse_token_request(
+            "fileId",
+            {"fileId": FILE_ID, "newQRCodeFormat": value},
+            wants_png=True,
+            generation=Generation.V7,
+            default_qr_form=QrForm.LEGACY,
+        )
+        assert request.qr_form is QrForm.URL
+
+
+@pytest.mark.parametrize(
+    "fields",
+    [
+        {"target_id": "x"},
+        {"target_id": FILE_ID, "for_identity": "nobody"},
+        {"target_id": FILE_ID, "expires_at": datetime(2090, 1, 1)},  # no time zone
+        {"target_id": FILE_ID, "ephemeral": False, "qr_form": QrForm.URL},  # a QR code's token is ephemeral
+    ],
+)
+def test_an_invalid_request_cannot_be_built(fields: dict[str, Any]) -> None:
+    with pytest.raises(ValueError):
+        TokenRequest(**fields)
+
+
+@pytest.mark.parametrize(
+    "fields",
+    [
+        {"password": ""},
+        {"password": "a" * 1001},
+        {"password": "ab\ud800"},
+        {"password": "12a4", "is_pin": True},
+        {"password": "123", "is_pin": True},
+        {"password": "pw", "location_indicator": 0},
+        {"password": "pw", "location_indicator": 7},
+        {"password": "pw", "location_indicator": 100},
+    ],
+)
+def test_an_invalid_password_request_cannot_be_built(fields: dict[str, Any]) -> None:
+    with pytest.raises(ValueError):
+        PasswordRequest(**fields)
 
 
 def test_defaults_and_png_forces_ephemeral() -> None:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hmac
 import json
 
 import nacl.exceptions
@@ -15,11 +14,9 @@ from nacl.bindings import (
     crypto_aead_xchacha20poly1305_ietf_NPUBBYTES,
 )
 
+from .algorithms import KEY_BYTES, SALT_BYTES, XCHACHA20_POLY1305
 from .encoding import EncodingError, b64url_decode, b64url_encode
 
-KEY_BYTES = 32
-SALT_BYTES = 16
-XCHACHA20_POLY1305 = 3  # CryptoEncryptionAlgorithm.XCHACHA20_POLY1305
 PASSWORD_HASH_BYTES = 32
 ARGON2_OPSLIMIT = 3
 ARGON2_MEMLIMIT = 20 * 1024 * 1024
@@ -89,14 +86,3 @@ def derive_password_hash(password: str, salt: bytes) -> bytes:
             memlimit=ARGON2_MEMLIMIT,
         )
     )
-
-
-def secrets_equal(left: bytes, right: bytes) -> bool:
-    """Constant-time comparison for hashes and keys."""
-    return hmac.compare_digest(left, right)
-
-
-def secret_texts_equal(left: str, right: str) -> bool:
-    """Constant-time comparison for passwords; surrogatepass: any str a caller managed to send compares (unequal)
-    instead of raising."""
-    return hmac.compare_digest(left.encode("utf-8", "surrogatepass"), right.encode("utf-8", "surrogatepass"))

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from enum import Enum
 from typing import Any
 
+from .clock import format_timestamp, utc_now
 from .ids import new_error_id
 
 DOCS_BASE_URL = "https://enmeshed.eu/integrate/error-codes#"
@@ -57,6 +57,15 @@ class ErrorKind(Enum):
         "If a RelationshipTemplate has password protection, "
         "Tokens created from it must have the same password protection.",
     )
+    TOKEN_RECORD_NOT_FOUND = ErrorSpec(
+        "error.runtime.recordNotFound", 404, "Token not found. Make sure the ID exists and the record is not expired."
+    )
+    QUERY_TOO_BROAD = ErrorSpec(
+        "error.connector.validation.queryTooBroad",
+        400,
+        "The query matches more tokens than one response can carry; narrow it, e.g. with "
+        "createdAt=>2026-01-01T00:00:00.000Z and createdAt=<2026-02-01T00:00:00.000Z.",
+    )
     TOKEN_NOT_FOUND = ErrorSpec(
         "error.platform.recordNotFound",
         404,
@@ -68,7 +77,7 @@ class ErrorKind(Enum):
         400,
         "Too many wrong password attempts, the token is locked.",
     )
-    # Remote Backbone (issue #9): its validation errors pass through with the Backbone's own code and message.
+    # The Backbone's refusals pass through with its own code and message (remote mode; the embedded backbone's own).
     BACKBONE_VALIDATION = ErrorSpec(
         "error.platform.validation.invalidPropertyValue", 400, "The Backbone refused the token as invalid."
     )
@@ -83,6 +92,8 @@ class ErrorKind(Enum):
         "A service this request depends on is unavailable. Please try again later.",
     )
     UNEXPECTED = ErrorSpec("error.connector.unexpected", 500, "An unexpected error occurred.")
+    # A remote Backbone's refusal passed through as it came (BackboneRefusal); the defaults are never shown.
+    BACKBONE_REFUSAL = ErrorSpec("error.platform.unexpected", 502, "The Backbone refused the request.")
 
     @property
     def code(self) -> str:
@@ -94,13 +105,18 @@ class ErrorKind(Enum):
 
 
 class DomainError(Exception):
-    """An error the caller should see, with its code, message and HTTP status."""
+    """An error the caller should see, with its code, message and HTTP status.
 
-    def __init__(self, kind: ErrorKind, message: str | None = None, *, code: str | None = None) -> None:
+    `code`, `message` and `status` default to the kind's; a refusal of the remote Backbone passes its own through.
+    """
+
+    def __init__(
+        self, kind: ErrorKind, message: str | None = None, *, code: str | None = None, status: int | None = None
+    ) -> None:
         self.kind = kind
         self.code = code or kind.value.code
         self.message = message or kind.value.message
-        self.status = kind.value.status
+        self.status = status or kind.value.status
         super().__init__(self.code)
 
     def envelope(self) -> dict[str, Any]:
@@ -111,23 +127,20 @@ def validation_error(message: str) -> DomainError:
     return DomainError(ErrorKind.INVALID_PROPERTY_VALUE, message)
 
 
-def iso_now() -> str:
-    return format_timestamp(datetime.now(UTC))
-
-
-def format_timestamp(moment: datetime) -> str:
-    """UTC ISO 8601 with milliseconds and Z, as luxon's toISO() and JavaScript's toISOString() write it."""
-    moment = moment.astimezone(UTC)
-    return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
-
-
 def error_envelope(code: str, message: str) -> dict[str, Any]:
     return {
         "error": {
             "code": code,
             "message": message,
             "id": new_error_id(),
-            "time": iso_now(),
+            "time": format_timestamp(utc_now()),
             "docs": DOCS_BASE_URL + code,
         }
     }
+
+
+class BackboneRefusal(DomainError):
+    """A remote Backbone's refusal with its own status, code and message (e.g. 403 error.platform.forbidden)."""
+
+    def __init__(self, status: int, code: str, message: str) -> None:
+        super().__init__(ErrorKind.BACKBONE_REFUSAL, message, code=code, status=status)

@@ -1,7 +1,8 @@
-"""Ids (from a CSPRNG) and the patterns ids and addresses must match as a whole."""
+"""Ids (from a CSPRNG), the patterns ids and addresses must match as a whole, and the Backbone's address check."""
 
 from __future__ import annotations
 
+import hashlib
 import re
 import secrets
 import string
@@ -16,15 +17,23 @@ TEMPLATE_ID_PATTERN = "RLT[A-Za-z0-9]{17}"
 TOKEN_ID_PATTERN = "TOK[A-Za-z0-9]{17}"  # noqa: S105 - an id pattern, not a secret
 DEVICE_ID_PATTERN = "DVC[A-Za-z0-9]{17}"
 ADDRESS_PATTERN = r"did:e:((([A-Za-z0-9]+(-[A-Za-z0-9]+)*)\.)+[a-z]{2,}|localhost):dids:[0-9a-f]{22}"
+MAX_ADDRESS_LENGTH = 80  # the Backbone's limit
 
 _COMPILED = {
     pattern: re.compile(pattern)
     for pattern in (FILE_ID_PATTERN, TEMPLATE_ID_PATTERN, TOKEN_ID_PATTERN, DEVICE_ID_PATTERN, ADDRESS_PATTERN)
 }
+# What the Backbone accepts as an address: lower case, and the last two hex digits are a checksum.
+_BACKBONE_ADDRESS_RE = re.compile(r"did:e:((?:[a-z0-9-]+\.)*[a-z]{2,}):dids:([0-9a-f]{20})([0-9a-f]{2})")
 
 
 def _random_suffix(alphabet: str) -> str:
-    return "".join(secrets.choice(alphabet) for _ in range(_ID_SUFFIX_LENGTH))
+    """17 characters drawn uniformly from `alphabet` with one read of the CSPRNG (rejection sampling)."""
+    limit = 256 - 256 % len(alphabet)  # bytes at or above it would favour the first characters
+    chosen: list[str] = []
+    while len(chosen) < _ID_SUFFIX_LENGTH:  # one 32-byte read almost always suffices
+        chosen += [alphabet[byte % len(alphabet)] for byte in secrets.token_bytes(32) if byte < limit]
+    return "".join(chosen[:_ID_SUFFIX_LENGTH])
 
 
 def new_token_id() -> str:
@@ -60,3 +69,22 @@ def is_token_id(value: object) -> bool:
 
 def is_address(value: object) -> bool:
     return matches(ADDRESS_PATTERN, value)
+
+
+def address_checksum(head: str) -> str:
+    """The Backbone's checksum of `did:e:<host>:dids:<20 hex>`: the first byte of its SHA-256, in hex."""
+    return hashlib.sha256(head.encode("utf-8")).hexdigest()[:2]
+
+
+def make_address(host: str = "localhost", identity: str | None = None) -> str:
+    """A valid address on `host`: `identity` (20 hex digits, default random) and its checksum."""
+    head = f"did:e:{host}:dids:{identity or secrets.token_hex(10)}"
+    return head + address_checksum(head)
+
+
+def is_backbone_address(value: object) -> bool:
+    """At most 80 characters, lower case, and the right checksum: what the Backbone accepts."""
+    if not isinstance(value, str) or len(value) > MAX_ADDRESS_LENGTH:
+        return False
+    match = _BACKBONE_ADDRESS_RE.fullmatch(value)
+    return match is not None and match[3] == address_checksum(value[:-2])

@@ -5,15 +5,10 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from .crypto import KEY_BYTES, SALT_BYTES, XCHACHA20_POLY1305
+from .algorithms import KEY_BYTES, SALT_BYTES, XCHACHA20_POLY1305
 from .encoding import EncodingError, b64_decode, b64_encode, b64url_decode, b64url_encode
 
 LEGACY_QR_PREFIX = "nmshd://tr#"
-
-
-def qr_uses_url(new_qr_code_format: bool | None, default_format: str) -> bool:
-    """URL payload by default; the legacy `nmshd://tr#<truncated>` by configuration or `newQRCodeFormat: false`."""
-    return new_qr_code_format if new_qr_code_format is not None else default_format != "legacy"
 
 
 _PASSWORD_TYPE_RE = re.compile(r"pw|pin(?:[4-9]|1[0-6])")

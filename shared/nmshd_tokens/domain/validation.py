@@ -1,32 +1,30 @@
-"""Request validation with the Connector's exact first-failure messages (SPEC §2.1).
+"""Create Token requests: checked with the Connector's exact first-failure messages (SPEC §2.1).
 
-Every check runs in the upstream order and the first failure wins. The checks run inside a pydantic
-`model_validator(mode="before")`, so the models below only ever hold valid, normalised values.
+`parse_token_request` is the way in: every check runs in the upstream order and the first failure is answered.
+What it returns, a `TokenRequest`, checks its own invariants, so an invalid one cannot be built by other means.
 """
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping
-from datetime import UTC, datetime, timedelta, timezone
-from enum import IntEnum
+from dataclasses import dataclass
+from datetime import datetime
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, ValidationError, ValidationInfo, model_validator
-from pydantic_core import PydanticCustomError
-
+from .clock import parse_iso_datetime, utc_now
+from .connector import Generation, QrForm
 from .errors import validation_error
-from .ids import ADDRESS_PATTERN, FILE_ID_PATTERN, TEMPLATE_ID_PATTERN, matches
+from .ids import ADDRESS_PATTERN, FILE_ID_PATTERN, TEMPLATE_ID_PATTERN, is_address, matches
+from .password_protection import (
+    MAX_PASSWORD_LENGTH,
+    PasswordRequest,
+    indicator_to_number,
+    is_pin,
+    is_unicode_text,
+)
 
 IdField = Literal["fileId", "templateId"]
 ID_PATTERNS: dict[str, str] = {"fileId": FILE_ID_PATTERN, "templateId": TEMPLATE_ID_PATTERN}
-
-MAX_PASSWORD_LENGTH = 1000  # characters; Argon2id cost does not depend on it, but logs and bodies do
-
-_ISO_DATETIME_RE = re.compile(
-    r"(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2})(?::(\d{2})(?:\.(\d{1,9}))?)?(Z|[+-]\d{2}:\d{2})?", re.ASCII
-)
-_PIN_RE = re.compile(r"[0-9]{4,16}")  # ASCII digits only: look-alike digits are not a PIN
 
 MSG_ISO = "expiresAt must match ISO8601 datetime format"
 MSG_FUTURE = "'expiresAt' must be in the future"
@@ -44,72 +42,29 @@ MSG_NOT_UNICODE = "{field} must be valid Unicode text (no unpaired surrogates)"
 _PASSWORD_PROTECTION_KEYS = frozenset({"password", "passwordIsPin", "passwordLocationIndicator"})
 
 
-class LocationIndicator(IntEnum):
-    """Named password location indicators; 0 (RecoveryKit) cannot be set through these use cases."""
+@dataclass(frozen=True)
+class TokenRequest:
+    """A valid request to create a token for a File (`FIL…`) or an own RelationshipTemplate (`RLT…`).
 
-    RecoveryKit = 0
-    Self = 1
-    Letter = 2
-    RegistrationLetter = 3
-    Email = 4
-    SMS = 5
-    Website = 6
+    `qr_form` is None for a JSON answer; for a QR code it is the payload form, decided once, here.
+    """
 
+    target_id: str
+    expires_at: datetime | None = None
+    ephemeral: bool = True
+    for_identity: str | None = None
+    password_protection: PasswordRequest | None = None
+    qr_form: QrForm | None = None
 
-_SETTABLE_INDICATOR_NAMES = {member.name: member.value for member in LocationIndicator if member.value != 0}
-
-
-def indicator_to_number(value: object) -> int | None:
-    """The stored number of a request's indicator, or None when it is not a valid one."""
-    if isinstance(value, str):
-        return _SETTABLE_INDICATOR_NAMES.get(value)
-    if isinstance(value, bool):
-        return None
-    if isinstance(value, float) and value.is_integer():
-        value = int(value)
-    if isinstance(value, int) and 50 <= value <= 99:
-        return value
-    return None
-
-
-def indicator_for_output(number: int) -> str | int:
-    """1–6 are given back by name, 50–99 as the number (as upstream's PasswordProtectionMapper)."""
-    if 1 <= number <= 6:
-        return LocationIndicator(number).name
-    return number
-
-
-def is_unicode_text(text: str) -> bool:
-    try:
-        text.encode("utf-8")
-    except UnicodeEncodeError:
-        return False
-    return True
-
-
-def parse_iso_datetime(value: object) -> datetime | None:
-    """`YYYY-MM-DDThh:mm[:ss[.fraction]][Z|±hh:mm]`; no offset means UTC. None when not parseable."""
-    if not isinstance(value, str):
-        return None
-    match = _ISO_DATETIME_RE.fullmatch(value)
-    if not match:
-        return None
-    year, month, day, hour, minute, second, fraction, offset = match.groups()
-    try:
-        zone = UTC
-        if offset and offset != "Z":
-            hours, minutes = int(offset[1:3]), int(offset[4:6])
-            if hours > 23 or minutes > 59:
-                return None
-            delta = timedelta(hours=hours, minutes=minutes)
-            zone = timezone(-delta if offset[0] == "-" else delta)
-        microsecond = int((fraction or "0").ljust(6, "0")[:6])
-        moment = datetime(
-            int(year), int(month), int(day), int(hour), int(minute), int(second or 0), microsecond, tzinfo=zone
-        )
-        return moment.astimezone(UTC)
-    except (ValueError, OverflowError):
-        return None
+    def __post_init__(self) -> None:
+        if not (matches(FILE_ID_PATTERN, self.target_id) or matches(TEMPLATE_ID_PATTERN, self.target_id)):
+            raise ValueError("the target is a File or RelationshipTemplate id")
+        if self.expires_at is not None and self.expires_at.tzinfo is None:
+            raise ValueError("expires_at must carry its time zone")
+        if self.for_identity is not None and not is_address(self.for_identity):
+            raise ValueError("for_identity must be an enmeshed address")
+        if self.qr_form is not None and not self.ephemeral:
+            raise ValueError("a QR code's token is ephemeral")
 
 
 def _password_protection_failures(value: object) -> list[str]:
@@ -136,7 +91,12 @@ def _password_protection_failures(value: object) -> list[str]:
 
 
 def collect_failures(
-    id_field: IdField, request: Mapping[str, Any], *, wants_png: bool, now: datetime | None = None
+    id_field: IdField,
+    request: Mapping[str, Any],
+    *,
+    wants_png: bool,
+    generation: Generation = Generation.V6,
+    now: datetime | None = None,
 ) -> list[str]:
     """All failures of a request in the order upstream reports them (the first one is answered)."""
     failures: list[str] = []
@@ -156,17 +116,17 @@ def collect_failures(
         for_identity = request["forIdentity"]
         if not isinstance(for_identity, str):
             failures.append("forIdentity must be string")
-        elif not matches(ADDRESS_PATTERN, for_identity):
+        elif not is_address(for_identity):
             failures.append(f"forIdentity must match pattern {ADDRESS_PATTERN}")
     protection = request.get("passwordProtection")
     if "passwordProtection" in request:
         failures.extend(_password_protection_failures(protection))
 
-    if expires_at is not None and expires_at <= (now or datetime.now(UTC)):
+    if expires_at is not None and expires_at <= (now or utc_now()):
         failures.append(MSG_FUTURE)
     if isinstance(protection, dict):
         if protection.get("passwordIsPin") is True and not (
-            isinstance(protection.get("password"), str) and _PIN_RE.fullmatch(protection["password"])
+            isinstance(protection.get("password"), str) and is_pin(protection["password"])
         ):
             failures.append(MSG_PIN)
         if (
@@ -174,83 +134,40 @@ def collect_failures(
             and indicator_to_number(protection["passwordLocationIndicator"]) is None
         ):
             failures.append(MSG_INDICATOR)
-    if wants_png and "newQRCodeFormat" in request and not isinstance(request["newQRCodeFormat"], bool):
-        failures.append("newQRCodeFormat must be boolean")
+    if wants_png and generation is Generation.V6 and not isinstance(request.get("newQRCodeFormat"), bool | None):
+        failures.append("newQRCodeFormat must be boolean")  # null is "not given", as the upstream OpenAPI says
     return failures
 
 
-def _raise_first_failure(failures: list[str]) -> None:
+def parse_token_request(
+    id_field: IdField,
+    request: Mapping[str, Any],
+    *,
+    wants_png: bool,
+    generation: Generation = Generation.V6,
+    default_qr_form: QrForm = QrForm.URL,
+) -> TokenRequest:
+    """Validate a command (`{"fileId"|"templateId": …, body fields…}`) or raise the first failure as DomainError."""
+    failures = collect_failures(id_field, request, wants_png=wants_png, generation=generation)
     if failures:
-        raise PydanticCustomError("invalidPropertyValue", "{reason}", {"reason": failures[0]})
-
-
-class PasswordProtectionInput(BaseModel):
-    """A valid `passwordProtection`: the indicator is already its stored number."""
-
-    model_config = ConfigDict(frozen=True, extra="forbid")
-
-    password: str
-    is_pin: bool = False
-    location_indicator: int | None = None
-
-    @property
-    def password_type(self) -> str:
-        return f"pin{len(self.password)}" if self.is_pin else "pw"
-
-
-class TokenRequest(BaseModel):
-    """A validated request to create a token for a File or an own RelationshipTemplate.
-
-    Build it with `parse_token_request`: the raw command is checked in the upstream order before any
-    field is read, so the first failure carries the Connector's exact message.
-    """
-
-    model_config = ConfigDict(frozen=True, extra="forbid")
-
-    target_id: str
-    expires_at: datetime | None = None
-    ephemeral: bool = True
-    for_identity: str | None = None
-    password_protection: PasswordProtectionInput | None = None
-    new_qr_code_format: bool | None = None
-
-    @model_validator(mode="before")
-    @classmethod
-    def _check_command(cls, raw: Any, info: ValidationInfo) -> Any:
-        if not info.context:  # already normalised (e.g. model_copy / re-validation of our own dump)
-            return raw
-        id_field: IdField = info.context["id_field"]
-        wants_png: bool = info.context["wants_png"]
-        _raise_first_failure(collect_failures(id_field, raw, wants_png=wants_png))
-        return _normalise(id_field, raw, wants_png)
-
-
-def _normalise(id_field: IdField, request: Mapping[str, Any], wants_png: bool) -> dict[str, Any]:
+        raise validation_error(failures[0])
     protection = request.get("passwordProtection")
-    return {
-        "target_id": request[id_field],
-        "expires_at": parse_iso_datetime(request["expiresAt"]) if "expiresAt" in request else None,
+    return TokenRequest(
+        target_id=request[id_field],
+        expires_at=parse_iso_datetime(request["expiresAt"]) if "expiresAt" in request else None,
         # The Connector forces ephemeral tokens for QR codes.
-        "ephemeral": True if wants_png else request.get("ephemeral", True),
-        "for_identity": request.get("forIdentity"),
-        "password_protection": None
+        ephemeral=True if wants_png else request.get("ephemeral", True),
+        for_identity=request.get("forIdentity"),
+        password_protection=None
         if protection is None
-        else {
-            "password": protection["password"],
-            "is_pin": protection.get("passwordIsPin", False),
-            "location_indicator": indicator_to_number(protection["passwordLocationIndicator"])
+        else PasswordRequest(
+            password=protection["password"],
+            is_pin=protection.get("passwordIsPin", False),
+            location_indicator=indicator_to_number(protection["passwordLocationIndicator"])
             if "passwordLocationIndicator" in protection
             else None,
-        },
-        "new_qr_code_format": request.get("newQRCodeFormat") if wants_png else None,
-    }
-
-
-def parse_token_request(id_field: IdField, request: Mapping[str, Any], *, wants_png: bool) -> TokenRequest:
-    """Validate a command (`{"fileId"|"templateId": …, body fields…}`) or raise the first failure as DomainError."""
-    try:
-        return TokenRequest.model_validate(dict(request), context={"id_field": id_field, "wants_png": wants_png})
-    except ValidationError as exc:
-        first = exc.errors()[0]
-        reason = (first.get("ctx") or {}).get("reason") or first["msg"]
-        raise validation_error(str(reason)) from None
+        ),
+        qr_form=generation.qr_form_for_new_token(request.get("newQRCodeFormat"), default_qr_form)
+        if wants_png
+        else None,
+    )

@@ -58,16 +58,16 @@ def _priority(offer: str, ranges: list[_Range]) -> tuple[float, int, int] | None
     return best[1], best[0], best[2]
 
 
-def negotiate(accept_header: str | None) -> str | None:
-    """The representation to answer with, or None when nothing offered is acceptable (→ 406).
+def negotiate(accept_header: str | None, offered: tuple[str, ...] = OFFERED) -> str | None:
+    """The representation to answer with, or None when nothing `offered` is acceptable (→ 406).
 
     Media-type parameters other than q are ignored (Express would refuse `application/json;charset=utf-8`).
     """
     if not accept_header or not accept_header.strip():
-        return JSON
+        return offered[0]
     ranges = _parse(accept_header)
     ranked = []
-    for index, offer in enumerate(OFFERED):
+    for index, offer in enumerate(offered):
         priority = _priority(offer, ranges)
         if priority is not None and priority[0] > 0:
             q, specificity, negative_order = priority

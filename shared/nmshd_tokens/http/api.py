@@ -1,36 +1,26 @@
-"""What every API Gateway function shares: one resolver, one place that maps errors to responses."""
+"""What every API Gateway function shares: one resolver that maps errors to responses, and reading a request."""
 
 from __future__ import annotations
 
-import gc
-from collections.abc import Callable
 from typing import Any
 
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response
 from aws_lambda_powertools.event_handler.exceptions import NotFoundError
 from aws_lambda_powertools.utilities.data_classes import APIGatewayProxyEvent
 
-from .. import wiring
+from ..config import Settings
+from ..domain.connector import Generation
 from ..domain.errors import DomainError, ErrorKind, validation_error
 from ..domain.references import is_backbone_base_url
-from ..domain.validation import IdField, parse_token_request
+from ..domain.token_query import query_from_event_parameters
+from ..domain.validation import IdField, TokenRequest, parse_token_request
 from ..observability import log_unexpected, logger
-from ..usecases.create_token import TokenService
-from .accept import PNG, negotiate
-from .body import parse_json_object
-from .call import TokenCall
+from .accept import JSON, PNG, negotiate
+from .body import parse_json_body
 from .responses import error_response, kind_response
 
 
 def create_resolver() -> APIGatewayRestResolver:
-    # Read the configuration at init: a wrong setting fails the cold start with a message naming it,
-    # instead of turning every request into an anonymous 500.
-    wiring.settings()
-    # The DynamoDB client too: Lambda runs init on a full vCPU, a first request may get a slice of one. botocore is
-    # the biggest part of a cold start and allocates many small objects; with the cyclic GC running, every pass
-    # would rescan all of them and everything imported before (benchmarks/run.py measures what this saves). What
-    # init built then lives as long as the process, so it is frozen: later passes skip it.
-    _outside_cyclic_gc(wiring.prepare_clients)
     # debug=False whatever POWERTOOLS_DEV says: debug mode prints every event (passwords) and puts tracebacks in
     # 500 bodies.
     app = APIGatewayRestResolver(strip_prefixes=None, debug=False)
@@ -52,30 +42,53 @@ def create_resolver() -> APIGatewayRestResolver:
     return app
 
 
-def _outside_cyclic_gc(build: Callable[[], None]) -> None:
-    """Run `build` with the cyclic GC paused, then freeze the heap (gc.freeze): no pass ever scans it."""
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
-        build()
-    finally:
-        gc.freeze()
-        if enabled:
-            gc.enable()
+def generation_of(event: APIGatewayProxyEvent) -> Generation:
+    """/api/v2/… is Connector 6, /api/core/v1/… Connector 7: same routes, a few differences in shape."""
+    return Generation.of_path(event.path)
 
 
-def read_token_call(event: APIGatewayProxyEvent, id_field: IdField, path_id: str) -> TokenCall:
-    """Checks in the Connector's order: 406, then invalid JSON, then validation (SPEC §7)."""
-    representation = negotiate(event.headers.get("accept") if event.headers else None)
+def wants_png(event: APIGatewayProxyEvent) -> bool:
+    """Accept negotiation (SPEC §7): PNG or JSON, or 406 when neither is acceptable."""
+    representation = negotiate(_accept(event))
     if representation is None:
         raise DomainError(ErrorKind.NOT_ACCEPTABLE)
-    body = parse_json_object(event.body, bool(event.is_base64_encoded))
-    command = {**body, id_field: path_id}
-    return TokenCall(representation, parse_token_request(id_field, command, wants_png=representation == PNG))
+    return representation == PNG
 
 
-def own_backbone_base_url(event: APIGatewayProxyEvent) -> str:
-    """The API's own base URL + /backbone, for when BACKBONE_BASE_URL is not configured."""
+def require_json(event: APIGatewayProxyEvent) -> None:
+    """A JSON-only route (lists): 406 unless JSON is acceptable."""
+    if negotiate(_accept(event), (JSON,)) is None:
+        raise DomainError(ErrorKind.NOT_ACCEPTABLE)
+
+
+def _accept(event: APIGatewayProxyEvent) -> str | None:
+    return event.headers.get("accept") if event.headers else None
+
+
+def query_of(event: APIGatewayProxyEvent) -> dict[str, list[str]]:
+    """Every query parameter with all its values (a repeated key has several), as API Gateway decoded them."""
+    return query_from_event_parameters(event.multi_value_query_string_parameters)
+
+
+def read_token_request(
+    event: APIGatewayProxyEvent, id_field: IdField, path_id: str, settings: Settings
+) -> TokenRequest:
+    """Checks in the Connector's order: 406, then invalid JSON, then validation (SPEC §7)."""
+    png = wants_png(event)
+    body = parse_json_body(event.body, bool(event.is_base64_encoded))
+    return parse_token_request(
+        id_field,
+        {**body, id_field: path_id},
+        wants_png=png,
+        generation=generation_of(event),
+        default_qr_form=settings.qr_form,
+    )
+
+
+def backbone_base_url_for(event: APIGatewayProxyEvent, settings: Settings) -> str:
+    """BACKBONE_BASE_URL, else the API's own base URL + /backbone (the embedded backbone of this deployment)."""
+    if settings.backbone_base_url:
+        return settings.backbone_base_url
     context: dict[str, Any] = event.raw_event.get("requestContext") or {}
     domain = context.get("domainName") or (event.headers or {}).get("host") or "localhost"
     stage = context.get("stage") or ""
@@ -88,9 +101,3 @@ def own_backbone_base_url(event: APIGatewayProxyEvent) -> str:
     if not is_backbone_base_url(base_url):
         raise validation_error("the Host header must be a host name, optionally with a port")
     return base_url
-
-
-def token_service_for(event: APIGatewayProxyEvent) -> TokenService:
-    """With BACKBONE_BASE_URL configured the request's host plays no part."""
-    configured = wiring.settings().backbone_base_url
-    return wiring.token_service(configured or own_backbone_base_url(event))

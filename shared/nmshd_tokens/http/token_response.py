@@ -1,35 +1,56 @@
-"""The token functions' answer: the TokenDTO as JSON or its QR code as PNG (SPEC §4, §6).
-
-A module of its own so that only the token functions load the QR code tables at init, not the backbone function.
-"""
+"""Tokens as the Connector answers them: the TokenDTO as JSON, its QR code as a PNG, lists (SPEC §4, §6, §13)."""
 
 from __future__ import annotations
 
+import json
+from collections.abc import Sequence
 from typing import Any
 
 from aws_lambda_powertools.event_handler import Response
 
-from .. import wiring
-from ..domain.models import Token
-from ..domain.qr import qr_png
-from ..domain.references import qr_uses_url
+from ..domain.connector import Generation, QrForm
+from ..domain.errors import DomainError, ErrorKind
+from ..domain.tokens import Token
 from .accept import PNG
-from .call import TokenCall
-from .responses import json_response
+from .responses import NO_STORE, json_body_response, json_response
+
+# A Lambda response carries at most 6 MB; a list that would not fit is refused with a clear 400 instead.
+MAX_LIST_BYTES = 5 * 1024 * 1024
 
 
-def qr_payload(token: Token, new_qr_code_format: bool | None, default_format: str) -> str:
-    use_url = qr_uses_url(new_qr_code_format, default_format)
-    return token.reference.url if use_url else token.reference.legacy_qr_payload
+def qr_code_response(status: int, token: Token, form: QrForm, path_id: str) -> Response[Any]:
+    from ..qr import qr_png  # loaded by the first PNG request: a JSON-only function never pays for the QR tables
+
+    return Response(
+        status_code=status,
+        content_type=PNG,
+        body=qr_png(token.qr_payload(form)),  # Powertools base64-encodes bytes and sets isBase64Encoded
+        headers=NO_STORE | {"Content-Disposition": f"attachment;filename={path_id}.png"},
+    )
 
 
-def token_response(token: Token, call: TokenCall, path_id: str) -> Response[Any]:
-    if call.representation == PNG:
-        png = qr_png(qr_payload(token, call.request.new_qr_code_format, wiring.settings().qr_format))
-        return Response(
-            status_code=201,
-            content_type=PNG,
-            body=png,  # Powertools base64-encodes bytes and sets isBase64Encoded
-            headers={"Content-Disposition": f"attachment;filename={path_id}.png"},
-        )
-    return json_response(201, {"result": token.to_dto()}, {"Location": "_"})
+def created_token_response(token: Token, qr_form: QrForm | None, path_id: str, generation: Generation) -> Response[Any]:
+    """201: the QR code when one was asked for, else `{"result": TokenDTO}`.
+
+    `Location: _` is what the Connector's `created()` sends: a placeholder, as there is no URL to point to.
+    """
+    if qr_form is not None:
+        return qr_code_response(201, token, qr_form, path_id)
+    return json_response(201, {"result": token.to_dto(generation)}, {"Location": "_"})
+
+
+def kept_token_response(token: Token, qr_form: QrForm | None, path_id: str, generation: Generation) -> Response[Any]:
+    """200: the QR code of a kept token, or `{"result": TokenDTO}`; a kept token is never ephemeral."""
+    if qr_form is not None:
+        return qr_code_response(200, token, qr_form, path_id)
+    return json_response(200, {"result": token.to_dto(generation)})
+
+
+def token_list_response(tokens: Sequence[Token], generation: Generation) -> Response[str]:
+    """200 `{"result": [TokenDTO…]}`, or 400 when the list would not fit in one Lambda response."""
+    body = json.dumps(
+        {"result": [token.to_dto(generation) for token in tokens]}, separators=(",", ":"), ensure_ascii=False
+    )
+    if len(body.encode("utf-8")) > MAX_LIST_BYTES:
+        raise DomainError(ErrorKind.QUERY_TOO_BROAD)
+    return json_body_response(200, body)

@@ -1,4 +1,9 @@
-"""An in-process DynamoDB for `serve`: moto's ThreadedMotoServer on a loopback port."""
+"""An in-process DynamoDB for `serve`: moto's ThreadedMotoServer on a loopback port, for SDKs only.
+
+moto answers any Origin with permissive CORS, so any web page could read the tables (keys, passwords) or reset a
+lockout counter through a visitor's browser. Here it refuses every browser request (an SDK never sends Origin or
+Sec-Fetch-*) and every Host that is not a loopback name (DNS rebinding), and sends no CORS headers at all.
+"""
 
 from __future__ import annotations
 
@@ -7,11 +12,14 @@ import logging
 import socket
 import threading
 from typing import Any
+from urllib.parse import urlsplit
 
 from .aws_env import local_endpoint
 from .errors import CommandError
 
 HOST = "127.0.0.1"
+LOOPBACK_HOST_NAMES = frozenset({"127.0.0.1", "localhost"})
+_BROWSER_HEADERS = ("HTTP_ORIGIN", "HTTP_SEC_FETCH_SITE", "HTTP_SEC_FETCH_MODE")
 
 
 def check_port_free(port: int, what: str, option: str) -> None:
@@ -52,6 +60,32 @@ class _OneRequestAtATime:
                 close = getattr(result, "close", None)
                 if close is not None:
                     close()
+
+
+def _host_name(environ: dict[str, Any]) -> str | None:
+    try:
+        return urlsplit(f"//{environ.get('HTTP_HOST', '')}").hostname
+    except ValueError:  # e.g. an unbalanced "[" in the Host header
+        return None
+
+
+class _SdkClientsOnly:
+    """WSGI wrapper: 403 for browsers and foreign Host names; no Access-Control-* header ever leaves."""
+
+    def __init__(self, app: Any) -> None:
+        self._app = app
+
+    def __call__(self, environ: dict[str, Any], start_response: Any) -> Any:
+        if any(name in environ for name in _BROWSER_HEADERS) or _host_name(environ) not in LOOPBACK_HOST_NAMES:
+            body = b"The embedded DynamoDB answers SDK clients on loopback only.\n"
+            start_response("403 Forbidden", [("Content-Type", "text/plain"), ("Content-Length", str(len(body)))])
+            return [body]
+
+        def without_cors(status: str, headers: list[tuple[str, str]], *args: Any) -> Any:
+            kept = [(name, value) for name, value in headers if not name.lower().startswith("access-control-")]
+            return start_response(status, kept, *args)
+
+        return self._app(environ, without_cors)
 
 
 def _snapshot_only_touched_items() -> None:
@@ -145,7 +179,7 @@ class EmbeddedDynamoDB:
 
         class SerialisedMotoServer(ThreadedMotoServer):
             def _server_entry(self) -> None:  # moto's own, with the application wrapped
-                app = _OneRequestAtATime(DomainDispatcherApplication(create_backend_app))
+                app = _SdkClientsOnly(_OneRequestAtATime(DomainDispatcherApplication(create_backend_app)))
                 self._server = make_server(self._ip_address, self._port, app, True, request_handler=MotoRequestHandler)
                 self._server_ready_event.set()
                 self._server.serve_forever()

@@ -1,9 +1,12 @@
 """What API Gateway (REST, Lambda proxy, payload v1) does around a function: the event in, the response out.
 
-Pure functions on plain values, so the binary rules can be tested without sockets:
-- a request body whose Content-Type is a binary media type reaches the function base64-encoded;
-- an `isBase64Encoded` response body is decoded to bytes only when the request's FIRST Accept value
-  matches a binary media type; otherwise the client gets the base64 text, exactly as on AWS.
+Pure functions on plain values, so the binary rules can be tested without sockets. API Gateway's rules for the
+binary media types of template.yaml (AWS's documentation; the details as LocalStack's tests recorded them on AWS):
+- a request body whose Content-Type (application/json when absent) matches a binary media type reaches the
+  function base64-encoded; with `*/*` that is every request body;
+- an `isBase64Encoded` response body is decoded to bytes only when the request's FIRST Accept value matches a
+  binary media type; otherwise (also without Accept) the client gets the base64 text. The response's
+  Content-Type plays no part.
 """
 
 from __future__ import annotations
@@ -69,14 +72,25 @@ def first_accept(value: str | None) -> str:
     return media_type((value or "").split(",", 1)[0])
 
 
+# A request that names no Content-Type is treated as JSON (API Gateway's documented default).
+DEFAULT_CONTENT_TYPE = "application/json"
+
+
 def is_binary(value: str, binary_media_types: Iterable[str]) -> bool:
-    """Whether a media type matches a configured binary type; wildcards (`image/*`, `*/*`) on the configured side."""
-    kind, _, subtype = media_type(value).partition("/")
-    if not kind or not subtype:
+    """Whether a request's media type matches a configured binary media type.
+
+    The request's value is taken literally: a client's `image/*` or `*/*` is no wildcard and matches only the very
+    same configured text. On the configured side `*/*` matches every media type and `image/*` every image
+    subtype; a configured `*/png` matches nothing (AWS supports no wildcard on the left alone).
+    """
+    kind, slash, subtype = media_type(value).partition("/")
+    if not kind or not slash or not subtype or "/" in subtype:
         return False
     for pattern in binary_media_types:
-        pattern_kind, _, pattern_subtype = pattern.partition("/")
-        if pattern_kind in ("*", kind) and pattern_subtype in ("*", subtype):
+        pattern_kind, _, pattern_subtype = media_type(pattern).partition("/")
+        if (pattern_kind, pattern_subtype) == ("*", "*"):
+            return True
+        if pattern_kind == kind and pattern_subtype in ("*", subtype):
             return True
     return False
 
@@ -96,7 +110,7 @@ def _single_and_multi(pairs: list[tuple[str, str]]) -> tuple[dict[str, str] | No
 def _event_body(request: HttpRequest, binary_media_types: Iterable[str]) -> tuple[str | None, bool]:
     if not request.body:
         return None, False
-    if is_binary(request.header("content-type") or "", binary_media_types):
+    if is_binary(request.header("content-type") or DEFAULT_CONTENT_TYPE, binary_media_types):
         return base64.b64encode(request.body).decode("ascii"), True
     return request.body.decode("utf-8", errors="replace"), False
 

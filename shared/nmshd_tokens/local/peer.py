@@ -1,7 +1,9 @@
 """The peer side: read a reference (string, URL or QR image), fetch the token from its backbone, decrypt it.
 
 Follows the enmeshed client (`loadPeerTokenByReference`): a protected reference without a password fails
-before any request; the password travels only as the Argon2id hash derived with the reference's salt.
+before any request; the password travels only as the Argon2id hash derived with the reference's salt. Errors
+carry the upstream client's codes and messages (tests/integration/test_upstream_remote_mode.py compares them with
+the transport library's loaders), plus a hint for the command line in parentheses.
 """
 
 from __future__ import annotations
@@ -77,20 +79,33 @@ def token_url(reference: Reference, password: str | None, backbone_url: str | No
     return url
 
 
+class BackboneError(CommandError):
+    """The backbone refused: its error code, message and HTTP status."""
+
+    def __init__(self, code: str, message: str, status: int, hint: str | None = None) -> None:
+        self.code, self.message, self.status, self.hint = code, message, status, hint
+        super().__init__(f"{code}: {message} (HTTP {status})" + (f" ({hint})" if hint else ""))
+
+
 def check_personalisation(reference: Reference, identity: str | None) -> None:
-    """The client's check (the embedded backbone cannot make it): the reference's last 4 characters."""
-    if (
-        reference.for_identity_truncated
-        and identity is not None
-        and not identity.endswith(reference.for_identity_truncated)
-    ):
-        raise CommandError("error.transport.general.notIntendedForYou: this token is personalised for another identity")
+    """The client's check (the embedded backbone cannot make it): the reference's last 4 characters.
+
+    Without an identity the caller is anonymous, and the upstream anonymous loader refuses every personalised
+    token, as the real Backbone would (it serves one only to that identity, signed in).
+    """
+    truncated = reference.for_identity_truncated
+    if truncated and (identity is None or not identity.endswith(truncated)):
+        hint = "pass --identity with your address" if identity is None else "it is for another identity"
+        raise CommandError(
+            f"error.transport.general.notIntendedForYou: You tried to access personalized content '{reference.id}'. "
+            f"You are either not logged in or the content is not intended for you. ({hint})"
+        )
 
 
 def _error_from_envelope(status: int, body: bytes) -> CommandError:
     try:
         error = json.loads(body)["error"]
-        return CommandError(f"{error['code']}: {error['message']} (HTTP {status})")
+        return BackboneError(str(error["code"]), str(error["message"]), status)
     except (ValueError, KeyError, TypeError):
         return CommandError(f"the backbone answered HTTP {status} without an error envelope")
 
@@ -133,10 +148,20 @@ def load_token(
             f"(the token is protected by {kind}: pass --password)"
         )
     check_personalisation(reference, identity)
-    token = fetch_token(token_url(reference, password, backbone_url), timeout)
+    try:
+        token = fetch_token(token_url(reference, password, backbone_url), timeout)
+    except BackboneError as error:
+        if error.code != "error.platform.recordNotFound" or not reference.for_identity_truncated:
+            raise
+        # A real Backbone serves a personalised token only to its identity, signed in; `load` has no account.
+        hint = "a Backbone serves a personalised token only to its identity, signed in; this command reads anonymously"
+        raise BackboneError(error.code, error.message, error.status, hint) from None
     cipher = token.get("content")
-    if not isinstance(cipher, str) or not cipher:
-        raise CommandError("error.transport.tokens.emptyToken: the token has no content")
+    if not (isinstance(cipher, str) and cipher and token.get("createdBy") and token.get("createdByDevice")):
+        raise CommandError(
+            f"error.transport.tokens.emptyToken: The content, createdBy and/or createdByDevice of the Token "
+            f"'{reference.id}' are empty."
+        )
     try:
         content = json.loads(decrypt_content(cipher, reference.key))
     except (CryptoError, ValueError):

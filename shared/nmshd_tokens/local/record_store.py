@@ -3,40 +3,52 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
+import sys
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
 from ..config import ConfigError, Settings
 from ..domain.errors import DomainError
-from ..domain.models import FileRecord
-from ..storage.dynamodb import DynamoRecordsRepository, dynamodb_client
+from ..domain.records import FileRecord
+from ..storage.aws_clients import aws_client
+from ..storage.records_table import DynamoRecordsRepository
 from .aws_env import ENDPOINT_VARIABLE, local_endpoint, use_endpoint
 from .errors import CommandError, InputError
 from .records import OwnRecord
+from .state import read_state
+
+
+def note(line: str) -> None:
+    """A one-line remark on stderr that does not stop the command."""
+    print(f"nmshd-tokens: {line}", file=sys.stderr, flush=True)
 
 
 class RecordStore:
     """Writes and lists records, turning every storage failure into a one-line CommandError."""
 
-    def __init__(self, endpoint: str | None, table: str) -> None:
+    def __init__(self, endpoint: str | None, settings: Settings) -> None:
+        """`endpoint` only names where the records are; the client finds it in AWS_ENDPOINT_URL_DYNAMODB."""
         self.endpoint = endpoint
-        self.table = table
-        self.repository = DynamoRecordsRepository(table, dynamodb_client(endpoint))
+        self.table = settings.records_table
+        self.repository = DynamoRecordsRepository(self.table, aws_client("dynamodb", settings.region))
 
     @classmethod
-    def configured(cls, endpoint: str | None = None, *, real_aws: bool = False) -> RecordStore:
-        """`endpoint`, else AWS_ENDPOINT_URL_DYNAMODB, else the embedded DynamoDB of `serve`; or real AWS."""
+    def configured(
+        cls, endpoint: str | None = None, *, real_aws: bool = False, warn: Callable[[str], None] = note
+    ) -> RecordStore:
+        """`endpoint`, else AWS_ENDPOINT_URL_DYNAMODB, else the DynamoDB of the running `serve` (its state file),
+        else the default port of the embedded one; or real AWS."""
         if real_aws:
             os.environ.pop(ENDPOINT_VARIABLE, None)  # boto3 itself would read it
             chosen = None
         else:
-            chosen = endpoint or os.environ.get(ENDPOINT_VARIABLE) or local_endpoint()
+            chosen = endpoint or os.environ.get(ENDPOINT_VARIABLE) or _running_serve_endpoint(warn) or local_endpoint()
         use_endpoint(chosen)
         try:
             settings = Settings.from_env()
         except ConfigError as exc:
             raise CommandError(str(exc)) from None
-        return cls(chosen, settings.records_table)
+        return cls(chosen, settings)
 
     @property
     def where(self) -> str:
@@ -72,3 +84,8 @@ class RecordStore:
     def list(self) -> list[OwnRecord]:
         with self.failures():
             return self.repository.list_own_records()
+
+
+def _running_serve_endpoint(warn: Callable[[str], None]) -> str | None:
+    state = read_state(warn)
+    return state.dynamodb_endpoint if state is not None else None

@@ -5,13 +5,14 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+from ..domain.clock import format_timestamp, parse_iso_datetime
 from ..domain.crypto import generate_key, generate_salt
 from ..domain.encoding import b64_encode, b64url_encode
-from ..domain.errors import format_timestamp
 from ..domain.ids import FILE_ID_PATTERN, TEMPLATE_ID_PATTERN, is_address, is_file_id, is_template_id, matches, new_id
-from ..domain.models import FileRecord, StoredPasswordProtection, TemplateRecord
+from ..domain.password_protection import indicator_for_output, indicator_to_number
+from ..domain.records import FileRecord, StoredPasswordProtection, TemplateRecord
 from ..domain.references import Reference, ReferenceError, parse_reference
-from ..domain.validation import MSG_INDICATOR, MSG_PIN, indicator_for_output, indicator_to_number, parse_iso_datetime
+from ..domain.validation import MSG_INDICATOR, MSG_PIN
 from .errors import InputError
 
 OwnRecord = FileRecord | TemplateRecord

@@ -189,3 +189,5 @@ def api_from_template(template: dict[str, Any], base_dir: Path) -> ApiSpec:
 FILE_TOKEN_PATH = "/api/v2/Files/{id}/Token"  # noqa: S105 - a path, not a secret
 TEMPLATE_TOKEN_PATH = "/api/v2/RelationshipTemplates/Own/{id}/Token"  # noqa: S105 - a path, not a secret
 BACKBONE_TOKEN_PATH = "/backbone/api/v2/Tokens/{id}"  # noqa: S105 - a path, not a secret
+OWN_TOKENS_PATH = "/api/core/v1/Tokens/Own"  # noqa: S105 - a path, not a secret
+KEPT_TOKEN_PATH = "/api/core/v1/Tokens/{id}"  # noqa: S105 - a path, not a secret (GET and DELETE)

@@ -5,9 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from ..domain.crypto import generate_key, generate_salt
-from ..domain.models import FileRecord, StoredPasswordProtection, TemplateRecord
-from ..domain.validation import LocationIndicator
-from ..storage.dynamodb import DynamoRecordsRepository
+from ..domain.password_protection import LocationIndicator
+from ..domain.records import FileRecord, StoredPasswordProtection, TemplateRecord
+from ..storage.records_table import DynamoRecordsRepository
 
 DEMO_FOR_IDENTITY = "did:e:localhost:dids:0123456789abcdef012345"
 DEMO_PASSWORD = "demo-password"  # noqa: S105 - printed at start-up on purpose: a local demo record

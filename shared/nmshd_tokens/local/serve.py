@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import json
+import logging
 import os
 import secrets
 import shlex
 import signal
 import sys
+import tempfile
 import threading
 import time
 from dataclasses import dataclass, field
@@ -15,9 +17,9 @@ from pathlib import Path
 from types import FrameType
 from typing import Any
 
-from .. import wiring
 from ..config import ConfigError, Settings
-from ..storage.dynamodb import DynamoRecordsRepository, dynamodb_client
+from ..storage.aws_clients import aws_client
+from ..storage.records_table import DynamoRecordsRepository
 from .aws_env import ENDPOINT_VARIABLE, use_endpoint
 from .embedded_dynamodb import HOST, EmbeddedDynamoDB, check_port_free
 from .errors import CommandError
@@ -27,6 +29,8 @@ from .record_store import RecordStore
 from .routes import (
     BACKBONE_TOKEN_PATH,
     FILE_TOKEN_PATH,
+    KEPT_TOKEN_PATH,
+    OWN_TOKENS_PATH,
     TEMPLATE_TOKEN_PATH,
     ApiSpec,
     RouteMatch,
@@ -36,7 +40,11 @@ from .routes import (
 from .seed import DEMO_PASSWORD, FILE_ID, PASSWORD_TEMPLATE_ID, DemoRecord, seed
 from .server import LocalApi, LocalHttpServer
 from .standin_backbone import StandinBackbone
+from .state import ServeState, remove_state, write_state
 from .tables import TEMPLATE_PATH, create_tables, load_template
+
+# Where the printed example commands write their files: not the checkout (curl creates the folder).
+EXAMPLES_DIR = Path(tempfile.gettempdir()) / "nmshd-tokens"
 
 
 @dataclass(frozen=True)
@@ -52,7 +60,23 @@ class ServeOptions:
 
 
 def say(line: str = "") -> None:
+    """stdout is the user's view: the banner, then one access line per request."""
     print(line, flush=True)
+
+
+def send_json_logs_to_stderr() -> None:
+    """The functions' JSON log lines go to stderr, so that stdout shows the banner and the access lines cleanly.
+
+    Powertools writes them to stdout (in Lambda both streams end in CloudWatch); every stream handler that writes
+    to stdout, of whichever logger the functions created at import, is pointed at stderr instead.
+    """
+    loggers = [logging.getLogger()] + [
+        logger for logger in logging.Logger.manager.loggerDict.values() if isinstance(logger, logging.Logger)
+    ]
+    for logger in loggers:
+        for handler in logger.handlers:
+            if isinstance(handler, logging.StreamHandler) and handler.stream is sys.stdout:
+                handler.setStream(sys.stderr)
 
 
 def _load_api(template_path: Path) -> tuple[ApiSpec, dict[str, Any]]:
@@ -63,7 +87,14 @@ def _load_api(template_path: Path) -> tuple[ApiSpec, dict[str, Any]]:
         api = api_from_template(template, template_path.parent)
     except TemplateError as exc:
         raise CommandError(f"template.yaml: {exc}") from None
-    for method, path in (("POST", FILE_TOKEN_PATH), ("POST", TEMPLATE_TOKEN_PATH), ("GET", BACKBONE_TOKEN_PATH)):
+    for method, path in (
+        ("POST", FILE_TOKEN_PATH),
+        ("POST", TEMPLATE_TOKEN_PATH),
+        ("GET", BACKBONE_TOKEN_PATH),
+        ("GET", OWN_TOKENS_PATH),
+        ("GET", KEPT_TOKEN_PATH),
+        ("DELETE", KEPT_TOKEN_PATH),
+    ):
         if not isinstance(api.resolve(method, path.replace("{id}", "X")), RouteMatch):
             raise CommandError(f"template.yaml routes no {method} {path}")
     return api, template
@@ -76,12 +107,12 @@ def _settings() -> Settings:
         raise CommandError(str(exc)) from None
 
 
-def _curl(url: str, api_key: str, accept: str, body: str | None = None, output: str | None = None) -> str:
+def _curl(url: str, api_key: str, accept: str, body: str | None = None, output: Path | None = None) -> str:
     parts = ["curl", "-s", "-X", "POST", url, "-H", f"x-api-key: {api_key}", "-H", f"Accept: {accept}"]
     if body is not None:
         parts += ["-H", "Content-Type: application/json", "-d", body]
     if output is not None:
-        parts += ["-o", output]
+        parts += ["--create-dirs", "-o", str(output)]
     return " ".join(shlex.quote(part) for part in parts)
 
 
@@ -91,29 +122,40 @@ def _program() -> str:
     return invoked if Path(invoked).name == "nmshd-tokens" else "nmshd-tokens"
 
 
-def _banner(base_url: str, api_key: str, demos: list[DemoRecord], endpoint: str | None) -> None:
+def _banner(api_key: str, demos: list[DemoRecord], state: ServeState, state_file: Path | None) -> None:
     if demos:
         say("demo records:")
         for demo in demos:
             say(f"  {demo.record.id}  {demo.label}" + (f" ({demo.hint})" if demo.hint else ""))
         say()
     say(f"API key: {api_key}")
-    say(f"API:      {base_url}/api/v2/…")
-    say(f"backbone: {os.environ.get('BACKBONE_BASE_URL') or base_url + '/backbone'}")
-    say(f"web page: {base_url}/")
-    say(f"DynamoDB: {endpoint or 'AWS (no endpoint override)'}")
+    say(f"API:      {state.api_url}/api/v2/…")
+    say(f"backbone: {state.backbone_url}")
+    say(f"web page: {state.page_url}")
+    say(f"DynamoDB: {state.dynamodb_endpoint or 'AWS (no endpoint override)'}")
+    if state_file is not None:
+        say(f"state:    {state_file} (records, load and status find this server through it)")
     if not demos:
         return
-    file_url = base_url + FILE_TOKEN_PATH.replace("{id}", FILE_ID)
-    template_url = base_url + TEMPLATE_TOKEN_PATH.replace("{id}", PASSWORD_TEMPLATE_ID)
+    file_url = state.api_url + FILE_TOKEN_PATH.replace("{id}", FILE_ID)
+    template_url = state.api_url + TEMPLATE_TOKEN_PATH.replace("{id}", PASSWORD_TEMPLATE_ID)
     body = json.dumps({"passwordProtection": {"password": DEMO_PASSWORD}}, separators=(",", ":"))
+    token_png, template_png = EXAMPLES_DIR / "token.png", EXAMPLES_DIR / "template-token.png"
     say()
     say("try:")
     say("  " + _curl(file_url, api_key, "application/json"))
-    say("  " + _curl(file_url, api_key, "image/png", output="token.png"))
-    say(f"  {_program()} load token.png")
-    say("  " + _curl(template_url, api_key, "image/png", body=body, output="template-token.png"))
-    say(f"  {_program()} load template-token.png --password {shlex.quote(DEMO_PASSWORD)}")
+    say("  " + _curl(file_url, api_key, "image/png", output=token_png))
+    say(f"  {_program()} load {shlex.quote(str(token_png))}")
+    say("  " + _curl(template_url, api_key, "image/png", body=body, output=template_png))
+    say(f"  {_program()} load {shlex.quote(str(template_png))} --password {shlex.quote(DEMO_PASSWORD)}")
+
+
+def _record_state(state: ServeState) -> Path | None:
+    try:
+        return write_state(state)
+    except OSError as exc:  # a read-only checkout: the other commands then need their options
+        print(f"cannot write the state file: {exc.strerror}", file=sys.stderr, flush=True)
+        return None
 
 
 class _StopSignal:
@@ -150,17 +192,16 @@ def _start(
     embedded_endpoint: str | None,
 ) -> LocalHttpServer:
     """Tables (in the embedded DynamoDB only), the functions, and the bound (not yet serving) HTTP server."""
-    wiring.reset()
-    dynamodb_client.cache_clear()
     if embedded_endpoint is not None:
         names = {"RecordsTable": settings.records_table, "BackboneTable": settings.backbone_table}
-        created = create_tables(dynamodb_client(embedded_endpoint), names, template)
+        created = create_tables(aws_client("dynamodb", settings.region), names, template)
         say(f"created tables {', '.join(created) or '(none: they exist)'}")
     say(f"loading functions {', '.join(api.functions)}…")
     functions = {logical_id: LocalFunction.load(spec) for logical_id, spec in api.functions.items()}
+    send_json_logs_to_stderr()
     local_api = LocalApi(api, functions, api_key, page=lambda: render_page(records.list_own_records(), api_key))
     try:
-        return LocalHttpServer((HOST, options.port), local_api)
+        return LocalHttpServer((HOST, options.port), local_api, log=say)
     except OSError as exc:
         raise CommandError(f"cannot listen on {HOST}:{options.port}: {exc.strerror}") from None
 
@@ -200,7 +241,7 @@ def _serve(options: ServeOptions, api: ApiSpec, template: dict[str, Any], base_u
     database, endpoint = _start_dynamodb(options)
     try:
         use_endpoint(endpoint)
-        store = RecordStore(endpoint, settings.records_table)
+        store = RecordStore(endpoint, settings)
         embedded_endpoint = endpoint if database is not None else None
         server = _start(options, api, template, settings, store.repository, api_key, embedded_endpoint)
         with store.failures():
@@ -211,15 +252,25 @@ def _serve(options: ServeOptions, api: ApiSpec, template: dict[str, Any], base_u
         raise
     thread = threading.Thread(target=server.serve_forever, name="local-api", daemon=True)
     thread.start()
-    _banner(base_url, api_key, demos, endpoint)
-    say()
-    say(f"ready in {time.perf_counter() - options.started_at:.1f} s: Ctrl-C stops")
-    stop.event.wait()
-    say("stopping…")
-    server.shutdown()
-    server.server_close()
-    thread.join(timeout=5)
-    if database is not None:
-        database.stop()
+    state = ServeState(
+        pid=os.getpid(),
+        api_url=base_url,
+        backbone_url=os.environ.get("BACKBONE_BASE_URL") or f"{base_url}/backbone",
+        page_url=f"{base_url}/",
+        dynamodb_endpoint=endpoint,
+    )
+    try:
+        _banner(api_key, demos, state, _record_state(state))
+        say()
+        say(f"ready in {time.perf_counter() - options.started_at:.1f} s: Ctrl-C stops")
+        stop.event.wait()
+        say("stopping…")
+    finally:
+        remove_state(state.pid)
+        server.shutdown()
+        server.server_close()
+        thread.join(timeout=5)
+        if database is not None:
+            database.stop()
     say("stopped")
     return 0

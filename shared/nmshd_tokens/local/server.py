@@ -2,6 +2,9 @@
 
 Order of checks (SPEC §7): API key → 401, unknown route → 404, known path with another method → 405 + Allow,
 then the function; a crash or an unreadable function result → 502, as API Gateway answers a broken Lambda.
+Before all of them the HTTP server makes two checks that only a server on a developer's machine needs: malformed
+framing → 400 (framing.py), and a Host that is not a loopback name → 421, so that a DNS-rebinding web page never
+gets an answer (the page holds the API key).
 """
 
 from __future__ import annotations
@@ -12,11 +15,13 @@ import sys
 import time
 import traceback
 import uuid
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Collection, Mapping
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
+from urllib.parse import urlsplit
 
 from ..domain.errors import DomainError, ErrorKind
+from .framing import BadFraming, read_body
 from .functions import LocalFunction
 from .gateway import (
     HttpRequest,
@@ -26,14 +31,34 @@ from .gateway import (
     envelope_response,
     render_response,
 )
+from .page import PAGE_HEADERS
 from .routes import ApiSpec, MethodNotAllowed
 
 MAX_BODY_BYTES = 10 * 1024 * 1024  # API Gateway's payload limit
+LOOPBACK_HOST_NAMES = ("127.0.0.1", "localhost")
+# Connections the kernel queues while the accept loop is busy (socketserver's default is 5: a burst of clients
+# beyond that has its SYNs dropped and waits for TCP's retransmit, a second or more).
+LISTEN_BACKLOG = 1024
 Log = Callable[[str], None]
+_TEXT = ("Content-Type", "text/plain; charset=utf-8")
 
 
 def _stderr(line: str) -> None:
     print(line, file=sys.stderr, flush=True)
+
+
+def host_name(host_header: str | None) -> str | None:
+    """`LocalHost:3000` → `localhost`; None when the Host header is missing or not a host[:port]."""
+    if not host_header:
+        return None
+    try:
+        parts = urlsplit(f"//{host_header.strip()}")
+        parts.port  # noqa: B018 - raises ValueError for a port that is not a number
+    except ValueError:
+        return None
+    if parts.username is not None or parts.path or parts.query or parts.fragment:
+        return None
+    return parts.hostname
 
 
 class LocalApi:
@@ -91,7 +116,7 @@ class LocalApi:
         except Exception as exc:
             self._log(f"the local page failed with {type(exc).__name__}: 500")
             return envelope_response(ErrorKind.UNEXPECTED)
-        return HttpResponse(200, [("Content-Type", "text/html; charset=utf-8")], html.encode("utf-8"))
+        return HttpResponse(200, list(PAGE_HEADERS), html.encode("utf-8"))
 
 
 class _RequestHandler(BaseHTTPRequestHandler):
@@ -102,45 +127,30 @@ class _RequestHandler(BaseHTTPRequestHandler):
     disable_nagle_algorithm = True
     server: LocalHttpServer
 
-    def _read_body(self) -> bytes | None:
-        """The request body, or None when it is larger than API Gateway accepts."""
-        if "chunked" in (self.headers.get("Transfer-Encoding") or "").lower():
-            return self._read_chunked()
-        length = int(self.headers.get("Content-Length") or 0)
-        if length > MAX_BODY_BYTES:
-            return None
-        return self.rfile.read(length) if length > 0 else b""
-
-    def _read_chunked(self) -> bytes | None:
-        body = bytearray()
-        while True:
-            size = int(self.rfile.readline(64).split(b";", 1)[0].strip() or b"0", 16)
-            if size == 0:
-                self.rfile.readline(64)  # the empty line after the last chunk (no trailers expected)
-                return bytes(body)
-            if len(body) + size > MAX_BODY_BYTES:
-                return None
-            body += self.rfile.read(size)
-            self.rfile.readline(64)
-
     def _serve(self) -> None:
         started = time.perf_counter()
         try:
-            body = self._read_body()
-        except ValueError:
-            self.send_error(400, "Bad request body framing")
-            return
-        if body is None:
-            self.close_connection = True
-            response = envelope_response(ErrorKind.PAYLOAD_TOO_LARGE)
+            body = read_body(self.headers, self.rfile, MAX_BODY_BYTES)
+        except BadFraming as exc:
+            self.close_connection = True  # the rest of the stream cannot be trusted to be a next request
+            response = HttpResponse(400, [_TEXT], f"Bad request: {exc}.\n".encode())
         else:
-            request = HttpRequest(self.command, self.path, list(self.headers.items()), body, self.client_address[0])
-            response = self.server.local_api.handle(request)
+            response = self._respond(body)
         self._write(response)
         # The path without the query: a backbone query carries a password hash.
         path = self.path.split("?", 1)[0]
         elapsed_ms = (time.perf_counter() - started) * 1000
         self.server.log(f"{self.command} {path} {response.status} {elapsed_ms:.0f} ms")
+
+    def _respond(self, body: bytes | None) -> HttpResponse:
+        if not self.server.answers_for(self.headers.get_all("Host") or []):
+            names = " and ".join(sorted(self.server.host_names))
+            return HttpResponse(421, [_TEXT], f"This local server answers only for {names}.\n".encode())
+        if body is None:
+            self.close_connection = True
+            return envelope_response(ErrorKind.PAYLOAD_TOO_LARGE)
+        request = HttpRequest(self.command, self.path, list(self.headers.items()), body, self.client_address[0])
+        return self.server.local_api.handle(request)
 
     def _write(self, response: HttpResponse) -> None:
         self.send_response_only(response.status)
@@ -170,11 +180,23 @@ class _RequestHandler(BaseHTTPRequestHandler):
 
 class LocalHttpServer(ThreadingHTTPServer):
     daemon_threads = True
+    request_queue_size = LISTEN_BACKLOG
 
-    def __init__(self, address: tuple[str, int], local_api: LocalApi, log: Log = _stderr) -> None:
+    def __init__(
+        self,
+        address: tuple[str, int],
+        local_api: LocalApi,
+        log: Log = _stderr,
+        host_names: Collection[str] = LOOPBACK_HOST_NAMES,
+    ) -> None:
         self.local_api = local_api
         self.log = log
+        self.host_names = frozenset(name.lower() for name in host_names)
         super().__init__(address, _RequestHandler)
+
+    def answers_for(self, host_headers: list[str]) -> bool:
+        """Exactly one Host header, naming one of our host names (any port)."""
+        return len(host_headers) == 1 and host_name(host_headers[0]) in self.host_names
 
     def server_bind(self) -> None:
         # HTTPServer.server_bind resolves the host name (getfqdn), which can stall for seconds without DNS.

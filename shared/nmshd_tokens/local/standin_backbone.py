@@ -1,9 +1,11 @@
 """A local stand-in for the enmeshed Backbone's device login and token routes, on loopback only.
 
-It behaves as the shared notes backbone-api.md, "What a faithful local stand-in must do", describe Backbone 7.1.x:
-`POST /connect/token` (password grant, lockout), `POST /api/v2/Tokens`, `GET /api/v2/Tokens/{id}` (the access
-decision list, the lock at 100 failures, the one 404 message) and `GET /api/v2/Version`. A missing, unknown or
-expired bearer makes a caller anonymous, never 401. For tests and `nmshd-tokens serve --backbone standin`:
+It behaves as the enmeshed Backbone 7.1.x does (read in its source; the transport library's tests below agree):
+`POST /connect/token` (password grant, lockout per device), `POST /api/v2/Tokens`, `GET /api/v2/Tokens/{id}` (the
+access decision list, the lock at 100 failures, the one 404 message), `DELETE /api/v2/Tokens/{id}` (the creator
+only) and `GET /api/v2/Version`. On the anonymous routes (create, get) a missing, unknown or expired bearer makes
+a caller anonymous, never 401; `DELETE` needs a valid one. The upstream transport library (`@nmshd/transport`)
+speaks to it in tests/unit/test_upstream_backbone.py. For tests and `nmshd-tokens serve --backbone standin`:
 
     standin = StandinBackbone(port=0)
     base_url = standin.start()      # http://127.0.0.1:<port>
@@ -11,8 +13,9 @@ expired bearer makes a caller anonymous, never 401. For tests and `nmshd-tokens 
     ...
     standin.stop()
 
-Test knobs: `token_lifetime`, `quota_exhausted`, `fail_next`, `delay_next`, `revoke_access_tokens`,
-`reset_failed_attempts`, a settable `clock`; `tokens`, `calls` and `logins` to inspect what arrived.
+Test knobs: `add_device` (more devices, other identities), `token_lifetime`, `quota_exhausted`, `major_version`,
+`fail_next`, `delay_next`, `revoke_access_tokens`, `reset_failed_attempts`, a settable `clock`; `tokens`, `calls`
+and `logins` to inspect what arrived (with `record_wire=True`, each call keeps its headers, query and body too).
 """
 
 from __future__ import annotations
@@ -28,16 +31,16 @@ import secrets
 import string
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Protocol
 from urllib.parse import parse_qs, urlsplit
 
-from ..domain.crypto import secret_texts_equal
+from ..domain.algorithms import secret_texts_equal
+from ..domain.clock import format_timestamp
 from ..domain.encoding import EncodingError, b64_decode, b64url_decode, b64url_encode
-from ..domain.errors import format_timestamp
 
 LOGIN_ATTEMPTS_BEFORE_LOCKOUT = 3
 LOGIN_LOCKOUT = timedelta(minutes=10)
@@ -51,6 +54,12 @@ NOT_FOUND_MESSAGE = (
     "If a password is required to fetch the record, make sure you passed the correct one."
 )
 _ID_ALPHABET = string.ascii_letters + string.digits
+# The transport's PasswordGenerator.createStrongPassword(45, 50) for device passwords: "ease" letters and digits
+# plus these specials, at least one of each kind. '#', '+', '?' and ',' must survive the login form's encoding.
+_LIBRARY_SPECIALS = "!?-_.:,;#+"
+_LIBRARY_LOWER = "abcdefghijkmnpqrstuvwxyz"
+_LIBRARY_UPPER = "ABCDEFGHJKLMNPQRSTUVWXYZ"
+_LIBRARY_DIGITS = "123456789"
 _ERROR_ID_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ123456789"  # the Backbone's: no I, O or 0
 _TOKEN_ID_RE = re.compile(r"TOK[A-Za-z0-9]{1,17}")
 _ADDRESS_RE = re.compile(r"did:e:((?:[a-z0-9-]+\.)*[a-z]{2,}):dids:([0-9a-f]{20})([0-9a-f]{2})")
@@ -63,9 +72,21 @@ class Headers(Protocol):
 
     def get(self, name: str, default: None = None) -> str | None: ...
 
+    def items(self) -> Iterable[tuple[str, str]]: ...
+
 
 def _random(alphabet: str, length: int = 17) -> str:
     return "".join(secrets.choice(alphabet) for _ in range(length))
+
+
+def device_password() -> str:
+    """A device password as the transport library generates one: 45–50 characters, one special at least."""
+    kinds = (_LIBRARY_SPECIALS, _LIBRARY_LOWER, _LIBRARY_UPPER, _LIBRARY_DIGITS)
+    mixed = _LIBRARY_LOWER + _LIBRARY_UPPER + _LIBRARY_DIGITS + _LIBRARY_SPECIALS
+    characters = [secrets.choice(kind) for kind in kinds]
+    characters += [secrets.choice(mixed) for _ in range(41 + secrets.randbelow(6))]
+    secrets.SystemRandom().shuffle(characters)
+    return "".join(characters)
 
 
 def backbone_address(domain: str = "localhost", identity: str | None = None) -> str:
@@ -81,7 +102,7 @@ def is_backbone_address(value: str) -> bool:
 
 @dataclass(frozen=True)
 class StandinDevice:
-    """The one device that can log in: its OAuth client, its login, and the identity it acts for."""
+    """A device that can log in: its OAuth client, its login, and the identity it acts for."""
 
     client_id: str
     client_secret: str = field(repr=False)
@@ -91,13 +112,16 @@ class StandinDevice:
     device_id: str
 
     @classmethod
-    def generate(cls) -> StandinDevice:
+    def generate(
+        cls, client: StandinDevice | None = None, address: str | None = None, password: str | None = None
+    ) -> StandinDevice:
+        """A new device; with `client`, of the same OAuth client (tenant); with `address`, of that identity."""
         return cls(
-            client_id="standin",
-            client_secret=secrets.token_urlsafe(24),
+            client_id=client.client_id if client else "standin",
+            client_secret=client.client_secret if client else secrets.token_urlsafe(24),
             username="USR" + _random(_ID_ALPHABET),
-            password=secrets.token_urlsafe(36),  # 48 characters, as the library's 45–50
-            address=backbone_address(),
+            password=password or device_password(),
+            address=address or backbone_address(),
             device_id="DVC" + _random(_ID_ALPHABET),
         )
 
@@ -130,19 +154,26 @@ class StoredBackboneToken:
 
 @dataclass(frozen=True)
 class Call:
-    """One request as it arrived; `bearer` is none, valid, expired or unknown (never the token itself)."""
+    """One request as it arrived; `bearer` is none, valid, expired or unknown (never the token itself).
+
+    With `record_wire`, also the headers in arrival order (the bearer replaced by its state), the raw query and
+    the body, so tests can compare clients on the wire; they may hold test credentials, so they never print.
+    """
 
     method: str
     path: str
     bearer: str
     caller: str | None
+    headers: tuple[tuple[str, str], ...] = field(default=(), repr=False)
+    query: str = field(default="", repr=False)
+    body: bytes = field(default=b"", repr=False)
 
 
 @dataclass(frozen=True)
 class Reply:
     status: int
     body: bytes = b""
-    content_type: str = _JSON
+    content_type: str | None = _JSON
     headers: dict[str, str] = field(default_factory=dict)
 
 
@@ -175,21 +206,25 @@ class StandinBackbone:
         token_lifetime: int = 300,
         clock: Callable[[], datetime] | None = None,
         idle_timeout: float = 30.0,
+        record_wire: bool = False,
     ) -> None:
         if host != "localhost" and not ipaddress.ip_address(host).is_loopback:
             raise ValueError("the stand-in listens on loopback only: it has no real authentication")
         self.host, self.port = host, port
-        self.device = device or StandinDevice.generate()
+        self.device = device or StandinDevice.generate()  # the one `env()` hands to remote mode
+        self.devices: dict[str, StandinDevice] = {self.device.username: self.device}
+        self.record_wire = record_wire
         self.token_lifetime = token_lifetime  # `expires_in` of the next logins
         self.clock: Callable[[], datetime] = clock or (lambda: datetime.now(UTC))
         self.quota_exhausted = False
+        self.major_version = "7"  # what GET /api/v2/Version answers, as a string
         self.tokens: dict[str, StoredBackboneToken] = {}
         self.calls: list[Call] = []
         self.logins = 0
         self._idle_timeout = idle_timeout
         self._sessions: dict[str, _Session] = {}
-        self._login_failures = 0
-        self._locked_until: datetime | None = None
+        self._login_failures: dict[str, int] = {}  # per username: the Backbone locks a device, not a tenant
+        self._locked_until: dict[str, datetime] = {}
         self._faults: list[_Fault] = []
         self._signing_key = secrets.token_bytes(32)
         self._lock = threading.RLock()
@@ -243,6 +278,13 @@ class StandinBackbone:
 
     # --- test knobs --------------------------------------------------------------------------------
 
+    def add_device(self, address: str | None = None, password: str | None = None) -> StandinDevice:
+        """Another device of the same OAuth client: of identity `address`, by default a new identity."""
+        device = StandinDevice.generate(client=self.device, address=address, password=password)
+        with self._lock:
+            self.devices[device.username] = device
+        return device
+
     def fail_next(self, count: int, status: int = 503, route: str | None = None) -> None:
         """The next `count` requests (to `route`: "login" or "tokens"; None: any) answer `status`."""
         with self._lock:
@@ -273,7 +315,7 @@ class StandinBackbone:
         route = "login" if lower == "/connect/token" else "tokens" if lower.startswith("/api/v2/tokens") else None
         with self._lock:
             session, bearer = self._caller(headers)
-            self.calls.append(Call(method, path, bearer, session.address if session else None))
+            self.calls.append(self._call(method, parts.query, path, bearer, session, headers, body))
             fault = self._take_fault(route)
         if fault is not None and fault.delay:
             time.sleep(fault.delay)
@@ -286,6 +328,18 @@ class StandinBackbone:
                 reply = self._route(method, path, parts.query, session, headers, body)
         reply.headers.setdefault("X-Correlation-ID", correlation)
         return reply
+
+    def _call(
+        self, method: str, query: str, path: str, bearer: str, session: _Session | None, headers: Headers, body: bytes
+    ) -> Call:
+        caller = session.address if session else None
+        if not self.record_wire:
+            return Call(method, path, bearer, caller)
+        recorded = tuple(
+            (name, f"{value.partition(' ')[0]} <{bearer}>" if name.lower() == "authorization" else value)
+            for name, value in headers.items()
+        )
+        return Call(method, path, bearer, caller, recorded, query, body)
 
     def _take_fault(self, route: str | None) -> _Fault | None:
         for fault in self._faults:
@@ -309,8 +363,10 @@ class StandinBackbone:
             return self._create(session, headers, body)
         if method == "GET" and lower.startswith("/api/v2/tokens/") and lower.count("/") == 4:
             return self._get(session, path.rsplit("/", 1)[1], query)
+        if method == "DELETE" and lower.startswith("/api/v2/tokens/") and lower.count("/") == 4:
+            return self._delete(session, path.rsplit("/", 1)[1])
         if method == "GET" and lower == "/api/v2/version":
-            return _json_reply(200, {"result": {"majorVersion": "7"}})
+            return _json_reply(200, {"result": {"majorVersion": self.major_version}})
         return Reply(404, content_type="text/plain")
 
     def _now(self) -> datetime:
@@ -362,38 +418,41 @@ class StandinBackbone:
             return _oauth_error(400, "unsupported_grant_type", "The specified 'grant_type' is not supported.")
         if not form.get("username") or not form.get("password"):
             return _oauth_error(400, "invalid_request", "The mandatory 'username' and/or 'password' are missing.")
-        device = self.device
-        if not _same(form.get("client_id"), device.client_id) or not _same(
-            form.get("client_secret"), device.client_secret
+        client = self.device  # one OAuth client: every device shares it
+        if not _same(form.get("client_id"), client.client_id) or not _same(
+            form.get("client_secret"), client.client_secret
         ):
             return _oauth_error(401, "invalid_client", "The specified client credentials are invalid.")
-        if not _same(form.get("username"), device.username):
+        device = self.devices.get(form["username"])
+        if device is None:
             return _oauth_error(400, "invalid_grant", "The username/password couple is invalid.")
         now = self._now()
-        if self._locked_until is not None and now < self._locked_until:
+        locked_until = self._locked_until.get(device.username)
+        if locked_until is not None and now < locked_until:
             return _oauth_error(
                 400, "access_denied", "The user is temporarily locked out, please try again in a few minutes."
             )
         if not _same(form.get("password"), device.password):
-            self._login_failures += 1
-            if self._login_failures >= LOGIN_ATTEMPTS_BEFORE_LOCKOUT:
-                self._locked_until, self._login_failures = now + LOGIN_LOCKOUT, 0
+            failures = self._login_failures.get(device.username, 0) + 1
+            self._login_failures[device.username] = failures
+            if failures >= LOGIN_ATTEMPTS_BEFORE_LOCKOUT:
+                self._locked_until[device.username], self._login_failures[device.username] = now + LOGIN_LOCKOUT, 0
             return _oauth_error(400, "invalid_grant", "The username/password couple is invalid.")
-        self._login_failures = 0
+        self._login_failures[device.username] = 0
         self.logins += 1
         lifetime = self.token_lifetime
-        access_token = self._jwt(now, lifetime)
+        access_token = self._jwt(device, now, lifetime)
         self._sessions[access_token] = _Session(device.address, device.device_id, now + timedelta(seconds=lifetime))
         return _json_reply(200, {"access_token": access_token, "token_type": "Bearer", "expires_in": lifetime})
 
-    def _jwt(self, now: datetime, lifetime: int) -> str:
+    def _jwt(self, device: StandinDevice, now: datetime, lifetime: int) -> str:
         """A signed JWT with the Backbone's claims; the stand-in itself only looks it up in its sessions."""
         header = {"alg": "HS256", "typ": "at+jwt"}
         claims = {
-            "sub": self.device.username,
-            "name": self.device.username,
-            "nmshd_address": self.device.address,
-            "device_id": self.device.device_id,
+            "sub": device.username,
+            "name": device.username,
+            "nmshd_address": device.address,
+            "device_id": device.device_id,
             "iat": int(now.timestamp()),
             "exp": int(now.timestamp()) + lifetime,
             "jti": secrets.token_hex(8),
@@ -508,7 +567,7 @@ class StandinBackbone:
     def _access(
         self, token: StoredBackboneToken, caller: _Session | None, password: bytes | None, now: datetime
     ) -> Reply:
-        """`Token.TryToAccess`, in its order (notes §3.4)."""
+        """The Backbone's `Token.TryToAccess`, in its order."""
         address = caller.address if caller else None
         if token.created_by == address:  # the owner; anonymous matches anonymous
             return self._found(token)
@@ -526,6 +585,27 @@ class StandinBackbone:
         if address is not None:
             token.allocations.add(address)
         return self._found(token)
+
+    # --- DELETE /api/v2/Tokens/{id} ----------------------------------------------------------------
+
+    def _delete(self, caller: _Session | None, token_id: str) -> Reply:
+        """The creator's hard delete, even of an expired or locked token (the DeleteToken handler)."""
+        if caller is None:
+            # The route is not anonymous: the authorization middleware challenges before the handler runs.
+            return Reply(401, content_type=None, headers={"WWW-Authenticate": "Bearer"})
+        if not _TOKEN_ID_RE.fullmatch(token_id) or len(token_id) > 20:
+            return self._invalid(_INVALID_ID)  # '{PropertyName}', camel-cased: the same text as for GET
+        token = self.tokens.get(token_id)
+        if token is None or self._now() - CLEANUP_AFTER_EXPIRY > token.expires_at:
+            return self._not_found()
+        if token.created_by != caller.address:  # an anonymous token's creator is null: nobody may delete it
+            return self._error(
+                403,
+                "error.platform.forbidden",
+                "You are not allowed to perform this action due to insufficient privileges.",
+            )
+        del self.tokens[token_id]
+        return Reply(204, content_type=None)
 
     def _found(self, token: StoredBackboneToken) -> Reply:
         return _json_reply(200, {"result": token.dto()})
@@ -609,8 +689,10 @@ class _Handler(BaseHTTPRequestHandler):
         body = self.rfile.read(length) if length else b""
         reply = self.standin.handle(method, self.path, self.headers, body)
         self.send_response(reply.status)
-        self.send_header("Content-Type", reply.content_type)
-        self.send_header("Content-Length", str(len(reply.body)))
+        if reply.content_type:
+            self.send_header("Content-Type", reply.content_type)
+        if reply.status != 204:  # a 204 has no body and no Content-Length (RFC 9110, 8.6)
+            self.send_header("Content-Length", str(len(reply.body)))
         for name, value in reply.headers.items():
             self.send_header(name, value)
         try:

@@ -1,8 +1,10 @@
-"""The remote Backbone: tokens published to a real enmeshed Backbone as the service's device (issue #9).
+"""The remote Backbone: tokens published to a real enmeshed Backbone as the service's device.
 
-Wire contract (shared notes backbone-api.md): device login by OAuth password grant (§1), `POST /api/v2/Tokens`
-(§2, §4) and the anonymous peer read `GET /api/v2/Tokens/{id}` (§3). Credentials, hashes, token content and
-query strings are never logged: log lines name the route, the status and the Backbone's error code only.
+Wire contract, as the Backbone's source and the Connector's transport library speak it: device login by OAuth
+password grant (`/connect/token`), `POST /api/v2/Tokens`, the anonymous peer read `GET /api/v2/Tokens/{id}`, the
+creator's `DELETE /api/v2/Tokens/{id}` and `GET /api/v2/Version`. tests/unit/test_upstream_wire.py compares these
+requests with the upstream transport library's. Credentials, hashes, token content and query strings are never
+logged: log lines name the route, the status and the Backbone's error code only.
 """
 
 from __future__ import annotations
@@ -20,12 +22,12 @@ from datetime import UTC, datetime
 from typing import Any, Protocol
 from urllib.parse import quote, urlencode, urlsplit
 
+from ..domain.clock import format_timestamp, parse_iso_datetime
 from ..domain.encoding import EncodingError, b64_encode, b64url_decode
-from ..domain.errors import DomainError, ErrorKind, format_timestamp
+from ..domain.errors import BackboneRefusal, DomainError, ErrorKind
 from ..domain.ids import is_token_id
-from ..domain.models import PublishedToken, StoredToken, TokenDraft
-from ..domain.validation import parse_iso_datetime
-from .ports import TransactItem
+from ..domain.tokens import Token, TokenDraft
+from ..usecases.ports import CommandAlreadyRecorded, TokenWrite
 from .secrets import CredentialSource
 
 # A child of the Powertools logger (service "nmshd-tokens"): its JSON lines, with the `extra` keys.
@@ -33,11 +35,12 @@ logger = logging.getLogger("nmshd-tokens.remote_backbone")
 
 LOGIN_PATH = "/connect/token"
 TOKENS_PATH = "/api/v2/Tokens"
+VERSION_PATH = "/api/v2/Version"
 _JSON = "application/json"
 _FORM = "application/x-www-form-urlencoded"
 _STALE_CONNECTION = (ConnectionResetError, BrokenPipeError)  # http.client.RemoteDisconnected included
 _MIN_ATTEMPT_SECONDS = 0.05  # less time than this left: another attempt cannot succeed
-# The Backbone's validation message when it treats the caller as anonymous (notes §1.7).
+# The Backbone's validation message when it treats the caller as anonymous (see _answered_as_anonymous).
 _ANONYMOUS_CONTENT_MESSAGE = "must be empty"
 
 
@@ -141,8 +144,14 @@ class KeepAliveTransport:
             connection.close()
 
 
-class TokenRecords(Protocol):
-    def put_token(self, stored: StoredToken, token_id: str) -> None: ...
+class PublicationRecords(Protocol):
+    def write_publication(self, write: TokenWrite, token: Token) -> None:
+        """The local part of a publication (the token's record, the command's record), after the Backbone's."""
+        ...
+
+    def delete_token(self, token_id: str) -> None:
+        """The local part of a revoke, after the Backbone's."""
+        ...
 
 
 @dataclass(frozen=True)
@@ -154,10 +163,11 @@ class AccessToken:
 
 
 def token_request_body(draft: TokenDraft) -> dict[str, Any]:
-    """As the transport's `sendToken` builds it (notes §4.1): optional fields are left out, not null."""
-    body: dict[str, Any] = {"content": draft.content_cipher, "expiresAt": format_timestamp(draft.expires_at)}
-    if draft.for_identity:
-        body["forIdentity"] = draft.for_identity
+    """As the transport library's `sendToken` builds it: optional fields are left out, not null."""
+    details = draft.details
+    body: dict[str, Any] = {"content": draft.content_cipher, "expiresAt": format_timestamp(details.expires_at)}
+    if details.for_identity:
+        body["forIdentity"] = details.for_identity
     if draft.password_hash is not None:
         body["password"] = b64_encode(draft.password_hash)  # standard base64 with padding, as CoreBuffer writes it
     return body
@@ -180,7 +190,7 @@ class RemoteBackbone:
 
     Login: the access token is shared by every call of the process and renewed `min(max_margin, 25 % of its
     lifetime)` before it expires. Renewal must be proactive: the token routes allow anonymous callers, so the
-    Backbone silently treats a stale bearer as anonymous instead of answering 401 (notes §1.7). If that
+    Backbone silently treats a stale bearer as anonymous instead of answering 401. If that
     happens anyway (say the Backbone's signing keys changed), the create call logs in once more and retries.
     A refused login is not repeated for `refusal_cooldown` seconds: three wrong passwords lock the device,
     which the Connector may share, for ten minutes.
@@ -196,7 +206,7 @@ class RemoteBackbone:
         self,
         base_url: str,
         credentials: CredentialSource,
-        records: TokenRecords,
+        records: PublicationRecords,
         *,
         transport: Transport | None = None,
         retry: RetryPolicy | None = None,
@@ -220,24 +230,14 @@ class RemoteBackbone:
 
     # --- TokenPublisher ----------------------------------------------------------------------------
 
-    supports_transactions = False  # the Backbone's write and ours cannot be one transaction
-
-    def publish(
-        self,
-        draft: TokenDraft,
-        keep: Callable[[PublishedToken], StoredToken] | None,
-        *,
-        also: Callable[[PublishedToken], TransactItem] | None = None,
-    ) -> PublishedToken:
-        if also is not None:
-            raise ValueError("a remote Backbone cannot write `also` in the token's transaction")
+    def publish(self, write: TokenWrite) -> Token:
         deadline = time.monotonic() + self._retry.budget
-        published = self._create(draft, deadline)
-        if keep is not None:
-            self._keep(keep(published), published.id)
-        return published
+        token = self._create(write.draft, deadline)
+        if write.keeps_record or write.command is not None:
+            self._write_locally(write, token)
+        return token
 
-    def _create(self, draft: TokenDraft, deadline: float) -> PublishedToken:
+    def _create(self, draft: TokenDraft, deadline: float) -> Token:
         body = json.dumps(token_request_body(draft), separators=(",", ":")).encode("utf-8")
         token = self._bearer(deadline)
         _check_identity(token, draft)
@@ -254,17 +254,19 @@ class RemoteBackbone:
             result = result if isinstance(result, dict) else {}
             created_at = parse_iso_datetime(result.get("createdAt"))
             if is_token_id(result.get("id")) and created_at is not None:
-                return PublishedToken(str(result["id"]), created_at)
+                return Token(str(result["id"]), created_at, draft.details)
         raise _refusal(answer, "create token")
 
-    def _keep(self, stored: StoredToken, token_id: str) -> None:
+    def _write_locally(self, write: TokenWrite, token: Token) -> None:
         try:
-            self._records.put_token(stored, token_id)
+            self._records.write_publication(write, token)
+        except CommandAlreadyRecorded:
+            raise  # another delivery of the command won; our token is an orphan nobody holds a reference to
         except Exception as exc:
             # The token id alone opens nothing (the key was never handed out); it helps to find the orphan.
             logger.error(
                 "token published, but its record was not written",
-                extra={"token_id": token_id, "error_type": type(exc).__name__},
+                extra={"token_id": token.id, "error_type": type(exc).__name__},
             )
             raise DomainError(ErrorKind.SERVICE_UNAVAILABLE) from exc
 
@@ -274,7 +276,9 @@ class RemoteBackbone:
         """Anonymous, as a peer without an account: a bearer would make us the owner and skip every check."""
         target = f"{TOKENS_PATH}/{quote(token_id, safe='')}"
         if password_hash:  # the Backbone reads an empty value as no password
-            target += "?" + urlencode({"password": b64_encode(password_hash)})  # strict standard base64 (§3.2)
+            target += "?" + urlencode(
+                {"password": b64_encode(password_hash)}
+            )  # the Backbone's Convert.FromBase64String: standard, padded
         deadline = time.monotonic() + self._retry.budget
         answer = self._send("GET", target, None, {"Accept": _JSON}, deadline, "get token")
         result = answer.json().get("result")
@@ -328,7 +332,8 @@ class RemoteBackbone:
                 "grant_type": "password",
                 "username": credentials.username,
                 "password": credentials.password,
-            }
+            },
+            quote_via=quote,  # a space as %20, as the transport's qs.stringify writes it (not '+')
         ).encode("ascii")
         started = self._clock()  # the lifetime counts from before the request: errs on the safe side
         answer = self._send("POST", LOGIN_PATH, form, {"Content-Type": _FORM, "Accept": _JSON}, deadline, "login")
@@ -375,6 +380,74 @@ class RemoteBackbone:
         logger.error("backbone unavailable", extra={"route": route})
         raise DomainError(ErrorKind.SERVICE_UNAVAILABLE)
 
+    # --- revoke ------------------------------------------------------------------------------------
+
+    # --- TokenRevoker ------------------------------------------------------------------------------
+
+    def revoke(self, token: Token) -> None:
+        """The Backbone first, then the record: a refusal keeps the record, so the revoke can be tried again."""
+        self.delete_on_backbone(token.id)
+        self._records.delete_token(token.id)
+
+    def delete_on_backbone(self, token_id: str) -> None:
+        """Deletes our token on the Backbone (`DELETE /api/v2/Tokens/{id}`; only its creator may).
+
+        A 404 with the Backbone's recordNotFound means it already forgot the token (deleted before, or cleaned
+        up 30 days after its expiry): done, too. Other refusals pass through with the Backbone's status, code
+        and message (403 error.platform.forbidden for another identity's token). Unlike create, the route is
+        not anonymous: a bearer the Backbone does not accept gets 401, answered, as the transport library does,
+        by one new login and one retry.
+        """
+        deadline = time.monotonic() + self._retry.budget
+        target = f"{TOKENS_PATH}/{quote(token_id, safe='')}"
+        token = self._bearer(deadline)
+        answer = self._send("DELETE", target, None, _headers(token), deadline, "delete token")
+        if answer.status == 401:
+            logger.warning("the backbone did not accept the access token; logging in again")
+            token = self._bearer(deadline, stale=token)
+            answer = self._send("DELETE", target, None, _headers(token), deadline, "delete token")
+        error = answer.error()
+        if answer.status in (200, 204):
+            return
+        if answer.status == 404 and error is not None and error[0] == ErrorKind.TOKEN_NOT_FOUND.code:
+            logger.info("the backbone no longer knows the token", extra={"token_id": token_id})
+            return
+        if answer.status != 401 and 400 <= answer.status < 500 and error is not None:
+            logger.warning(
+                "the backbone refused to delete the token",
+                extra={"status": answer.status, "backbone_error_code": error[0]},
+            )
+            raise BackboneRefusal(answer.status, error[0], error[1])
+        # A 401 after a fresh login, or a 404 without the Backbone's envelope (a wrong base URL or a proxy).
+        raise _refusal(answer, "delete token")
+
+    # --- health ------------------------------------------------------------------------------------
+
+    def check_version(self, timeout: float = 2.0) -> bool:
+        """The Backbone answers `GET /api/v2/Version` with a major version the transport supports (6 or 7).
+
+        One call, no retry: a health probe must stay cheap and quick.
+        """
+        try:
+            answer = self._transport.request("GET", VERSION_PATH, None, {"Accept": _JSON}, timeout)
+        except Unreachable:
+            return False
+        result = answer.json().get("result")
+        major = result.get("majorVersion") if isinstance(result, dict) else None
+        return answer.status == 200 and str(major) in ("6", "7")
+
+    def check_login(self, timeout: float = 3.0) -> bool:
+        """The device login works: the shared access token is valid or a new login succeeds within `timeout`.
+
+        A refused login is not repeated during its cool-down (three wrong passwords lock the device), so a
+        health route polled often cannot lock anyone out.
+        """
+        try:
+            self._bearer(time.monotonic() + timeout)
+        except DomainError:
+            return False
+        return True
+
 
 def _headers(token: AccessToken, content_type: str | None = None) -> dict[str, str]:
     headers = {"Accept": _JSON, "Authorization": f"Bearer {token.bearer}"}
@@ -391,7 +464,7 @@ def _seconds(value: object) -> float | None:
 
 
 def _answered_as_anonymous(answer: Answer) -> bool:
-    """'content' must be empty: only anonymous callers get this, so our bearer did not count (notes §1.7)."""
+    """'content' must be empty: only anonymous callers get this, so our bearer did not count."""
     error = answer.error()
     return (
         answer.status == 400
@@ -404,8 +477,8 @@ def _answered_as_anonymous(answer: Answer) -> bool:
 
 def _check_identity(token: AccessToken, draft: TokenDraft) -> None:
     """The TokenDTO names the configured identity; the Backbone records the device's. They must agree."""
-    if (token.address and token.address != draft.created_by) or (
-        token.device_id and token.device_id != draft.created_by_device
+    if (token.address and token.address != draft.details.created_by) or (
+        token.device_id and token.device_id != draft.details.created_by_device
     ):
         logger.warning("SERVICE_ADDRESS or SERVICE_DEVICE_ID differ from the identity the backbone login belongs to")
 

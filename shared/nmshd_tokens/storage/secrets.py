@@ -1,16 +1,15 @@
 """The Backbone device's credentials: one Secrets Manager secret in AWS, environment variables locally.
 
 The secret is a JSON object `{"clientId", "clientSecret", "username", "password"}` (all strings): the Backbone
-tenant's OAuth client and the device's login (notes backbone-api.md §1.2). Values are never logged or printed.
+tenant's OAuth client and the device's login . Values are never logged or printed.
 """
 
 from __future__ import annotations
 
 import json
 import logging
-import os
 import threading
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Protocol
 
@@ -101,9 +100,10 @@ class StaticCredentials:
 class SecretsManagerCredentials:
     """Read lazily from one secret, then kept for the life of the process (warm invocations reuse them)."""
 
-    def __init__(self, secret_id: str, client: SecretsManagerClient | None = None) -> None:
+    def __init__(self, secret_id: str, client_factory: Callable[[], SecretsManagerClient]) -> None:
         self.secret_id = secret_id
-        self._client = client
+        self._client_factory = client_factory
+        self._client: SecretsManagerClient | None = None
         self._credentials: BackboneCredentials | None = None
         self._lock = threading.Lock()
 
@@ -121,7 +121,9 @@ class SecretsManagerCredentials:
         from botocore.exceptions import BotoCoreError, ClientError
 
         try:
-            secret = self.client.get_secret_value(SecretId=self.secret_id)
+            if self._client is None:  # built on first use: only a login needs it
+                self._client = self._client_factory()
+            secret = self._client.get_secret_value(SecretId=self.secret_id)
         except ClientError as exc:
             code = exc.response.get("Error", {}).get("Code", "")
             logger.error("cannot read the backbone credentials secret", extra={"aws_error_code": code})
@@ -135,14 +137,3 @@ class SecretsManagerCredentials:
             # A deployment mistake, not the caller's: logged with the variable's name, answered as 503.
             logger.error(f"{SECRET_VARIABLE}: {exc}")
             raise DomainError(ErrorKind.SERVICE_UNAVAILABLE) from None
-
-    @property
-    def client(self) -> SecretsManagerClient:
-        if self._client is None:
-            import boto3
-            from botocore.config import Config
-
-            region = os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION") or "eu-central-1"
-            config = Config(retries={"max_attempts": 3, "mode": "standard"}, connect_timeout=2, read_timeout=3)
-            self._client = boto3.client("secretsmanager", region_name=region, config=config)
-        return self._client

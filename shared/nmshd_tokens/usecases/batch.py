@@ -1,43 +1,37 @@
-"""Bulk creation: one queued command per message, results to an output store, exactly once per command (issue #6).
+"""Bulk creation: one queued command per message, results to an output store, exactly once per command.
 
 Per message:
 1. The idempotency key is the message's `idempotencyKey`, else its SQS message id. A command already recorded
    under it is not run again: its outputs are written if they were not yet (a crash after the token), else nothing.
 2. A permanent failure (invalid JSON, validation, rules, missing records: 4xx) is written to
    `<prefix>/errors/<messageId>.json` as the error envelope and recorded, so it is not retried.
-3. Otherwise the token is created and its record written with it: in ONE transaction with the embedded backbone
-   (`atomic`), so a token never exists without its record; a remote Backbone cannot join a transaction, so there
+3. Otherwise the token is created with the command's record (TokenWrite): the embedded backbone writes both in one
+   transaction, so a token never exists without its record; a remote Backbone cannot join a transaction, so there
    the record follows the token and a crash in between means a second token on redelivery (the first is an
    orphan: its reference was never handed out).
 4. `<prefix>/<tokenId>.png` (qrCode) and `<prefix>/<tokenId>.json` (the TokenDTO) are written (same key, same bytes
-   on every retry), then the record is marked done and forgets the DTO.
+   on every retry), then the record is marked done and forgets the token.
 Transient failures (503, 429, anything unexpected) propagate: the caller reports the message for a retry.
 """
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from enum import Enum
 from typing import Any
 
+from ..domain.clock import utc_now
+from ..domain.connector import QrForm
 from ..domain.errors import DomainError, validation_error
-from ..domain.models import Token
-from ..domain.qr import qr_png
-from ..domain.validation import MSG_NOT_UNICODE, is_unicode_text
-from ..http.body import parse_json_object  # the HTTP body's rules (size, duplicate keys) for message bodies
-from ..storage.ports import (
-    CommandAlreadyRecorded,
-    CommandLog,
-    CommandRecord,
-    OutputStore,
-    TransactItem,
-)
-from .commands import Command, create_token, parse_command, qr_text
-from .create_token import TokenService, utc_now
+from ..domain.json_codec import dumps_compact, parse_json_object
+from ..domain.password_protection import is_unicode_text
+from ..domain.validation import MSG_NOT_UNICODE
+from .commands import Command, parse_command
+from .create_token import TokenCreation
+from .ports import CommandAlreadyRecorded, CommandLog, CommandRecord, OutputStore
 
 DEFAULT_PREFIX = "tokens"
 # SQS keeps a message (and a dead-letter queue its copy) for at most 14 days: every redelivery finds the record.
@@ -94,10 +88,11 @@ def _output_prefix(raw: dict[str, Any]) -> str:
 
 @dataclass
 class BatchTokenCreator:
-    service: TokenService
+    creation: TokenCreation
     log: CommandLog
     outputs: OutputStore
-    qr_default_format: str
+    backbone_base_url: str
+    default_qr_form: QrForm
     clock: Callable[[], datetime] = field(default=utc_now)
 
     def process(self, message: Message) -> Outcome:
@@ -116,7 +111,7 @@ class BatchTokenCreator:
         try:
             if refusal is not None:
                 raise refusal
-            record = self._create(parse_command(raw), key, prefix, message)
+            record = self._create(parse_command(raw, self.default_qr_form), key, prefix, message)
         except CommandAlreadyRecorded:  # a concurrent delivery of the same command won
             return self._resume(self._recorded(key))
         except DomainError as error:
@@ -130,32 +125,15 @@ class BatchTokenCreator:
     # --- steps ---------------------------------------------------------------------------------------------
 
     def _create(self, command: Command, key: str, prefix: str, message: Message) -> CommandRecord:
-        def record_for(dto: dict[str, Any]) -> CommandRecord:
-            payload = qr_text(dto["reference"], command.request.new_qr_code_format, self.qr_default_format)
-            return CommandRecord(
-                key=key,
-                message_id=message.message_id,
-                prefix=prefix,
-                expires_at=self.clock() + RECORD_LIFETIME,
-                token_id=str(dto["id"]),
-                dto=dto,
-                qr_payload=payload if command.qr_code else None,
-            )
-
-        if not self.service.publisher.supports_transactions:
-            record = record_for(create_token(self.service, command).to_dto())
-            if not self.log.add(record):
-                raise CommandAlreadyRecorded  # our token is an orphan; the recorded one is the result
-            return record
-        recorded: list[CommandRecord] = []
-
-        def record_item(token: Token) -> TransactItem:
-            recorded.append(record_for(token.to_dto()))
-            return self.log.put_request(recorded[-1])
-
-        # The record is written in the token's own transaction: a token never exists without it.
-        create_token(self.service, command, also=record_item)
-        return recorded[-1]
+        pending = CommandRecord(
+            key=key,
+            message_id=message.message_id,
+            prefix=prefix,
+            expires_at=self.clock() + RECORD_LIFETIME,
+            qr_form=command.request.qr_form,
+        )
+        token = self.creation.create(command.request, self.backbone_base_url, command=pending)
+        return replace(pending, token=token)
 
     def _recorded(self, key: str) -> CommandRecord:
         record = self.log.get(key)
@@ -164,14 +142,14 @@ class BatchTokenCreator:
         return record
 
     def _resume(self, record: CommandRecord) -> Outcome:
-        if record.done or record.dto is None:
+        if record.done or record.token is None:
             return Outcome.DUPLICATE
         self._write_outputs(record)
         self.log.mark_done(record.key)
         return Outcome.RESUMED
 
     def _refuse(self, error: DomainError, key: str, prefix: str, message: Message) -> Outcome:
-        body = json.dumps(error.envelope(), separators=(",", ":")).encode("utf-8")
+        body = dumps_compact(error.envelope()).encode("utf-8")
         self.outputs.put(f"{prefix}/errors/{message.message_id}.json", body, _JSON, {"message-id": message.message_id})
         failure = CommandRecord(
             key=key,
@@ -186,11 +164,13 @@ class BatchTokenCreator:
 
     def _write_outputs(self, record: CommandRecord) -> None:
         """Deterministic bytes from the record alone, so a retry rewrites exactly what the first attempt wrote."""
-        if record.dto is None or record.token_id is None:
+        token = record.token
+        if token is None:
             raise ValueError("only a token's record has outputs")
         metadata = {"message-id": record.message_id}
-        base = f"{record.prefix}/{record.token_id}"
-        if record.qr_payload is not None:
-            self.outputs.put(f"{base}.png", qr_png(record.qr_payload), _PNG, metadata)
-        dto = json.dumps(record.dto, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
-        self.outputs.put(f"{base}.json", dto, _JSON, metadata)
+        base = f"{record.prefix}/{token.id}"
+        if record.qr_form is not None:
+            from ..qr import qr_png  # the batch function loads the QR tables on its first QR command
+
+            self.outputs.put(f"{base}.png", qr_png(token.qr_payload(record.qr_form)), _PNG, metadata)
+        self.outputs.put(f"{base}.json", dumps_compact(token.to_dto()).encode("utf-8"), _JSON, metadata)

@@ -1,13 +1,13 @@
 """QR code PNGs of token references (error correction M, quiet zone 4, 1-bit PNG).
 
 segno 1.6.6 chooses mode, character set and version; the standard padding, error correction, placement, the mask
-choice (exactly segno's, without its per-module Python loops) and the PNG are ours: see the qr_* modules here.
+choice (exactly segno's, without its per-module Python loops) and the PNG are ours: see the modules of this package.
 """
 
 from __future__ import annotations
 
-from .qr_png import write_png
-from .qr_symbol import encode, prepare
+from .png import write_png
+from .symbol import encode, prepare
 
 DEFAULT_SCALE = 4
 QUIET_ZONE = 4

@@ -6,7 +6,7 @@ each `size` modules followed by GAP light cells, so row i, column j is index k =
 rows apart when runs are counted and is the light area beyond the symbol edge that the penalty rules assume.
 
 A layout takes a few hundred microseconds to build (slices and C-level calls, no loop per module), so layouts are
-cached per version and qr.py builds the usual ones at import.
+cached per version and the package builds the usual ones at import (__init__.py).
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from itertools import product
 from operator import itemgetter
 from typing import Final
 
-from . import qr_segno
+from . import segno_choice
 
 GAP: Final = 4
 MASKS: Final = 8
@@ -142,7 +142,7 @@ class Layout:
 
         fixed = 1 << bit(size - 8, 8)  # the dark module
         if version >= 7:
-            info = qr_segno.version_information(version)
+            info = segno_choice.version_information(version)
             for b in range(18):
                 if info >> b & 1:
                     i, t = divmod(b, 3)
@@ -220,7 +220,7 @@ def _function_patterns(version: int, size: int, stride: int) -> bytearray:
     put(0, size - 8, _FINDER_TOP_RIGHT)
     put(size - 8, 0, _FINDER_BOTTOM_LEFT)
     # Alignment patterns (§6.3.6), except the three that would overlap a finder.
-    positions = qr_segno.alignment_positions(version)
+    positions = segno_choice.alignment_positions(version)
     if positions:
         first, last = positions[0], positions[-1]
         for row, column in product(positions, repeat=2):

@@ -7,7 +7,7 @@ from typing import Any
 from ..domain.encoding import EncodingError, b64_decode, b64url_decode
 from ..domain.errors import DomainError, ErrorKind
 from ..domain.ids import is_token_id
-from ..storage.ports import PeerTokenReader
+from .ports import PeerTokenReader
 
 _MAX_PASSWORD_PARAMETER = 400  # a 32-byte hash is 44 characters; the Backbone accepts up to 200 bytes
 

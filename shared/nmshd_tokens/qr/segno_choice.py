@@ -20,7 +20,7 @@ SEGNO_VERSION: Final = "1.6.6"
 
 if segno.__version__ != SEGNO_VERSION:  # pragma: no cover - only with a different segno installed
     raise ImportError(
-        f"nmshd_tokens.domain.qr_* use segno internals and are pinned to segno {SEGNO_VERSION}, "
+        f"nmshd_tokens.qr uses segno internals and are pinned to segno {SEGNO_VERSION}, "
         f"but segno {segno.__version__} is installed: re-check the internals (tests/unit/test_qr_segno_guard.py) "
         "before moving the pin"
     )

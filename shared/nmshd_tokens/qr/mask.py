@@ -13,12 +13,12 @@ the dark module are still light. Its rules, which we reproduce bit for bit:
 * N4: 10 × int(|dark% − 50| / 5), computed in floating point exactly as segno does.
 
 The lowest total wins; on a tie the lower mask number. Here each rule is a handful of big-int operations on the
-whole symbol at once (see qr_layout for the bit layout) instead of a Python loop per module.
+whole symbol at once (see layout.py for the bit layout) instead of a Python loop per module.
 """
 
 from __future__ import annotations
 
-from .qr_layout import MASKS, Layout
+from .layout import MASKS, Layout
 
 
 def _runs(same: int, step: int) -> int:

@@ -1,0 +1,83 @@
+"""Password protection: what a creator asks for, and the location indicators (SPEC §2, §4)."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from enum import IntEnum
+
+MAX_PASSWORD_LENGTH = 1000  # characters; Argon2id cost does not depend on it, but logs and bodies do
+_PIN_RE = re.compile(r"[0-9]{4,16}")  # ASCII digits only: look-alike digits are not a PIN
+
+
+class LocationIndicator(IntEnum):
+    """Named password location indicators; 0 (RecoveryKit) cannot be set through these use cases."""
+
+    RecoveryKit = 0
+    Self = 1
+    Letter = 2
+    RegistrationLetter = 3
+    Email = 4
+    SMS = 5
+    Website = 6
+
+
+_SETTABLE_INDICATOR_NAMES = {member.name: member.value for member in LocationIndicator if member.value != 0}
+
+
+def indicator_to_number(value: object) -> int | None:
+    """The stored number of a request's indicator, or None when it is not a valid one."""
+    if isinstance(value, str):
+        return _SETTABLE_INDICATOR_NAMES.get(value)
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    if isinstance(value, int) and 50 <= value <= 99:
+        return value
+    return None
+
+
+def indicator_for_output(number: int) -> str | int:
+    """1–6 are given back by name, 50–99 as the number (as upstream's PasswordProtectionMapper)."""
+    if 1 <= number <= 6:
+        return LocationIndicator(number).name
+    return number
+
+
+def is_pin(password: str) -> bool:
+    return _PIN_RE.fullmatch(password) is not None
+
+
+def is_unicode_text(text: str) -> bool:
+    """False for a lone UTF-16 surrogate such as "\\ud800", which JSON can carry but UTF-8 cannot."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def is_settable_indicator(number: int) -> bool:
+    return 1 <= number <= 6 or 50 <= number <= 99
+
+
+@dataclass(frozen=True)
+class PasswordRequest:
+    """A valid `passwordProtection` of a request: the indicator is already its stored number."""
+
+    password: str
+    is_pin: bool = False
+    location_indicator: int | None = None
+
+    def __post_init__(self) -> None:
+        if not 1 <= len(self.password) <= MAX_PASSWORD_LENGTH or not is_unicode_text(self.password):
+            raise ValueError("a password has 1 to 1000 characters of Unicode text")
+        if self.is_pin and not is_pin(self.password):
+            raise ValueError("a PIN has 4 to 16 digits")
+        if self.location_indicator is not None and not is_settable_indicator(self.location_indicator):
+            raise ValueError("a location indicator is 1 to 6 or 50 to 99")
+
+    @property
+    def password_type(self) -> str:
+        return f"pin{len(self.password)}" if self.is_pin else "pw"

@@ -1,0 +1,32 @@
+"""The one way this package makes AWS clients: botocore's own, with short timeouts and standard retries.
+
+botocore directly, not boto3: boto3's session machinery (resources, collections) costs a cold start and is not
+used. Endpoints come from botocore's own configuration (`AWS_ENDPOINT_URL_<SERVICE>`, e.g.
+`AWS_ENDPOINT_URL_DYNAMODB` for a local DynamoDB), so nothing here passes one by hand.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+_session: Any = None
+
+
+def aws_client(service: str, region: str, *, read_timeout: float = 5.0, retries: int = 3) -> Any:
+    """A client of `service` in `region`; every client of the process shares one botocore session.
+
+    `retries` are botocore's, after the first call (standard mode, jittered backoff): 3 retries, 4 calls at most.
+    """
+    global _session
+    import botocore.session
+    from botocore.config import Config
+
+    if _session is None:
+        _session = botocore.session.get_session()
+    config = Config(
+        retries={"max_attempts": retries, "mode": "standard"},
+        connect_timeout=min(2.0, read_timeout),
+        read_timeout=read_timeout,
+        tcp_keepalive=True,
+    )
+    return _session.create_client(service, region_name=region, config=config)

@@ -1,0 +1,242 @@
+"""The embedded backbone: publishes tokens to its own DynamoDB table and serves them to peers (SPEC §9).
+
+A publication is one TransactWriteItems: the token here, and in the records table its record (unless ephemeral)
+and the command's record (bulk creation); all of them or none. A token alone is one conditional PutItem.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+import secrets
+import time
+from collections.abc import Callable
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+from ..domain.algorithms import secrets_equal
+from ..domain.clock import utc_now
+from ..domain.errors import DomainError, ErrorKind
+from ..domain.ids import new_token_id
+from ..domain.tokens import Token, TokenDraft
+from ..usecases.ports import CommandAlreadyRecorded, TokenWrite
+from .dynamodb import (
+    NEW_ITEM,
+    Item,
+    b,
+    cancellation_codes,
+    epoch,
+    error_code,
+    get_b,
+    get_s,
+    get_time,
+    is_condition_failure,
+    is_transient_cancellation,
+    s,
+    storage_errors,
+    timestamp,
+)
+from .records_table import HEALTH_PROBE_ID, DynamoRecordsRepository, put_new
+
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb.client import DynamoDBClient
+
+logger = logging.getLogger("nmshd-tokens.dynamodb")  # a child of the Powertools logger: its JSON lines
+
+LOCK_AFTER_FAILED_ATTEMPTS = 100
+_ID_ATTEMPTS = 5  # a 17-character random suffix collides practically never; bounded anyway
+# botocore does not retry a transaction cancelled for throttling or a conflict; we do, a few times, jittered.
+_CANCELLATION_ATTEMPTS = 3
+_CANCELLATION_BACKOFF_S = 0.05
+
+
+def backbone_item(draft: TokenDraft, token_id: str, created_at: datetime) -> Item:
+    details = draft.details
+    item: Item = {
+        "id": s(token_id),
+        "content": s(draft.content_cipher),
+        "createdBy": s(details.created_by),
+        "createdByDevice": s(details.created_by_device),
+        "createdAt": timestamp(created_at),
+        "expiresAt": timestamp(details.expires_at),
+        "ttl": epoch(details.expires_at),
+        "failedAttempts": {"N": "0"},
+    }
+    if details.for_identity:
+        item["forIdentity"] = s(details.for_identity)
+    if draft.password_hash:
+        item["passwordHash"] = b(draft.password_hash)
+    return item
+
+
+class DynamoBackbone:
+    """TokenPublisher and PeerTokenReader on the backbone table; kept tokens' records go to `records`."""
+
+    def __init__(
+        self,
+        table_name: str,
+        records: DynamoRecordsRepository,
+        client: DynamoDBClient,
+        clock: Callable[[], datetime] = utc_now,
+    ) -> None:
+        self.table_name = table_name
+        self.records = records
+        self.client = client
+        self._clock = clock
+
+    # --- TokenPublisher --------------------------------------------------------------------------------
+
+    def publish(self, write: TokenWrite) -> Token:
+        for _ in range(_ID_ATTEMPTS):
+            token = Token(new_token_id(), self._clock(), write.draft.details)
+            try:
+                self._write_retrying_cancellations(write, token)
+                return token
+            except Exception as exc:
+                # The command's record is the last item; its condition failing is not an id collision.
+                if write.command is not None and cancellation_codes(exc)[-1:] == ["ConditionalCheckFailed"]:
+                    raise CommandAlreadyRecorded from None
+                if not is_condition_failure(exc):
+                    raise
+        raise DomainError(ErrorKind.SERVICE_UNAVAILABLE)
+
+    def _write_retrying_cancellations(self, write: TokenWrite, token: Token) -> None:
+        # Built once: every attempt under one request token must send the same items.
+        token_item = backbone_item(write.draft, token.id, token.created_at)
+        items = [put_new(self.table_name, token_item), *self.records.publication_items(write, token)]
+        # One request token per token id: botocore's own retries of a transaction whose answer was lost are
+        # then idempotent on DynamoDB instead of colliding with the token they just wrote.
+        request_token = secrets.token_urlsafe(24)
+        for attempt in range(1, _CANCELLATION_ATTEMPTS + 1):
+            try:
+                with storage_errors():
+                    if len(items) == 1:
+                        self._put_token(token_item)
+                    else:
+                        self.client.transact_write_items(TransactItems=items, ClientRequestToken=request_token)
+                return
+            except DomainError as error:
+                transient = error.kind is ErrorKind.SERVICE_UNAVAILABLE and is_transient_cancellation(
+                    error.__cause__ or error
+                )
+                if not transient or attempt == _CANCELLATION_ATTEMPTS:
+                    raise
+                time.sleep(random.uniform(0, _CANCELLATION_BACKOFF_S * 2**attempt))  # noqa: S311 - jitter only
+
+    def _put_token(self, token_item: Item) -> None:
+        """A conditional put that recognises its own earlier write when botocore retried a lost answer."""
+        from botocore.exceptions import ClientError
+
+        try:
+            self.client.put_item(
+                TableName=self.table_name,
+                Item=token_item,
+                ConditionExpression=NEW_ITEM,
+                ReturnValuesOnConditionCheckFailure="ALL_OLD",
+            )
+        except ClientError as exc:
+            existing: Item | None = exc.response.get("Item")  # type: ignore[assignment]
+            if existing is not None and existing.get("content") == token_item["content"]:
+                return  # our own write (the cipher has a fresh random nonce): it did succeed
+            raise
+
+    # --- TokenRevoker ----------------------------------------------------------------------------------
+
+    def revoke(self, token: Token) -> None:
+        """The token and its record in one transaction; a record that went meanwhile is a 404 (revoked already)."""
+        items: list[Any] = [
+            {"Delete": {"TableName": self.table_name, "Key": {"id": s(token.id)}}},
+            self.records.delete_token_item(token.id),
+        ]
+        try:
+            with storage_errors():
+                self.client.transact_write_items(TransactItems=items)
+        except Exception as exc:
+            if is_condition_failure(exc):
+                raise DomainError(ErrorKind.TOKEN_RECORD_NOT_FOUND) from None
+            raise
+
+    def answers(self) -> bool:
+        """One read of a key that never exists: whether the backbone table answers (the health check)."""
+        try:
+            with storage_errors():
+                self.client.get_item(TableName=self.table_name, Key={"id": s(HEALTH_PROBE_ID)})
+        except Exception:  # noqa: BLE001 - any failure means "unhealthy", which is the answer
+            return False
+        return True
+
+    # --- PeerTokenReader -------------------------------------------------------------------------------
+
+    def _live_item(self, token_id: str) -> Item | None:
+        with storage_errors():
+            item = self.client.get_item(TableName=self.table_name, Key={"id": s(token_id)}, ConsistentRead=True).get(
+                "Item"
+            )
+        # TTL deletion lags by up to days: an expired item counts as absent.
+        expires_at = get_time(item, "expiresAt") if item else None
+        return None if not item or (expires_at is not None and expires_at <= self._clock()) else item
+
+    def exists(self, token_id: str) -> bool:
+        return self._live_item(token_id) is not None
+
+    def fetch_for_peer(self, token_id: str, password_hash: bytes | None) -> dict[str, Any]:
+        item = self._live_item(token_id)
+        if item is None:
+            raise DomainError(ErrorKind.TOKEN_NOT_FOUND)
+        if int(item["failedAttempts"]["N"]) >= LOCK_AFTER_FAILED_ATTEMPTS:
+            raise DomainError(ErrorKind.TOKEN_LOCKED)
+        expected_hash = get_b(item, "passwordHash")
+        if expected_hash is not None:
+            self._check_password(token_id, expected_hash, password_hash)
+        result = {
+            "id": token_id,
+            "createdBy": get_s(item, "createdBy"),
+            "createdByDevice": get_s(item, "createdByDevice"),
+            "content": get_s(item, "content"),
+            "createdAt": get_s(item, "createdAt"),
+            "expiresAt": get_s(item, "expiresAt"),
+        }
+        if "forIdentity" in item:
+            result["forIdentity"] = get_s(item, "forIdentity")
+        return result
+
+    def _check_password(self, token_id: str, expected_hash: bytes, password_hash: bytes | None) -> None:
+        """Count the attempt first, compare second, and give the count back on success.
+
+        Counting first means an outage of the counter answers right and wrong passwords alike (503), so it
+        can never serve as an uncounted password oracle. Concurrent attempts are all counted (atomic ADD).
+        """
+        failures = self._add_to_failures(token_id, 1)
+        if password_hash is not None and secrets_equal(expected_hash, password_hash):
+            try:
+                self._add_to_failures(token_id, -1)
+            except DomainError:
+                logger.warning("could not give back a counted attempt after a right password")
+            return
+        raise DomainError(
+            ErrorKind.TOKEN_LOCKED if failures >= LOCK_AFTER_FAILED_ATTEMPTS else ErrorKind.TOKEN_NOT_FOUND
+        )
+
+    def _add_to_failures(self, token_id: str, delta: int) -> int:
+        """Atomic; an increment only while the token is not locked (a locked token counts nothing more)."""
+        condition = "attribute_exists(id)"
+        values = {":delta": {"N": str(delta)}}
+        if delta > 0:
+            condition += " AND failedAttempts < :limit"
+            values[":limit"] = {"N": str(LOCK_AFTER_FAILED_ATTEMPTS)}
+        try:
+            with storage_errors():
+                response = self.client.update_item(
+                    TableName=self.table_name,
+                    Key={"id": s(token_id)},
+                    UpdateExpression="ADD failedAttempts :delta",
+                    ConditionExpression=condition,
+                    ExpressionAttributeValues=values,
+                    ReturnValues="UPDATED_NEW",
+                )
+        except Exception as exc:
+            if error_code(exc) != "ConditionalCheckFailedException":
+                raise
+            # Locked meanwhile, or deleted (expired) meanwhile.
+            raise DomainError(ErrorKind.TOKEN_LOCKED if delta > 0 else ErrorKind.TOKEN_NOT_FOUND) from None
+        return int(response["Attributes"]["failedAttempts"]["N"])

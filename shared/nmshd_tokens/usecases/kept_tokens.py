@@ -1,0 +1,64 @@
+"""The tokens the service keeps (non-ephemeral ones): read one, list and query them, revoke one (SPEC §13)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+from ..domain.errors import DomainError, ErrorKind, validation_error
+from ..domain.ids import TOKEN_ID_PATTERN, is_token_id
+from ..domain.token_query import parse_token_query
+from ..domain.tokens import Token
+from .ports import KeptTokenRecords, TokenRevoker
+
+# A query that must look at more kept tokens than this is refused (400, "narrow it"): reading them all would
+# outlast the function's timeout, and their DTOs would not fit in one Lambda response (6 MB) anyway.
+MAX_TOKENS_EXAMINED = 10_000
+
+
+@dataclass(frozen=True)
+class KeptTokens:
+    records: KeptTokenRecords
+
+    def get(self, token_id: str) -> Token:
+        """Unknown and ephemeral tokens alike are 404: an ephemeral token was never kept."""
+        if not is_token_id(token_id):
+            raise validation_error(f"id must match pattern {TOKEN_ID_PATTERN}")
+        token = self.records.get_token(token_id)
+        if token is None:
+            raise DomainError(ErrorKind.TOKEN_RECORD_NOT_FOUND)
+        return token
+
+    def own(self, query: Mapping[str, Sequence[str]]) -> list[Token]:
+        """Every kept token the query matches, oldest first."""
+        checked = parse_token_query(query)
+        created_from, created_to = checked.created_at_range
+        if created_from is not None and created_to is not None and created_from > created_to:
+            return []  # an empty range
+        found: list[Token] = []
+        for examined, token in enumerate(self.records.tokens(created_from, created_to), start=1):
+            if examined > MAX_TOKENS_EXAMINED:
+                raise DomainError(ErrorKind.QUERY_TOO_BROAD)
+            if checked.matches(token):
+                found.append(token)
+        return sorted(found, key=lambda token: (token.created_at, token.id))
+
+    def peer(self, query: Mapping[str, Sequence[str]]) -> list[Token]:
+        """This service holds no peer tokens; the query is checked all the same."""
+        parse_token_query(query)
+        return []
+
+
+@dataclass(frozen=True)
+class TokenRevocation:
+    records: KeptTokenRecords
+    revoker: TokenRevoker
+
+    def revoke(self, token_id: str) -> None:
+        """Backbone first, then the record. No record (unknown or ephemeral): 404, as upstream."""
+        if not is_token_id(token_id):
+            raise validation_error(f"tokenId must match pattern {TOKEN_ID_PATTERN}")
+        token = self.records.get_token(token_id)
+        if token is None:
+            raise DomainError(ErrorKind.TOKEN_RECORD_NOT_FOUND)
+        self.revoker.revoke(token)

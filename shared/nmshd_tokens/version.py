@@ -1,0 +1,3 @@
+"""The service's version: what GET /Monitoring/Version reports and what pyproject.toml builds."""
+
+VERSION = "0.2.0"
