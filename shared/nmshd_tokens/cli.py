@@ -121,6 +121,16 @@ def _list(args: argparse.Namespace) -> int:
     return 0
 
 
+def _address(args: argparse.Namespace) -> int:
+    from .domain.ids import is_backbone_address, make_address
+
+    address = make_address(args.host)
+    if not is_backbone_address(address):
+        raise InputError(f"{args.host!r} is not a host name the Backbone accepts (lower case, dot-separated)")
+    print(address)
+    return 0
+
+
 def _load(args: argparse.Namespace) -> int:
     from .local.peer import load_token, read_reference
 
@@ -240,7 +250,11 @@ def build_parser() -> argparse.ArgumentParser:
     load = commands.add_parser("load", help="load a token as a peer: fetch it from its backbone and decrypt it")
     load.add_argument("reference", help="a truncated reference, a URL reference, or the path of a QR code PNG")
     load.add_argument("--password", help="the password or PIN of a protected token")
-    load.add_argument("--identity", metavar="ADDRESS", help="your address: refuse tokens personalised for others")
+    load.add_argument(
+        "--identity",
+        metavar="ADDRESS",
+        help="your address: a token personalised for another is refused (without it, every personalised token is)",
+    )
     load.add_argument(
         "--backbone-url",
         metavar="URL",
@@ -251,6 +265,12 @@ def build_parser() -> argparse.ArgumentParser:
 
     status = commands.add_parser("status", help="where the running `serve` listens: API, backbone, page, DynamoDB")
     status.set_defaults(run=_status)
+
+    address = commands.add_parser(
+        "address", help="print a valid enmeshed address (the Backbone checks its checksum), e.g. for forIdentity"
+    )
+    address.add_argument("--host", default="localhost", help="the address's host (default: localhost)")
+    address.set_defaults(run=_address)
     return parser
 
 

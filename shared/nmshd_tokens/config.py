@@ -17,7 +17,7 @@ from .domain.ids import ADDRESS_PATTERN, DEVICE_ID_PATTERN, matches
 from .domain.references import is_backbone_base_url
 from .storage.secrets import ENV_VARIABLES, SECRET_VARIABLE, BackboneCredentials, CredentialsError
 
-DEFAULT_SERVICE_ADDRESS = "did:e:localhost:dids:5e7a9f1c3b2d4e6f8a0b1c"
+DEFAULT_SERVICE_ADDRESS = "did:e:localhost:dids:5e7a9f1c3b2d4e6f8a0bcb"
 DEFAULT_DEVICE_ID = "DVCnmshdTokens000001"
 DEFAULT_RECORDS_TABLE = "nmshd-tokens-records"
 DEFAULT_BACKBONE_TABLE = "nmshd-tokens-backbone"

@@ -146,7 +146,7 @@ def test_pin_template_with_indicator_and_personalised_template(served: Served) -
     )
     status, content, _ = load(served, token["reference"]["url"], "--identity", seed.DEMO_FOR_IDENTITY)
     assert status == 0 and content["forIdentity"] == seed.DEMO_FOR_IDENTITY
-    other = "did:e:localhost:dids:ffffffffffffffffffffff"
+    other = "did:e:localhost:dids:ffffffffffffffffffffbb"
     status, _, stderr = load(served, token["reference"]["url"], "--identity", other)
     assert status == 1 and "notIntendedForYou" in stderr
 
@@ -219,7 +219,7 @@ def test_records_import_a_connector_template_dto(served: Served, tmp_path: Path)
         "result": {
             "id": template_id,
             "isOwn": True,
-            "createdBy": "did:e:example.com:dids:0123456789abcdef012345",
+            "createdBy": "did:e:example.com:dids:0123456789abcdef01234b",
             "expiresAt": iso(future(5)),
             "passwordProtection": {"password": "imported-secret"},
             "reference": {"truncated": reference.truncated, "url": reference.url},

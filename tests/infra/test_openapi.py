@@ -48,7 +48,7 @@ def test_documented_paths_are_the_template_routes() -> None:
 def test_handler_responses_conform_to_the_documented_models(make_file: Callable[..., Any]) -> None:
     file = make_file(future())
     body = {
-        "forIdentity": "did:e:localhost:dids:0123456789abcdef0123ab",
+        "forIdentity": "did:e:localhost:dids:0123456789abcdef012357",
         "ephemeral": False,
         "passwordProtection": {"password": "1234", "passwordIsPin": True, "passwordLocationIndicator": "SMS"},
     }

@@ -15,12 +15,31 @@ import pytest
 from tests.infra.conftest import BASIC_EXECUTION_ROLE, ROOT, TEMPLATE
 
 TABLES = ("RecordsTable", "BackboneTable")
-FUNCTIONS = ("FileTokenFunction", "TemplateTokenFunction", "BackboneTokenFunction")
-BATCH_FUNCTION = "TokenBatchFunction"  # bulk creation (issue #6): SQS in, S3 out; tested at the end of this file
+FUNCTIONS = (
+    "FileTokenFunction",
+    "TemplateTokenFunction",
+    "TokenReadFunction",
+    "TokenRevokeFunction",
+    "ServiceStatusFunction",
+    "BackboneTokenFunction",
+)
+BATCH_FUNCTION = "TokenBatchFunction"  # bulk creation: SQS in, S3 out; tested at the end of this file
 CONNECTOR_ROUTES = {
-    ("/api/v2/Files/{id}/Token", "post"): "FileTokenFunction",
-    ("/api/v2/RelationshipTemplates/Own/{id}/Token", "post"): "TemplateTokenFunction",
+    (f"{prefix}{path}", method): function
+    for prefix in ("/api/v2", "/api/core/v1")
+    for (path, method), function in {
+        ("/Files/{id}/Token", "post"): "FileTokenFunction",
+        ("/RelationshipTemplates/Own/{id}/Token", "post"): "TemplateTokenFunction",
+        ("/Tokens/{id}", "get"): "TokenReadFunction",
+        ("/Tokens/Own", "get"): "TokenReadFunction",
+        ("/Tokens/Peer", "get"): "TokenReadFunction",
+    }.items()
+} | {
+    ("/api/core/v1/Tokens/{id}", "delete"): "TokenRevokeFunction",
+    ("/api/v2/Tokens/{id}", "delete"): "TokenReadFunction",  # Connector 6 has no revoke: it answers 405
+    ("/Monitoring/Version", "get"): "ServiceStatusFunction",
 }
+PUBLIC_ROUTES = {("/health", "get"): "ServiceStatusFunction"}  # no API key, as the Connector's /health
 BACKBONE_ROUTES = {
     ("/backbone/api/v2/Tokens/{id}", "get"): "BackboneTokenFunction",
     ("/backbone/r/{id}", "get"): "BackboneTokenFunction",
@@ -35,9 +54,33 @@ EXPECTED_PERMISSIONS = {
         "dynamodb:GetItem": {"RecordsTable"},
         "dynamodb:PutItem": {"RecordsTable", "BackboneTable"},
     },
+    "TokenReadFunction": {  # read-only: no write action at all
+        "dynamodb:GetItem": {"RecordsTable"},
+        "dynamodb:Query": {"RecordsTable/index/TokensByCreation"},
+    },
+    "TokenRevokeFunction": {  # the only function that deletes
+        "dynamodb:GetItem": {"RecordsTable"},
+        "dynamodb:DeleteItem": {"RecordsTable", "BackboneTable"},
+    },
+    "ServiceStatusFunction": {"dynamodb:GetItem": {"RecordsTable", "BackboneTable"}},
     "BackboneTokenFunction": {
         "dynamodb:GetItem": {"BackboneTable"},
         "dynamodb:UpdateItem": {"BackboneTable"},
+    },
+}
+# The item kinds each function's DynamoDB actions may touch (dynamodb:LeadingKeys): Files are FIL…, templates
+# RLT…, tokens TOK…, command records command#…; the Query on the index has no leading key (the index holds tokens).
+EXPECTED_LEADING_KEYS = {
+    "FileTokenFunction": {"dynamodb:GetItem": ["FIL*"], "dynamodb:PutItem": ["TOK*"]},
+    "TemplateTokenFunction": {"dynamodb:GetItem": ["RLT*"], "dynamodb:PutItem": ["TOK*"]},
+    "TokenReadFunction": {"dynamodb:GetItem": ["TOK*"], "dynamodb:Query": None},
+    "TokenRevokeFunction": {"dynamodb:GetItem": ["TOK*"], "dynamodb:DeleteItem": ["TOK*"]},
+    "ServiceStatusFunction": {"dynamodb:GetItem": ["health#probe"]},
+    "BackboneTokenFunction": {"dynamodb:GetItem": ["TOK*"], "dynamodb:UpdateItem": ["TOK*"]},
+    BATCH_FUNCTION: {
+        "dynamodb:GetItem": ["FIL*", "RLT*", "command#*"],
+        "dynamodb:PutItem": ["TOK*", "command#*"],
+        "dynamodb:UpdateItem": ["command#*"],
     },
 }
 ENVIRONMENT = {
@@ -49,6 +92,7 @@ ENVIRONMENT = {
     "BACKBONE_MODE",
     "BACKBONE_CREDENTIALS_SECRET",
     "QR_FORMAT",
+    "TOKEN_RETENTION_DAYS",
     "POWERTOOLS_SERVICE_NAME",
     "POWERTOOLS_LOG_LEVEL",
 }
@@ -103,7 +147,12 @@ def as_list(value: Any) -> list[Any]:
 
 
 def table_of(resource: Any) -> str:
-    """RecordsTable for {"Fn::GetAtt": ["RecordsTable", "Arn"]}; anything broader (a "*", an index) fails."""
+    """RecordsTable for {"Fn::GetAtt": ["RecordsTable", "Arn"]}, RecordsTable/index/X for one named index;
+    anything broader (a "*", every index) fails."""
+    if isinstance(resource, dict) and list(resource) == ["Fn::Sub"]:
+        match = re.fullmatch(r"\$\{(\w+)\.Arn\}/index/(\w+)", resource["Fn::Sub"])
+        assert match, f"not one index's ARN: {resource}"
+        return f"{match[1]}/index/{match[2]}"
     assert isinstance(resource, dict) and list(resource) == ["Fn::GetAtt"], f"not a table ARN: {resource}"
     logical_id, attribute = resource["Fn::GetAtt"]
     assert attribute == "Arn", resource
@@ -133,7 +182,7 @@ def test_every_accept_order_gets_png_bytes(resources: dict[str, Any]) -> None:
 
 def test_routes_map_to_their_functions(resources: dict[str, Any]) -> None:
     routes = {route: integrated_function(op) for route, op in operations(api_body(resources)).items()}
-    assert routes == CONNECTOR_ROUTES | BACKBONE_ROUTES
+    assert routes == CONNECTOR_ROUTES | PUBLIC_ROUTES | BACKBONE_ROUTES
     for operation in operations(api_body(resources)).values():
         assert operation["x-amazon-apigateway-integration"]["type"] == "aws_proxy"
 
@@ -141,7 +190,7 @@ def test_routes_map_to_their_functions(resources: dict[str, Any]) -> None:
 def test_api_key_required_exactly_on_the_connector_routes(resources: dict[str, Any]) -> None:
     body = api_body(resources)
     keyed = {route for route, op in operations(body).items() if {"api_key": []} in op.get("security", [])}
-    assert keyed == set(CONNECTOR_ROUTES)
+    assert keyed == set(CONNECTOR_ROUTES)  # not /health (as the Connector) nor the embedded backbone (public)
     scheme = body["components"]["securitySchemes"]["api_key"]
     assert scheme == {"type": "apiKey", "name": "x-api-key", "in": "header"}
 
@@ -254,6 +303,52 @@ def test_function_role_is_least_privilege(resources: dict[str, Any], function: s
     assert granted == EXPECTED_PERMISSIONS[function]
 
 
+def _leading_keys(statement: dict[str, Any]) -> list[str] | None:
+    conditions = statement.get("Condition") or {}
+    for operator in ("ForAllValues:StringLike", "ForAllValues:StringEquals"):
+        keys = (conditions.get(operator) or {}).get("dynamodb:LeadingKeys")
+        if keys is not None:
+            return list(keys)
+    return None
+
+
+@pytest.mark.parametrize("function", sorted(EXPECTED_LEADING_KEYS))
+def test_each_function_touches_only_its_item_kinds(resources: dict[str, Any], function: str) -> None:
+    """SPEC §8: IAM names the item kinds. Nothing but the import tooling may write Files or templates."""
+    found: dict[str, list[str] | None] = {}
+    for statement in role_statements(resources, function):
+        for action in as_list(statement["Action"]):
+            if action.startswith("dynamodb:"):
+                assert action not in found, f"{function}: {action} in two statements"
+                found[action] = _leading_keys(statement)
+    assert found == EXPECTED_LEADING_KEYS[function]
+    for action, keys in found.items():
+        if action in ("dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem"):
+            assert keys is not None and not {"FIL*", "RLT*"} & set(keys), f"{function} may write {keys}"
+
+
+def test_the_usage_plan_throttles_and_the_public_backbone_has_its_own_concurrency(
+    resources: dict[str, Any], source_template: dict[str, Any]
+) -> None:
+    _, plan = only(resources, "AWS::ApiGateway::UsagePlan")
+    assert plan["Properties"]["Throttle"] == {"RateLimit": 50, "BurstLimit": 100}  # the parameters' defaults
+    parameters = source_template["Parameters"]
+    assert (parameters["ApiRateLimit"]["Default"], parameters["ApiBurstLimit"]["Default"]) == (50, 100)
+    reserved = resources["BackboneTokenFunction"]["Properties"]["ReservedConcurrentExecutions"]
+    assert reserved == {"Ref": "BackboneConcurrency"}  # SAM resolved the condition: the default reserves 20
+    assert parameters["BackboneConcurrency"]["Default"] == 20
+    assert "ReservedConcurrentExecutions" not in resources["FileTokenFunction"]["Properties"]
+
+
+def test_records_are_retained_after_expiry_by_a_parameter(
+    resources: dict[str, Any], source_template: dict[str, Any]
+) -> None:
+    assert source_template["Parameters"]["TokenRetentionDays"]["Default"] == 30
+    for name in (*FUNCTIONS, BATCH_FUNCTION):
+        variables = resources[name]["Properties"]["Environment"]["Variables"]
+        assert variables["TOKEN_RETENTION_DAYS"] == {"Ref": "TokenRetentionDays"}, name
+
+
 def test_backbone_may_update_only_the_failure_counter(resources: dict[str, Any]) -> None:
     (update,) = [
         s for s in role_statements(resources, "BackboneTokenFunction") if "dynamodb:UpdateItem" in as_list(s["Action"])
@@ -274,12 +369,29 @@ def test_tables_are_retained_protected_and_expire_items(resources: dict[str, Any
     assert resource["UpdateReplacePolicy"] == "Retain"
     properties = resource["Properties"]
     assert properties["KeySchema"] == [{"AttributeName": "id", "KeyType": "HASH"}]
-    assert properties["AttributeDefinitions"] == [{"AttributeName": "id", "AttributeType": "S"}]
+    assert {"AttributeName": "id", "AttributeType": "S"} in properties["AttributeDefinitions"]
     assert properties["BillingMode"] == "PAY_PER_REQUEST"
     assert properties["TimeToLiveSpecification"] == {"AttributeName": "ttl", "Enabled": True}
     assert properties["PointInTimeRecoverySpecification"]["PointInTimeRecoveryEnabled"] is True
     assert properties["SSESpecification"]["SSEEnabled"] is True
     assert properties["DeletionProtectionEnabled"] is True
+
+
+def test_kept_tokens_are_listed_from_an_index_of_tokens_only(resources: dict[str, Any]) -> None:
+    """GET /Tokens/Own queries this index (never a scan); only Token items have both key attributes."""
+    properties = resources["RecordsTable"]["Properties"]
+    (index,) = properties["GlobalSecondaryIndexes"]
+    assert index["IndexName"] == "TokensByCreation"
+    assert index["KeySchema"] == [
+        {"AttributeName": "type", "KeyType": "HASH"},
+        {"AttributeName": "createdAt", "KeyType": "RANGE"},
+    ]
+    assert index["Projection"] == {"ProjectionType": "ALL"}  # a list needs no read per token
+    defined = {
+        definition["AttributeName"]: definition["AttributeType"] for definition in properties["AttributeDefinitions"]
+    }
+    assert defined == {"id": "S", "type": "S", "createdAt": "S"}
+    assert "GlobalSecondaryIndexes" not in resources["BackboneTable"]["Properties"]
 
 
 def test_outputs(transformed: dict[str, Any]) -> None:

@@ -62,7 +62,7 @@ def test_round_trip_template_token(make_template: Factory) -> None:
 
 
 def test_personalised_token_is_served_with_its_for_identity(make_file: Factory) -> None:
-    address = "did:e:localhost:dids:0123456789abcdef0123ab"
+    address = "did:e:localhost:dids:0123456789abcdef012357"
     dto = json_body(create("file_token", make_file(future()).id, {"forIdentity": address}))["result"]
     assert json_body(fetch(dto["id"]))["result"]["forIdentity"] == address
 

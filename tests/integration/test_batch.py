@@ -257,7 +257,9 @@ def test_unexpected_errors_are_retried_and_log_no_body(
     assert "hunter2-secret" not in repr(logged)
 
 
-def test_messages_near_the_timeout_are_left_for_a_retry(s3: Any, make_file: Factory) -> None:
+def test_messages_near_the_timeout_are_left_for_a_retry(
+    s3: Any, make_file: Factory, caplog: pytest.LogCaptureFixture
+) -> None:
     class AlmostOut(FakeContext):
         def get_remaining_time_in_millis(self) -> int:
             return 1_000
@@ -266,6 +268,10 @@ def test_messages_near_the_timeout_are_left_for_a_retry(s3: Any, make_file: Fact
     event = sqs_event(("m-1", {"fileId": file.id}), ("m-2", {"fileId": file.id}))
     assert run(event, AlmostOut()) == ["m-1", "m-2"]
     assert objects(s3) == {}
+    # Said once, with the figures an operator needs to see that the timeout is too short.
+    (warning,) = [record for record in caplog.records if "given back" in record.getMessage()]
+    assert warning.levelname == "WARNING"
+    assert (warning.given_back, warning.remaining_ms) == (2, 1_000)  # type: ignore[attr-defined]
 
 
 def test_the_batch_function_needs_its_bucket(aws: Any, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -189,7 +189,7 @@ def test_failures_raise_a_class_named_by_the_code(
 
 def test_rule_errors_of_templates(with_base_url: Any, make_template: Factory) -> None:
     peer = make_template(is_own=False)
-    personalised = make_template(for_identity="did:e:localhost:dids:0123456789abcdef0123ab")
+    personalised = make_template(for_identity="did:e:localhost:dids:0123456789abcdef012357")
     assert type(failure("template_token", {"templateId": peer.id})).__name__ == (
         "error.runtime.relationshipTemplates.cannotCreateTokenForPeerTemplate"
     )

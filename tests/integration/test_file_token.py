@@ -111,7 +111,7 @@ def test_a_template_id_is_not_a_file(make_template: MessageFile) -> None:
 
 def test_password_and_personalisation(aws: Any, make_file: MessageFile) -> None:
     file = make_file(future())
-    address = "did:e:pilot.enmeshed.eu:dids:0123456789abcdef0123ab"
+    address = "did:e:pilot.enmeshed.eu:dids:0123456789abcdef0123a8"
     body = {
         "forIdentity": address,
         "passwordProtection": {"password": "0815", "passwordIsPin": True, "passwordLocationIndicator": "Letter"},
@@ -124,7 +124,7 @@ def test_password_and_personalisation(aws: Any, make_file: MessageFile) -> None:
         "passwordLocationIndicator": "Letter",
     }
     reference = parse_reference(dto["reference"]["url"])
-    assert reference.for_identity_truncated == "23ab"
+    assert reference.for_identity_truncated == address[-4:] == "23a8"
     assert reference.password_protection is not None
     assert reference.password_protection.password_type == "pin4"
     assert reference.password_protection.location_indicator == 2
@@ -178,3 +178,46 @@ def test_configured_backbone_base_url(make_file: MessageFile, monkeypatch: pytes
     monkeypatch.setenv("BACKBONE_BASE_URL", "https://tokens.example.org/backbone/")
     dto = json_body(create(make_file(future()).id))["result"]
     assert dto["reference"]["url"].startswith("https://tokens.example.org/backbone/r/TOK")
+
+
+@pytest.mark.parametrize(
+    "address",
+    [
+        "did:e:localhost:dids:0123456789abcdef012345",  # the runtime's pattern, a wrong checksum
+        "did:e:Pilot.enmeshed.eu:dids:0123456789abcdef0123a8",  # upper case: the runtime accepts it, not the Backbone
+        "did:e:" + "a" * 50 + ".example.org:dids:0123456789abcdef0123a8",  # longer than 80 characters
+    ],
+)
+def test_the_embedded_backbone_refuses_what_the_backbone_refuses(
+    aws: Any, make_file: MessageFile, address: str
+) -> None:
+    """SPEC §9: the Backbone's 400, passed through as a Connector does; nothing is published or kept."""
+    response = create(make_file(future()).id, {"forIdentity": address, "ephemeral": False})
+    assert response["statusCode"] == 400
+    error = json_body(response)["error"]
+    assert error["code"] == "error.platform.validation.invalidPropertyValue"
+    assert (
+        error["message"]
+        == "'forIdentity': The ID or Address is not valid. Check length, prefix and the used characters."
+    )
+    assert aws.scan(TableName=BACKBONE_TABLE)["Items"] == []
+    assert [item["type"]["S"] for item in aws.scan(TableName=RECORDS_TABLE)["Items"]] == ["File"]
+
+
+def test_an_address_the_backbone_accepts(aws: Any, make_file: MessageFile) -> None:
+    from nmshd_tokens.domain.ids import is_backbone_address, make_address
+
+    address = make_address("pilot.enmeshed.eu")
+    assert is_backbone_address(address) and not is_backbone_address(address[:-2] + "00")
+    response = create(make_file(future()).id, {"forIdentity": address})
+    assert response["statusCode"] == 201
+    assert json_body(response)["result"]["forIdentity"] == address
+
+
+@pytest.mark.parametrize("accept", ["application/json", "image/png"])
+def test_a_created_token_is_never_cached(make_file: MessageFile, accept: str) -> None:
+    """A DTO carries the token's key and password, a PNG the reference: `Cache-Control: no-store` (SPEC §7)."""
+    body = {"passwordProtection": {"password": "no-store-please"}}
+    response = create(make_file(future()).id, body, accept=accept)
+    assert response["statusCode"] == 201
+    assert header(response, "Cache-Control") == "no-store"

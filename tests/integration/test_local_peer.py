@@ -51,7 +51,7 @@ def _load(backbone: str, status: int, body: Any) -> dict[str, Any]:
 
 
 def _token(content: str) -> dict[str, Any]:
-    creator = {"createdBy": "did:e:localhost:dids:0123456789abcdef012345", "createdByDevice": "DVCaaaaaaaaaaaaaaaa1"}
+    creator = {"createdBy": "did:e:localhost:dids:0123456789abcdef012357", "createdByDevice": "DVCaaaaaaaaaaaaaaaa1"}
     return {"result": {"id": "TOKaaaaaaaaaaaaaaaa1", "content": content} | creator}
 
 

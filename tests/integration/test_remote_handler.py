@@ -11,8 +11,9 @@ from urllib.parse import quote
 import pytest
 from nmshd_tokens.domain.crypto import decrypt_content, derive_password_hash
 from nmshd_tokens.domain.encoding import b64_encode, b64url_encode
+from nmshd_tokens.domain.ids import make_address as backbone_address
 from nmshd_tokens.domain.references import parse_reference
-from nmshd_tokens.local.standin_backbone import StandinBackbone, backbone_address
+from nmshd_tokens.local.standin_backbone import StandinBackbone
 from nmshd_tokens.storage.records_table import DynamoRecordsRepository
 
 from tests.conftest import BACKBONE_TABLE, RECORDS_TABLE
@@ -127,7 +128,7 @@ def test_quota_exhausted_is_429(standin: StandinBackbone, make_file: Factory) ->
 
 def test_backbone_validation_error_passes_through(standin: StandinBackbone, make_file: Factory) -> None:
     # Our address pattern accepts it; the Backbone also checks the checksum.
-    address = "did:e:localhost:dids:0123456789abcdef0123ab"
+    address = "did:e:localhost:dids:0123456789abcdef012345"
     response = create("file_token", make_file(future()).id, {"forIdentity": address})
     assert response["statusCode"] == 400
     error = json_body(response)["error"]

@@ -65,7 +65,7 @@ def demo(aws: Any, records: DynamoRecordsRepository) -> None:
     details = TokenDetails(
         content={"@type": "TokenContentFile"},
         secret_key=key,
-        created_by="did:e:localhost:dids:5e7a9f1c3b2d4e6f8a0b1c",
+        created_by="did:e:localhost:dids:5e7a9f1c3b2d4e6f8a0bcb",
         created_by_device="DVCnmshdTokens000001",
         expires_at=datetime(2100, 1, 1, tzinfo=UTC),
         backbone_base_url="https://backbone.example.com",

@@ -16,8 +16,8 @@ from tests.conftest import BACKBONE_TABLE, RECORDS_TABLE
 from tests.support import ROUTES, api_event, decode_qr, future, invoke, json_body, png_bytes
 
 RESOURCE = ROUTES["template_token"][1]
-PEER = "did:e:pilot.enmeshed.eu:dids:0123456789abcdef0123ab"
-OTHER = "did:e:pilot.enmeshed.eu:dids:fedcba9876543210fedcba"
+PEER = "did:e:pilot.enmeshed.eu:dids:0123456789abcdef0123a8"
+OTHER = "did:e:pilot.enmeshed.eu:dids:fedcba9876543210fedce0"
 Factory = Callable[..., Any]
 
 PEER_TEMPLATE = "error.runtime.relationshipTemplates.cannotCreateTokenForPeerTemplate"

@@ -240,7 +240,7 @@ FOR_IDENTITY_NOT_STRING = "forIdentity must be string"
         ({"ephemeral": 0}, "ephemeral must be boolean"),
         ({"ephemeral": "false"}, "ephemeral must be boolean"),
         ({"forIdentity": 123}, FOR_IDENTITY_NOT_STRING),
-        ({"forIdentity": ["did:e:localhost:dids:0123456789abcdef012345"]}, FOR_IDENTITY_NOT_STRING),
+        ({"forIdentity": ["did:e:localhost:dids:0123456789abcdef012357"]}, FOR_IDENTITY_NOT_STRING),
         ({"passwordProtection": {"password": 1234}}, "passwordProtection/password must be string"),
         (
             {"passwordProtection": {"password": 1234, "passwordIsPin": True}},

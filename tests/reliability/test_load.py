@@ -247,8 +247,26 @@ def test_150_concurrent_wrong_passwords_lock_the_token(serve: Any, figures: Any)
     }
     # Only attempts counted below the limit may look like an ordinary wrong password.
     assert statuses[(404, "error.platform.recordNotFound")] == LOCK_AFTER_FAILED_ATTEMPTS - 1
-    assert LOCK_AFTER_FAILED_ATTEMPTS <= failures <= WRONG_GUESSES
+    assert failures == LOCK_AFTER_FAILED_ATTEMPTS  # exactly: the count stops at the limit
     assert _fetch(served, token_id, right) == (400, "error.platform.token.tooManyFailedPasswordAttempts")
+
+
+def test_concurrent_right_passwords_at_99_failures_all_succeed(serve: Any, figures: Any) -> None:
+    """A right password is never counted, not even for a moment (SPEC §9): none of them sees "locked"."""
+    served: Served = serve()
+    token_id, right, _ = _protected_token(served, "the-right-password")
+    client = dynamodb(served)
+    client.update_item(
+        TableName=DEFAULT_BACKBONE_TABLE,
+        Key={"id": {"S": token_id}},
+        UpdateExpression="SET failedAttempts = :n",
+        ExpressionAttributeValues={":n": {"N": str(LOCK_AFTER_FAILED_ATTEMPTS - 1)}},
+    )
+    with ThreadPoolExecutor(max_workers=30) as pool:
+        answers = Counter(pool.map(lambda _: _fetch(served, token_id, right), range(60), timeout=LOAD_SAFETY_NET_S))
+    figures("right-passwords-at-99", {"answers": {f"{s} {c}": n for (s, c), n in answers.items()}})
+    assert answers == Counter({(200, ""): 60})
+    assert _failed_attempts(client, token_id) == LOCK_AFTER_FAILED_ATTEMPTS - 1
 
 
 def test_the_failure_counter_is_atomic_without_the_gateway_in_between(serve: Any, figures: Any) -> None:
@@ -286,7 +304,7 @@ def test_the_failure_counter_is_atomic_without_the_gateway_in_between(serve: Any
         codes["error.platform.recordNotFound"] + codes["error.platform.token.tooManyFailedPasswordAttempts"]
         == WRONG_GUESSES
     )
-    assert failures >= LOCK_AFTER_FAILED_ATTEMPTS
+    assert failures == LOCK_AFTER_FAILED_ATTEMPTS  # exactly: the count stops at the limit
     # Every guess that was answered "not found" was counted before it was answered.
     assert failures >= codes["error.platform.recordNotFound"]
     with pytest.raises(DomainError) as locked:

@@ -54,7 +54,7 @@ near_valid = {
         ]
     ),
     "forIdentity": st.sampled_from(
-        ["did:e:localhost:dids:0123456789abcdef012345", "did:e:a.bc:dids:" + "0" * 22, "did:e:x:dids:0"]
+        ["did:e:localhost:dids:0123456789abcdef012357", "did:e:a.bc:dids:" + "0" * 22, "did:e:x:dids:0"]
     ),
     "password": st.text(max_size=20) | st.sampled_from(["1234", "١٢٣٤", "0" * 17, "x" * 1001]),
     "passwordLocationIndicator": st.sampled_from(

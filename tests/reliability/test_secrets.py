@@ -411,3 +411,18 @@ def test_event_logging_stays_off_even_when_the_environment_asks_for_it(
     logs = captured()
     assert "request refused" in logs  # the logs were captured at all
     assert password not in logs
+
+
+def test_root_debug_logging_never_logs_request_parameters(
+    aws: Any, make_file: Callable[..., Any], caplog: pytest.LogCaptureFixture
+) -> None:
+    """AWS_LAMBDA_LOG_LEVEL=DEBUG sets the root logger to DEBUG: botocore must still not log a request's params."""
+    caplog.set_level(logging.DEBUG)  # the root logger, as Lambda's runtime sets it
+    secret = "debug-root-secret-0815"
+    body = {"ephemeral": False, "passwordProtection": {"password": secret}}
+    response = invoke("file_token", api_event(ROUTES["file_token"][1], make_file().id, body=body))
+    assert response["statusCode"] == 201
+    key = json_body(response)["result"]["content"]["secretKey"]["key"]
+    libraries = [record for record in caplog.records if record.name.split(".")[0] in ("botocore", "urllib3")]
+    assert all(record.levelno >= logging.WARNING for record in libraries), libraries[:3]
+    assert secret not in caplog.text and key not in caplog.text

@@ -95,3 +95,18 @@ def test_records_parser_defaults() -> None:
     args = build_parser().parse_args(["records", "add-template"])
     assert (args.peer, args.for_identity, args.password, args.pin, args.indicator) == (False, None, None, None, None)
     assert (args.dynamodb_endpoint, args.aws, args.id, args.expires_at) == (None, False, None, None)
+
+
+@pytest.mark.parametrize("host", ["localhost", "pilot.enmeshed.eu"])
+def test_address_prints_one_the_backbone_accepts(capsys: pytest.CaptureFixture[str], host: str) -> None:
+    from nmshd_tokens.domain.ids import is_address, is_backbone_address
+
+    assert main(["address", "--host", host]) == 0
+    address = capsys.readouterr().out.strip()
+    assert address.startswith(f"did:e:{host}:dids:")
+    assert is_backbone_address(address) and is_address(address)  # the Backbone's check and the runtime's pattern
+
+
+def test_address_refuses_a_host_the_backbone_refuses(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["address", "--host", "Not_A_Host"]) == 2
+    assert "not a host name the Backbone accepts" in capsys.readouterr().err

@@ -94,11 +94,11 @@ def test_a_protected_token_without_password_fails_before_any_request() -> None:
 
 
 def test_personalisation_is_checked_against_the_given_identity() -> None:
-    reference = _reference(for_identity_truncated="2345")
-    check_personalisation(reference, "did:e:localhost:dids:0123456789abcdef012345")
+    reference = _reference(for_identity_truncated="2357")
+    check_personalisation(reference, "did:e:localhost:dids:0123456789abcdef012357")
     check_personalisation(_reference(), None)
     with pytest.raises(CommandError, match="notIntendedForYou.*not intended for you. .it is for another identity"):
-        load_token(reference, identity="did:e:localhost:dids:0123456789abcdef000000")
+        load_token(reference, identity="did:e:localhost:dids:0123456789abcdef0000e6")
     with pytest.raises(CommandError, match="notIntendedForYou.*not logged in.*pass --identity"):
         load_token(reference)  # anonymous, as the upstream anonymous loader: never intended for it
 

@@ -21,7 +21,7 @@ from nmshd_tokens.local.records import (
     record_to_json,
 )
 
-ADDRESS = "did:e:localhost:dids:0123456789abcdef012345"
+ADDRESS = "did:e:localhost:dids:0123456789abcdef012357"
 BASE = "http://127.0.0.1:3000/backbone"
 TEMPLATE_ID = "RLTaaaaaaaaaaaaaaaa1"
 FILE_ID = "FILaaaaaaaaaaaaaaaa1"
@@ -122,7 +122,7 @@ def test_import_template_dto_with_personalisation_pin_and_indicator() -> None:
         "reference": _reference(
             TEMPLATE_ID,
             key,
-            for_identity_truncated="2345",
+            for_identity_truncated="2357",
             password_protection=SharedPasswordProtection("pin4", salt, 2),
         ),
     }

@@ -13,8 +13,9 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from nmshd_tokens.domain.crypto import decrypt_content, derive_password_hash, encrypt_content, generate_key
 from nmshd_tokens.domain.errors import DomainError, ErrorKind
+from nmshd_tokens.domain.ids import make_address as backbone_address
 from nmshd_tokens.domain.tokens import Token, TokenDraft
-from nmshd_tokens.local.standin_backbone import StandinBackbone, backbone_address
+from nmshd_tokens.local.standin_backbone import StandinBackbone
 from nmshd_tokens.storage.remote_backbone import RemoteBackbone, RetryPolicy, jwt_claims, token_request_body
 from nmshd_tokens.storage.secrets import BackboneCredentials, StaticCredentials
 from nmshd_tokens.usecases.ports import TokenWrite
@@ -324,7 +325,7 @@ def test_quota_exhausted_is_429(setup: Setup) -> None:
     ("overrides", "message"),
     [
         (
-            {"for_identity": "did:e:localhost:dids:0123456789abcdef0123ab"},  # our pattern, but a wrong checksum
+            {"for_identity": "did:e:localhost:dids:0123456789abcdef012345"},  # our pattern, but a wrong checksum
             "'forIdentity': The ID or Address is not valid. Check length, prefix and the used characters.",
         ),
         ({"expires_at": datetime.now(UTC) - timedelta(seconds=5)}, "'expiresAt' must be in the future."),

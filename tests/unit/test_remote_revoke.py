@@ -188,7 +188,7 @@ def test_a_404_without_the_backbones_envelope_is_not_already_gone(setup: Setup) 
 
 def test_revoke_with_a_refused_login_is_503(setup: Setup) -> None:
     token_id = setup.token()
-    error = refusal(setup.client(password="wrong").revoke, token_id)
+    error = refusal(setup.client(password="wrong").delete_on_backbone, token_id)
     assert error.status == 503 and token_id in setup.standin.tokens
 
 
@@ -198,7 +198,7 @@ def test_revoke_logs_nothing_secret(setup: Setup, caplog: pytest.LogCaptureFixtu
     mine, theirs = setup.token(), setup.token(other)
     client = setup.client()
     client.delete_on_backbone(mine)
-    refusal(client.revoke, theirs)
+    refusal(client.delete_on_backbone, theirs)
     setup.standin.revoke_access_tokens()
     client.delete_on_backbone(mine)
     device = setup.standin.device

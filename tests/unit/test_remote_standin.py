@@ -12,13 +12,9 @@ from typing import Any
 from urllib.parse import quote, urlencode
 
 import pytest
-from nmshd_tokens.local.standin_backbone import (
-    NOT_FOUND_MESSAGE,
-    StandinBackbone,
-    backbone_address,
-    device_password,
-    is_backbone_address,
-)
+from nmshd_tokens.domain.ids import is_backbone_address
+from nmshd_tokens.domain.ids import make_address as backbone_address
+from nmshd_tokens.local.standin_backbone import NOT_FOUND_MESSAGE, StandinBackbone, device_password
 
 
 class Clock:
@@ -213,7 +209,7 @@ def test_anonymous_tokens_without_content_live_less_than_five_minutes(standin: S
         ({"content": "YQ", "expiresAt": "tomorrow"}, "error.platform.inputCannotBeParsed", None),
         ({"content": "!!", "expiresAt": "FUTURE"}, "error.platform.inputCannotBeParsed", None),
         (
-            {"content": "YQ", "expiresAt": "FUTURE", "forIdentity": "did:e:localhost:dids:0123456789abcdef0123ab"},
+            {"content": "YQ", "expiresAt": "FUTURE", "forIdentity": "did:e:localhost:dids:0123456789abcdef012345"},
             "error.platform.validation.invalidPropertyValue",
             "'forIdentity': The ID or Address is not valid. Check length, prefix and the used characters.",
         ),

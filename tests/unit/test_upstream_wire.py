@@ -23,11 +23,12 @@ import pytest
 from nmshd_tokens.domain.clock import format_timestamp
 from nmshd_tokens.domain.crypto import derive_password_hash, encrypt_content, generate_key
 from nmshd_tokens.domain.encoding import b64url_decode, b64url_encode
+from nmshd_tokens.domain.ids import make_address as backbone_address
 from nmshd_tokens.domain.records import NEVER_EXPIRES
 from nmshd_tokens.domain.references import parse_reference
 from nmshd_tokens.domain.tokens import Token, TokenDraft
 from nmshd_tokens.local.peer import load_token
-from nmshd_tokens.local.standin_backbone import Call, StandinBackbone, StandinDevice, backbone_address
+from nmshd_tokens.local.standin_backbone import Call, StandinBackbone, StandinDevice
 from nmshd_tokens.storage.remote_backbone import RemoteBackbone
 from nmshd_tokens.storage.secrets import BackboneCredentials, StaticCredentials
 from nmshd_tokens.usecases.ports import TokenWrite

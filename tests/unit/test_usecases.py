@@ -25,8 +25,8 @@ from nmshd_tokens.usecases.ports import CommandAlreadyRecorded, CommandRecord, T
 
 NOW = datetime(2030, 1, 1, 12, 0, tzinfo=UTC)
 BASE_URL = "https://backbone.example.com"
-IDENTITY = ServiceIdentity("did:e:localhost:dids:5e7a9f1c3b2d4e6f8a0b1c", "DVCnmshdTokens000001")
-ADDRESS = "did:e:localhost:dids:0123456789abcdef0123ab"
+IDENTITY = ServiceIdentity("did:e:localhost:dids:5e7a9f1c3b2d4e6f8a0bcb", "DVCnmshdTokens000001")
+ADDRESS = "did:e:localhost:dids:0123456789abcdef012357"
 
 
 @dataclass

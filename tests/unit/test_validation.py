@@ -20,7 +20,7 @@ from nmshd_tokens.domain.validation import (
 
 FILE_ID = "FILabcdefghij0123456"
 TEMPLATE_ID = "RLTabcdefghij0123456"
-ADDRESS = "did:e:pilot.enmeshed.eu:dids:0123456789abcdef0123ab"
+ADDRESS = "did:e:pilot.enmeshed.eu:dids:0123456789abcdef0123a8"
 ADDRESS_PATTERN_MSG = (
     "forIdentity must match pattern "
     r"did:e:((([A-Za-z0-9]+(-[A-Za-z0-9]+)*)\.)+[a-z]{2,}|localhost):dids:[0-9a-f]{22}"
@@ -135,7 +135,7 @@ def test_for_identity_not_address(value: str) -> None:
 
 def test_for_identity_localhost_and_domains() -> None:
     assert ok({"forIdentity": ADDRESS}).for_identity == ADDRESS
-    assert ok({"forIdentity": "did:e:localhost:dids:0123456789abcdef0123ab"}).for_identity
+    assert ok({"forIdentity": "did:e:localhost:dids:0123456789abcdef012357"}).for_identity
 
 
 @pytest.mark.parametrize(

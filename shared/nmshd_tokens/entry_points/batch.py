@@ -22,9 +22,11 @@ def sqs_batch_handler(creator: BatchTokenCreator) -> LambdaHandler:
     def handle(event: dict[str, Any], context: Any) -> dict[str, Any]:
         """The ids of the messages SQS should deliver again (transient failures only)."""
         failures: list[dict[str, str]] = []
+        given_back = 0
         for record in event.get("Records") or []:
             message_id = str(record["messageId"])
-            if context.get_remaining_time_in_millis() < TIME_RESERVE_MS:
+            if given_back or context.get_remaining_time_in_millis() < TIME_RESERVE_MS:
+                given_back += 1
                 failures.append({"itemIdentifier": message_id})
                 continue
             try:
@@ -36,6 +38,16 @@ def sqs_batch_handler(creator: BatchTokenCreator) -> LambdaHandler:
             except Exception as error:
                 log_unexpected(error, "unexpected error, message will be retried", message_id=message_id)
                 failures.append({"itemIdentifier": message_id})
+        if given_back:
+            # Visible, so that a lowered timeout shows up here instead of as silent redeliveries.
+            logger.warning(
+                "messages given back: too little time left before the function's timeout",
+                extra={
+                    "given_back": given_back,
+                    "remaining_ms": context.get_remaining_time_in_millis(),
+                    "time_reserve_ms": TIME_RESERVE_MS,
+                },
+            )
         return {"batchItemFailures": failures}
 
     return logged_entry_point(handle)

@@ -9,7 +9,7 @@ from ..domain.password_protection import LocationIndicator
 from ..domain.records import FileRecord, StoredPasswordProtection, TemplateRecord
 from ..storage.records_table import DynamoRecordsRepository
 
-DEMO_FOR_IDENTITY = "did:e:localhost:dids:0123456789abcdef012345"
+DEMO_FOR_IDENTITY = "did:e:localhost:dids:0123456789abcdef012357"
 DEMO_PASSWORD = "demo-password"  # noqa: S105 - printed at start-up on purpose: a local demo record
 DEMO_PIN = "1234"
 

@@ -41,6 +41,7 @@ from urllib.parse import parse_qs, urlsplit
 from ..domain.algorithms import secret_texts_equal
 from ..domain.clock import format_timestamp
 from ..domain.encoding import EncodingError, b64_decode, b64url_decode, b64url_encode
+from ..domain.ids import is_backbone_address, make_address
 
 LOGIN_ATTEMPTS_BEFORE_LOCKOUT = 3
 LOGIN_LOCKOUT = timedelta(minutes=10)
@@ -62,7 +63,6 @@ _LIBRARY_UPPER = "ABCDEFGHJKLMNPQRSTUVWXYZ"
 _LIBRARY_DIGITS = "123456789"
 _ERROR_ID_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ123456789"  # the Backbone's: no I, O or 0
 _TOKEN_ID_RE = re.compile(r"TOK[A-Za-z0-9]{1,17}")
-_ADDRESS_RE = re.compile(r"did:e:((?:[a-z0-9-]+\.)*[a-z]{2,}):dids:([0-9a-f]{20})([0-9a-f]{2})")
 _JSON = "application/json; charset=utf-8"
 _INVALID_ID = "'id': The ID or Address is not valid. Check length, prefix and the used characters."
 
@@ -89,17 +89,6 @@ def device_password() -> str:
     return "".join(characters)
 
 
-def backbone_address(domain: str = "localhost", identity: str | None = None) -> str:
-    """`did:e:<domain>:dids:<20 hex><checksum>`: the checksum is SHA-256's first byte over what precedes it."""
-    head = f"did:e:{domain}:dids:{identity or secrets.token_hex(10)}"
-    return head + hashlib.sha256(head.encode("ascii")).hexdigest()[:2]
-
-
-def is_backbone_address(value: str) -> bool:
-    match = _ADDRESS_RE.fullmatch(value)
-    return match is not None and len(value) <= 80 and backbone_address(match[1], match[2]) == value
-
-
 @dataclass(frozen=True)
 class StandinDevice:
     """A device that can log in: its OAuth client, its login, and the identity it acts for."""
@@ -121,7 +110,7 @@ class StandinDevice:
             client_secret=client.client_secret if client else secrets.token_urlsafe(24),
             username="USR" + _random(_ID_ALPHABET),
             password=password or device_password(),
-            address=address or backbone_address(),
+            address=address or make_address(),
             device_id="DVC" + _random(_ID_ALPHABET),
         )
 

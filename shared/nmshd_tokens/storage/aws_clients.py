@@ -7,9 +7,14 @@ used. Endpoints come from botocore's own configuration (`AWS_ENDPOINT_URL_<SERVI
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 _session: Any = None
+# At DEBUG, botocore logs every request's parameters (a TransactWriteItems with a token's password, keys and
+# hashes) and urllib3 its connections. Lambda sets the root level from AWS_LAMBDA_LOG_LEVEL, so these loggers get
+# a level of their own, WARNING, whatever the root's: set here, where every AWS client of the package is made.
+_QUIET_LIBRARIES = ("botocore", "boto3", "urllib3", "s3transfer")
 
 
 def aws_client(service: str, region: str, *, read_timeout: float = 5.0, retries: int = 3) -> Any:
@@ -22,6 +27,8 @@ def aws_client(service: str, region: str, *, read_timeout: float = 5.0, retries:
     from botocore.config import Config
 
     if _session is None:
+        for library in _QUIET_LIBRARIES:
+            logging.getLogger(library).setLevel(logging.WARNING)
         _session = botocore.session.get_session()
     config = Config(
         retries={"max_attempts": retries, "mode": "standard"},

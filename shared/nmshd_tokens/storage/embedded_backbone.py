@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 from ..domain.algorithms import secrets_equal
 from ..domain.clock import utc_now
 from ..domain.errors import DomainError, ErrorKind
-from ..domain.ids import new_token_id
+from ..domain.ids import is_backbone_address, new_token_id
 from ..domain.tokens import Token, TokenDraft
 from ..usecases.ports import CommandAlreadyRecorded, TokenWrite
 from .dynamodb import (
@@ -44,6 +44,7 @@ if TYPE_CHECKING:
 logger = logging.getLogger("nmshd-tokens.dynamodb")  # a child of the Powertools logger: its JSON lines
 
 LOCK_AFTER_FAILED_ATTEMPTS = 100
+INVALID_FOR_IDENTITY = "'forIdentity': The ID or Address is not valid. Check length, prefix and the used characters."
 _ID_ATTEMPTS = 5  # a 17-character random suffix collides practically never; bounded anyway
 # botocore does not retry a transaction cancelled for throttling or a conflict; we do, a few times, jittered.
 _CANCELLATION_ATTEMPTS = 3
@@ -87,6 +88,11 @@ class DynamoBackbone:
     # --- TokenPublisher --------------------------------------------------------------------------------
 
     def publish(self, write: TokenWrite) -> Token:
+        for_identity = write.draft.details.for_identity
+        if for_identity is not None and not is_backbone_address(for_identity):
+            # What the real Backbone answers (and a Connector passes through): its check is stricter than the
+            # runtime's pattern (lower case, at most 80 characters, the checksum).
+            raise DomainError(ErrorKind.BACKBONE_VALIDATION, INVALID_FOR_IDENTITY)
         for _ in range(_ID_ATTEMPTS):
             token = Token(new_token_id(), self._clock(), write.draft.details)
             try:
@@ -201,42 +207,37 @@ class DynamoBackbone:
         return result
 
     def _check_password(self, token_id: str, expected_hash: bytes, password_hash: bytes | None) -> None:
-        """Count the attempt first, compare second, and give the count back on success.
+        """Compare first (constant time), then count a wrong or missing password; a right one is never counted.
 
-        Counting first means an outage of the counter answers right and wrong passwords alike (503), so it
-        can never serve as an uncounted password oracle. Concurrent attempts are all counted (atomic ADD).
+        So concurrent right passwords at 99 failures all succeed, and nothing has to be given back. The count is
+        one atomic, conditional ADD: the attempt that reaches 100 and every later one are "locked", and however
+        many race, the count stops at exactly 100. If a wrong attempt cannot be counted (throttling, an outage),
+        it is answered 503, never 404: as with the Backbone, whose failed database write answers 500.
         """
-        failures = self._add_to_failures(token_id, 1)
         if password_hash is not None and secrets_equal(expected_hash, password_hash):
-            try:
-                self._add_to_failures(token_id, -1)
-            except DomainError:
-                logger.warning("could not give back a counted attempt after a right password")
             return
+        failures = self._count_failure(token_id)
+        if failures is None:  # not counted: locked by a concurrent attempt, or gone (expired, revoked) meanwhile
+            locked = self._live_item(token_id) is not None
+            raise DomainError(ErrorKind.TOKEN_LOCKED if locked else ErrorKind.TOKEN_NOT_FOUND)
         raise DomainError(
             ErrorKind.TOKEN_LOCKED if failures >= LOCK_AFTER_FAILED_ATTEMPTS else ErrorKind.TOKEN_NOT_FOUND
         )
 
-    def _add_to_failures(self, token_id: str, delta: int) -> int:
-        """Atomic; an increment only while the token is not locked (a locked token counts nothing more)."""
-        condition = "attribute_exists(id)"
-        values = {":delta": {"N": str(delta)}}
-        if delta > 0:
-            condition += " AND failedAttempts < :limit"
-            values[":limit"] = {"N": str(LOCK_AFTER_FAILED_ATTEMPTS)}
+    def _count_failure(self, token_id: str) -> int | None:
+        """The new count, or None when nothing was counted: the token is at the limit, or gone."""
         try:
             with storage_errors():
                 response = self.client.update_item(
                     TableName=self.table_name,
                     Key={"id": s(token_id)},
-                    UpdateExpression="ADD failedAttempts :delta",
-                    ConditionExpression=condition,
-                    ExpressionAttributeValues=values,
+                    UpdateExpression="ADD failedAttempts :one",
+                    ConditionExpression="attribute_exists(id) AND failedAttempts < :limit",
+                    ExpressionAttributeValues={":one": {"N": "1"}, ":limit": {"N": str(LOCK_AFTER_FAILED_ATTEMPTS)}},
                     ReturnValues="UPDATED_NEW",
                 )
         except Exception as exc:
             if error_code(exc) != "ConditionalCheckFailedException":
                 raise
-            # Locked meanwhile, or deleted (expired) meanwhile.
-            raise DomainError(ErrorKind.TOKEN_LOCKED if delta > 0 else ErrorKind.TOKEN_NOT_FOUND) from None
+            return None
         return int(response["Attributes"]["failedAttempts"]["N"])
