@@ -284,7 +284,9 @@ def test_code_locations_and_layer_build(source_template: dict[str, Any]) -> None
         assert (ROOT / "functions" / folder).is_dir()
     layer = resources["SharedLayer"]
     assert layer["Metadata"]["BuildMethod"] == "makefile"
-    assert layer["Properties"]["ContentUri"] == "."
+    # SAM copies ContentUri before a build: the package's folder, not the repository with its virtualenvs.
+    assert layer["Properties"]["ContentUri"] == "shared/"
+    assert (layer["Metadata"]["ContextPath"], layer["Metadata"]["WorkingDirectory"]) == (".", ".")
     makefile = (ROOT / "Makefile").read_text(encoding="utf-8")
     assert re.search(r"^build-SharedLayer:", makefile, re.MULTILINE), "sam build runs `make build-SharedLayer`"
 

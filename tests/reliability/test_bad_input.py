@@ -138,7 +138,8 @@ def test_a_password_beyond_the_body_limit_is_413(served: Served) -> None:
     [
         b"[" * 30_000 + b"]" * 30_000,
         b'{"":' * 13_000 + b"1" + b"}" * 13_000,
-        b'{"passwordProtection": {"password": ' + b"[" * 5_000 + b"]" * 5_000 + b"}}",
+        # Beyond the parser's depth limit on 3.11 (about 1,000) and on the 3.13 runtime (about 10,000) alike.
+        b'{"passwordProtection": {"password": ' + b"[" * 30_000 + b"]" * 30_000 + b"}}",
     ],
     ids=["arrays", "objects", "inside-password-protection"],
 )

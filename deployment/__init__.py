@@ -1,0 +1,1 @@
+"""Building the deployment package (`make package`) and running its functions as Lambda would (`make invoke`)."""
