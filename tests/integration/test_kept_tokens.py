@@ -243,6 +243,27 @@ def test_created_at_narrows_the_search(three: dict[str, dict[str, Any]]) -> None
 
 
 @pytest.mark.parametrize(
+    ("bounds", "expected"),
+    [
+        ([">"], ["plain", "personal", "pin"]),  # above the empty text: everything
+        ([">="], ["plain", "personal", "pin"]),
+        (["<"], []),  # below the empty text: nothing
+        (["<="], []),
+        (["\x00"], []),
+        ([">\x00", "<\U0010ffff"], ["plain", "personal", "pin"]),
+        (["<\x00"], []),
+        ([">\U0010ffff"], []),
+    ],
+)
+def test_created_at_bounds_at_the_edges_of_text(
+    three: dict[str, dict[str, Any]], bounds: list[str], expected: list[str]
+) -> None:
+    """DynamoDB refuses an empty key bound: the search must not pass one on (a 500 before)."""
+    for prefix in (V6, V7):
+        assert ids(own(prefix, createdAt=bounds)) == [three[name]["id"] for name in expected]
+
+
+@pytest.mark.parametrize(
     ("query", "message"),
     [
         ({"id": "TOKx"}, "query must NOT have additional properties"),

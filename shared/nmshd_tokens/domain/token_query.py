@@ -198,8 +198,9 @@ class TokenQuery:
         return all(generic.matches(token) for generic in self.generic)
 
     @property
-    def created_at_range(self) -> tuple[str | None, str | None]:
-        """Inclusive text bounds on createdAt that every match lies within: a store may search only these."""
+    def created_at_range(self) -> tuple[str | None, str | None] | None:
+        """Inclusive text bounds on createdAt that every match lies within (None: unbounded), or None when no
+        token can match: a store may search only these. Never an empty bound (a createdAt is never empty text)."""
         low: str | None = None
         high: str | None = None
         for value in self._created_at:
@@ -211,7 +212,9 @@ class TokenQuery:
                     else:
                         high = bound if high is None else min(high, bound)
                     break
-        return low, high
+        if high == "" or (low is not None and high is not None and low > high):
+            return None
+        return (low or None), high
 
 
 def parse_token_query(query: Mapping[str, Sequence[str]]) -> TokenQuery:

@@ -33,9 +33,10 @@ class KeptTokens:
     def own(self, query: Mapping[str, Sequence[str]]) -> list[Token]:
         """Every kept token the query matches, oldest first."""
         checked = parse_token_query(query)
-        created_from, created_to = checked.created_at_range
-        if created_from is not None and created_to is not None and created_from > created_to:
+        bounds = checked.created_at_range
+        if bounds is None:
             return []  # an empty range
+        created_from, created_to = bounds
         found: list[Token] = []
         for examined, token in enumerate(self.records.tokens(created_from, created_to), start=1):
             if examined > MAX_TOKENS_EXAMINED:
