@@ -14,14 +14,17 @@ from __future__ import annotations
 
 import argparse
 import compileall
+import importlib.util
+import json
 import py_compile
 import shutil
 import subprocess
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 PACKAGE = ROOT / "shared" / "nmshd_tokens"
@@ -31,6 +34,7 @@ RUNTIME = (3, 13)
 WHEEL_PLATFORMS = {"arm64": "manylinux2014_aarch64", "x86_64": "manylinux2014_x86_64"}
 # The package's local emulator and operator tooling: they need moto, flask and the like, which the layer lacks.
 NOT_DEPLOYED = ("local", "cli.py")
+ENDPOINTS = Path("botocore") / "data" / "endpoints.json"  # below the layer's python/ folder
 
 
 @dataclass(frozen=True)
@@ -93,6 +97,44 @@ def install_dependencies(build: LayerBuild) -> None:
         raise SystemExit(f"pip could not install {LOCK.name} for {build.architecture} (see above)")
 
 
+def called_services() -> frozenset[str]:
+    """aws_clients.SERVICES (that module imports nothing but the standard library at load)."""
+    spec = importlib.util.spec_from_file_location("aws_clients", PACKAGE / "storage" / "aws_clients.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return frozenset(module.SERVICES)
+
+
+def endpoints_of(endpoints: dict[str, Any], services: Collection[str]) -> dict[str, Any]:
+    """endpoints.json's data with every partition and, of the services, only `services`, each entry unchanged."""
+    known = {name for partition in endpoints["partitions"] for name in partition["services"]}
+    if unknown := set(services) - known:
+        raise SystemExit(f"botocore's endpoints.json has no service {', '.join(sorted(unknown))}")
+    partitions = [
+        {**partition, "services": {name: data for name, data in partition["services"].items() if name in services}}
+        for partition in endpoints["partitions"]
+    ]
+    return {**endpoints, "partitions": partitions}
+
+
+def cut_down_endpoints(build: LayerBuild) -> None:
+    """botocore parses endpoints.json (1.2 MB: every service in every partition) when a process makes its first
+    client, about a tenth of a bare `boto3.client("dynamodb")` cold start. The layer's copy keeps every partition
+    (regions, DNS suffixes, defaults) and only the services aws_client() may make clients of, so those resolve
+    exactly the endpoints they resolved before (tests/package/test_layer.py compares them region by region).
+
+    The file is replaced in place, not found through botocore's data path (AWS_DATA_PATH): an endpoints.json from
+    outside botocore's own folder makes botocore pass its legacy endpoint to the endpoint rules as a custom one,
+    which changes some FIPS endpoints (botocore 1.44: S3 in us-east-1 and cn-north-1, DynamoDB in us-gov-west-1).
+    """
+    path = build.python_dir / ENDPOINTS
+    original = path.read_bytes()
+    kept = endpoints_of(json.loads(original), called_services())
+    path.write_text(json.dumps(kept, separators=(",", ":")))
+    print(f"        endpoints.json: {len(original) / 1e3:.0f} kB -> {path.stat().st_size / 1e3:.0f} kB", flush=True)
+
+
 def compile_bytecode(build: LayerBuild) -> None:
     """Lambda's /opt is read-only, so without .pyc every cold start would compile the sources again.
 
@@ -113,6 +155,7 @@ Step = Callable[[LayerBuild], None]
 STEPS: tuple[tuple[str, Step], ...] = (
     ("copy nmshd_tokens (without local/ and cli.py)", copy_package),
     ("install requirements.lock as CPython {python} {architecture} wheels", install_dependencies),
+    ("keep only the endpoints of the AWS services nmshd_tokens calls", cut_down_endpoints),
     ("compile bytecode for Python {python}", compile_bytecode),
 )
 

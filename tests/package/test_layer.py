@@ -2,13 +2,19 @@
 
 from __future__ import annotations
 
+import json
 import re
 import struct
+import subprocess
+import sys
 from pathlib import Path
 
+import botocore
 import pytest
+from nmshd_tokens.storage.aws_clients import SERVICES
 
-from deployment.lambda_emulator import TWIN_LAYER
+from deployment.lambda_emulator import TWIN_LAYER, runtime_python
+from deployment.lambda_runtime import lambda_sys_path
 from tests.infra.test_locks import pins
 from tests.support import ROOT
 
@@ -105,3 +111,49 @@ def test_every_source_file_has_python_3_13_bytecode(arm64_layer: Path) -> None:
         if not (path.parent / "__pycache__" / f"{path.stem}.cpython-313.pyc").is_file()
     ]
     assert sources and missing == []
+
+
+ENDPOINTS = Path("python") / "botocore" / "data" / "endpoints.json"
+PROBE = Path(__file__).with_name("endpoint_probe.py")
+
+
+def released_endpoints() -> dict[str, object]:
+    """endpoints.json as botocore releases it (the dev virtualenv's botocore, the lock's version)."""
+    data: dict[str, object] = json.loads((Path(botocore.__file__).parent / "data" / "endpoints.json").read_text())
+    return data
+
+
+def test_the_layer_keeps_the_endpoints_of_the_services_it_calls_only(arm64_layer: Path) -> None:
+    released = released_endpoints()
+    for layer in (arm64_layer, TWIN_LAYER):
+        kept = json.loads((layer / ENDPOINTS).read_text())
+        assert [set(partition["services"]) for partition in kept["partitions"]] == [
+            SERVICES & set(partition["services"])
+            for partition in released["partitions"]  # type: ignore[index]
+        ]
+        for mine, theirs in zip(kept["partitions"], released["partitions"], strict=True):  # type: ignore[call-overload]
+            assert {key: value for key, value in mine.items() if key != "services"} == {
+                key: value for key, value in theirs.items() if key != "services"
+            }
+            assert mine["services"] == {name: theirs["services"][name] for name in mine["services"]}
+    assert (arm64_layer / ENDPOINTS).stat().st_size < len(json.dumps(released)) / 20
+
+
+def probe(command: list[str]) -> dict[str, str]:
+    done = subprocess.run([*command, ",".join(sorted(SERVICES))], capture_output=True, text=True, check=True)
+    found = json.loads(done.stdout)
+    assert found["botocore"] == botocore.__version__  # the same botocore release on both sides
+    urls: dict[str, str] = found["urls"]
+    return urls
+
+
+def test_every_client_resolves_the_endpoints_of_released_botocore(package: Path) -> None:
+    """Region by region, plain, FIPS and dual-stack: the layer's clients call what a full botocore would call."""
+    path = lambda_sys_path(task_root=str(PROBE.parent), opt=str(TWIN_LAYER))
+    start = f"import runpy, sys; sys.path[:0] = {path!r}; sys.argv[:] = sys.argv[1:]; "
+    in_layer = probe(
+        [runtime_python(), "-I", "-S", "-c", start + f"runpy.run_path({str(PROBE)!r}, run_name='__main__')", str(PROBE)]
+    )
+    released = probe([sys.executable, str(PROBE)])
+    assert len(released) > 300 and sum(url.startswith("https://") for url in released.values()) > 300
+    assert in_layer == released

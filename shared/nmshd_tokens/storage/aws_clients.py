@@ -10,6 +10,10 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+# Every AWS service the package calls. The deployed layer's botocore keeps the endpoint data of these only
+# (deployment/build_layer.py, cut_down_endpoints), so a client of any other service is refused here.
+SERVICES = frozenset({"dynamodb", "s3", "secretsmanager"})
+
 _session: Any = None
 # At DEBUG, botocore logs every request's parameters (a TransactWriteItems with a token's password, keys and
 # hashes) and urllib3 its connections. Lambda sets the root level from AWS_LAMBDA_LOG_LEVEL, so these loggers get
@@ -23,6 +27,8 @@ def aws_client(service: str, region: str, *, read_timeout: float = 5.0, retries:
     `retries` are botocore's, after the first call (standard mode, jittered backoff): 3 retries, 4 calls at most.
     """
     global _session
+    if service not in SERVICES:
+        raise ValueError(f"{service} is not in aws_clients.SERVICES: add it there (the layer keeps its endpoints)")
     import botocore.session
     from botocore.config import Config
 
