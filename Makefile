@@ -120,7 +120,7 @@ package-tests: $(STAMP) $(PACKAGE_FOR_TESTS)
 openapi: $(STAMP)
 	$(BIN)/python -m nmshd_tokens.http.openapi > docs/openapi.json
 
-bench: $(STAMP)
+bench: $(STAMP) package
 	$(BIN)/python benchmarks/run.py
 
 clean:

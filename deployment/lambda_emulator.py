@@ -128,7 +128,9 @@ def runtime_python() -> str:
     return found
 
 
-def python_command(function: BuiltFunction, *, init_only: bool = False, request_id: str | None = None) -> list[str]:
+def python_command(
+    function: BuiltFunction, *, init_only: bool = False, no_teardown: bool = False, request_id: str | None = None
+) -> list[str]:
     """The command line of a fresh runtime process for the function; the event goes to its stdin."""
     command = [
         runtime_python(),
@@ -148,7 +150,7 @@ def python_command(function: BuiltFunction, *, init_only: bool = False, request_
     ]
     if request_id:
         command += ["--request-id", request_id]
-    return command + (["--init-only"] if init_only else [])
+    return command + (["--init-only"] if init_only else []) + (["--no-teardown"] if no_teardown else [])
 
 
 def environment(function: BuiltFunction, aws_endpoint: str | None) -> dict[str, str]:

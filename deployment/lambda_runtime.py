@@ -8,7 +8,8 @@ Python runtime adds: the task root (/var/task), then the layer's /opt/python/lib
 stdout carries the result and nothing else, as JSON (what `sam local invoke` prints); everything the function
 prints or logs goes to stderr, with Lambda's START / END / REPORT lines. Exit status: 0 when the handler returned,
 1 when it raised, failed to load or timed out (the error object is then the result), 2 for bad arguments.
-With --init-only it loads the handler, prints {"initDurationMs": …} and exits at once, without teardown.
+With --init-only it loads the handler, prints {"initDurationMs": …} and exits at once, without teardown;
+--no-teardown ends a whole invocation that way too (benchmarks/cold_start.py).
 Standard library only: nothing of the host's environment may be importable here.
 """
 
@@ -109,6 +110,7 @@ def parse_arguments(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--timeout", type=float, required=True, help="seconds, as the function's Timeout")
     parser.add_argument("--request-id", default=None)
     parser.add_argument("--init-only", action="store_true", help="load the handler, report the init time, stop")
+    parser.add_argument("--no-teardown", action="store_true", help="end without the interpreter's teardown")
     return parser.parse_args(argv)
 
 
@@ -118,6 +120,14 @@ def lambda_sys_path(task_root: str, opt: str) -> list[str]:
 
 def main(argv: list[str]) -> int:
     args = parse_arguments(argv)
+    code = invoke_once(args)
+    if args.no_teardown:
+        sys.stderr.flush()
+        os._exit(code)  # as --init-only: a benchmark measures the invocation, not the interpreter's teardown
+    return code
+
+
+def invoke_once(args: argparse.Namespace) -> int:
     request_id = args.request_id or str(uuid.uuid4())
     output = Output()
     sys.path[:0] = lambda_sys_path(args.task_root, args.opt)

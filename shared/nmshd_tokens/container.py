@@ -7,7 +7,7 @@ their own with `Container.from_settings`. Nothing else caches a client or a sett
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, Protocol, cast
 
 from .config import ConfigError, Settings
 from .storage.aws_clients import aws_client
@@ -18,6 +18,7 @@ from .usecases.ports import PeerTokenReader, TokenPublisher, TokenRevoker
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb.client import DynamoDBClient
 
+    from .storage.remote_backbone import RemoteBackbone
     from .storage.secrets import CredentialSource
     from .usecases.batch import BatchTokenCreator
     from .usecases.create_token import TokenCreation
@@ -65,14 +66,13 @@ class Container:
 
     def health(self) -> Health:
         """One probe per dependency; remote mode asks the Backbone (version) and its login."""
-        from .storage.remote_backbone import RemoteBackbone
         from .usecases.service_status import Health
 
-        if isinstance(self.backbone, RemoteBackbone):
-            return Health(self.records.answers, self.backbone.check_version, self.backbone.check_login)
         backbone = self.backbone
-        assert isinstance(backbone, DynamoBackbone)
-        return Health(self.records.answers, backbone.answers, lambda: True)  # no login: nothing to fail
+        if isinstance(backbone, DynamoBackbone):  # embedded mode never imports the remote client
+            return Health(self.records.answers, backbone.answers, lambda: True)  # no login: nothing to fail
+        remote = cast("RemoteBackbone", backbone)  # the only other kind (from_settings)
+        return Health(self.records.answers, remote.check_version, remote.check_login)
 
     def build_info(self) -> BuildInfo:
         from .usecases.service_status import BuildInfo

@@ -12,11 +12,17 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
+from tests.package.conftest import package  # noqa: F401 - the fixture: the cold start runs the built functions
+
 ROOT = Path(__file__).resolve().parents[2]
 HANDLERS = {"file_token", "template_token", "backbone_token"}
+API_FUNCTIONS = {"FileToken", "TemplateToken", "TokenRead", "TokenRevoke", "ServiceStatus"}
 SAFETY_NET_S = 1800  # for a hang only: the quick run takes 1-3 minutes, bounded by its own repeat counts
 
 
+@pytest.mark.usefixtures("package")
 def test_quick_benchmark_writes_every_section(tmp_path: Path) -> None:
     output = tmp_path / "results.json"
     command = [sys.executable, str(ROOT / "benchmarks" / "run.py"), "--quick", "--json", str(output)]
@@ -37,9 +43,17 @@ def test_quick_benchmark_writes_every_section(tmp_path: Path) -> None:
         assert (row["node_median_us"] > 0) if with_node else (row.get("node_median_us") is None)
 
     cold = {row["key"]: row for row in results["cold_start"]["rows"]}
-    assert {"floor", "pydantic_only", "required_only"} | HANDLERS <= set(cold)
-    assert cold["floor"]["over_floor"] == 1.0
-    assert all(cold[name]["wall_median_ms"] > 0 for name in HANDLERS)
+    assert results["cold_start"]["python"].startswith("3.13.")  # the Lambda runtime's version
+    inits = {f"init {name}Function" for name in API_FUNCTIONS | {"BackboneToken", "TokenBatch"}}
+    assert {"floor init"} | inits <= set(cold)
+    assert {cold[key]["target"] for key in inits} == {1.30, 1.05, None}
+    assert cold["floor init"]["over_floor"] == 1.0
+    first = [row for row in cold.values() if row["key"].startswith("first ")]
+    assert {row["label"].split(",")[0] for row in first if row["target"]} == {f"{n}Function" for n in API_FUNCTIONS}
+    assert all(cold[row["floor"]]["key"].startswith("floor job ") for row in first)  # each has its floor job
+    assert all(row["wall_median_ms"] > 0 and row["cpu_median_ms"] > 0 for row in cold.values())
+    if shutil.which("valgrind"):
+        assert cold["init FileTokenFunction"]["instructions_over_floor"] > 0.5
 
     warm = results["warm_requests"]
     assert {row["handler"] for row in warm} == HANDLERS
@@ -49,4 +63,4 @@ def test_quick_benchmark_writes_every_section(tmp_path: Path) -> None:
     assert kept["kept_tokens"] == 100 and [row["tokens"] for row in kept["rows"]] == [100, 33]
     assert all(row["dynamodb_calls"] == 1 for row in kept["rows"])  # one index query: no scan, no read per token
     assert kept["get_item_ms"] > 0
-    assert len(results["targets"]) == 5
+    assert len(results["targets"]) == len(API_FUNCTIONS) + 1 + 6 + 2  # inits, first requests, warm JSON

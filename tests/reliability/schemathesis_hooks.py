@@ -104,8 +104,10 @@ def _steer_token_reads(case: Any, digest: int) -> None:
     meta = case.meta
     if not tokens or meta is None or meta.is_negative_at(ParameterLocation.PATH) or digest % 2:
         return
+    if meta.is_negative_at(ParameterLocation.HEADER):
+        return  # a missing or wrong header (the API key) must stay the case's only flaw
     case.path_parameters = {**case.path_parameters, "id": tokens[(digest // 2) % len(tokens)]}
-    if variable == "NMSHD_FUZZ_KEPT_TOKENS" and digest % 4 == 1:
+    if variable == "NMSHD_FUZZ_KEPT_TOKENS" and digest % 4 == 2:  # even (steered), and every second of those
         case.headers = {**(case.headers or {}), "Accept": "image/png"}
 
 

@@ -1,7 +1,7 @@
 """What a handler's cold start does, checked in a fresh interpreter (no timings: benchmarks/run.py measures those).
 
 The API functions build their DynamoDB client at init with the cyclic GC paused and then freeze the init heap
-(http/api.py create_resolver). These tests pin the structure of that: the GC runs again afterwards, the client
+(entry_points/api.py at_init). These tests pin the structure of that: the GC runs again afterwards, the client
 exists, and nothing that only local tooling, tests or the remote Backbone mode need is imported.
 """
 
@@ -16,7 +16,7 @@ import pytest
 
 from tests.support import ROOT
 
-HANDLERS = ("file_token", "template_token", "backbone_token")
+HANDLERS = ("file_token", "template_token", "token_read", "token_revoke", "service_status", "backbone_token")
 
 # Never imported by an API function's init (embedded Backbone mode).
 NOT_AT_INIT = (
