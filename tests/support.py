@@ -207,3 +207,20 @@ def token_draft(
         for_identity=for_identity,
     )
     return TokenDraft(details, content_cipher, password_hash)
+
+
+class FakeClock:
+    """One fake time for a test's both sides: a stand-in Backbone reads `now`, a client's session `monotonic`."""
+
+    def __init__(self) -> None:
+        self.start = datetime.now(UTC)
+        self.offset = 0.0
+
+    def now(self) -> datetime:
+        return self.start + timedelta(seconds=self.offset)
+
+    def monotonic(self) -> float:
+        return 1000.0 + self.offset
+
+    def advance(self, seconds: float) -> None:
+        self.offset += seconds

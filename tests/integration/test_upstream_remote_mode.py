@@ -26,20 +26,12 @@ from nmshd_tokens.storage.remote_backbone import RemoteBackbone
 from nmshd_tokens.storage.secrets import BackboneCredentials, StaticCredentials
 
 from tests.conftest import BACKBONE_TABLE
-from tests.support import ROUTES, api_event, future, invoke, json_body
+from tests.support import ROUTES, FakeClock, api_event, future, invoke, json_body
 from tests.upstream_node import UpstreamClient, device_json, require_upstream
 
 pytestmark = pytest.mark.upstream
 
 Factory = Callable[..., Any]
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.moment = datetime.now(UTC)
-
-    def now(self) -> datetime:
-        return self.moment
 
 
 @pytest.fixture(scope="module")
@@ -51,13 +43,13 @@ def upstream() -> Iterator[UpstreamClient]:
 
 
 @pytest.fixture
-def clock() -> Clock:
-    return Clock()
+def clock() -> FakeClock:
+    return FakeClock()
 
 
 @pytest.fixture
 def standin(
-    aws: Any, monkeypatch: pytest.MonkeyPatch, upstream: UpstreamClient, clock: Clock
+    aws: Any, monkeypatch: pytest.MonkeyPatch, upstream: UpstreamClient, clock: FakeClock
 ) -> Iterator[StandinBackbone]:
     """Remote mode against a fresh stand-in (no embedded backbone table), which the upstream library uses too."""
     with StandinBackbone(clock=clock.now) as backbone:
@@ -199,14 +191,14 @@ def test_password_refusals_agree(standin: StandinBackbone, upstream: UpstreamCli
 
 
 def test_expired_unknown_and_revoked_agree(
-    standin: StandinBackbone, upstream: UpstreamClient, make_file: Factory, clock: Clock
+    standin: StandinBackbone, upstream: UpstreamClient, make_file: Factory, clock: FakeClock
 ) -> None:
     expiring = create("file_token", make_file(datetime.now(UTC) + timedelta(hours=1)).id)
     revoked = create("file_token", make_file(future()).id)
     remote(standin).delete_on_backbone(revoked["id"])
     unknown = parse_reference(revoked["reference"]["url"])
     unknown = Reference("TOKunknown0000000000", unknown.key, unknown.backbone_base_url)
-    clock.moment += timedelta(hours=2)
+    clock.advance(2 * 3600)
     for reference in (
         parse_reference(expiring["reference"]["url"]),
         parse_reference(revoked["reference"]["url"]),

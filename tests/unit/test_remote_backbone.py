@@ -20,26 +20,9 @@ from nmshd_tokens.storage.remote_backbone import RemoteBackbone, RetryPolicy, jw
 from nmshd_tokens.storage.secrets import BackboneCredentials, StaticCredentials
 from nmshd_tokens.usecases.ports import TokenWrite
 
-from tests.support import token_draft
+from tests.support import FakeClock, token_draft
 
 SALT = b"a16byteslongsalt"
-
-
-class Clock:
-    """One fake time for both sides: the stand-in reads `now`, the client's session `monotonic`."""
-
-    def __init__(self) -> None:
-        self.start = datetime.now(UTC)
-        self.offset = 0.0
-
-    def now(self) -> datetime:
-        return self.start + timedelta(seconds=self.offset)
-
-    def monotonic(self) -> float:
-        return 1000.0 + self.offset
-
-    def advance(self, seconds: float) -> None:
-        self.offset += seconds
 
 
 @dataclass
@@ -59,7 +42,7 @@ class MemoryRecords:
 @dataclass
 class Setup:
     standin: StandinBackbone
-    clock: Clock
+    clock: FakeClock
     records: MemoryRecords
     sleeps: list[float]
 
@@ -93,7 +76,7 @@ def credentials_of(standin: StandinBackbone, **overrides: str) -> BackboneCreden
 
 @pytest.fixture
 def setup() -> Iterator[Setup]:
-    clock = Clock()
+    clock = FakeClock()
     with StandinBackbone(clock=clock.now) as standin:
         yield Setup(standin, clock, MemoryRecords(), [])
 

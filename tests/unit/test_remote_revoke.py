@@ -6,7 +6,7 @@ import base64
 import logging
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
 import pytest
 from nmshd_tokens.domain.crypto import derive_password_hash, encrypt_content, generate_key
@@ -17,26 +17,9 @@ from nmshd_tokens.storage.remote_backbone import RemoteBackbone, RetryPolicy
 from nmshd_tokens.storage.secrets import BackboneCredentials, StaticCredentials
 from nmshd_tokens.usecases.ports import TokenWrite
 
-from tests.support import token_draft
+from tests.support import FakeClock, token_draft
 
 TOKENS = "/api/v2/Tokens"
-
-
-class Clock:
-    """One fake time for both sides: the stand-in reads `now`, the client's session `monotonic`."""
-
-    def __init__(self) -> None:
-        self.start = datetime.now(UTC)
-        self.offset = 0.0
-
-    def now(self) -> datetime:
-        return self.start + timedelta(seconds=self.offset)
-
-    def monotonic(self) -> float:
-        return 1000.0 + self.offset
-
-    def advance(self, seconds: float) -> None:
-        self.offset += seconds
 
 
 class NoRecords:
@@ -50,7 +33,7 @@ class NoRecords:
 @dataclass
 class Setup:
     standin: StandinBackbone
-    clock: Clock
+    clock: FakeClock
     sleeps: list[float]
 
     def client(self, device: StandinDevice | None = None, password: str | None = None) -> RemoteBackbone:
@@ -85,7 +68,7 @@ class Setup:
 
 @pytest.fixture
 def setup() -> Iterator[Setup]:
-    clock = Clock()
+    clock = FakeClock()
     with StandinBackbone(clock=clock.now) as standin:
         yield Setup(standin, clock, [])
 

@@ -22,6 +22,7 @@ from nmshd_tokens.domain.encoding import b64_encode, b64url_encode
 from nmshd_tokens.domain.references import parse_reference
 from nmshd_tokens.local.standin_backbone import NOT_FOUND_MESSAGE, StandinBackbone, StandinDevice
 
+from tests.support import FakeClock
 from tests.upstream_node import UpstreamClient, device_json, require_upstream
 
 pytestmark = pytest.mark.upstream
@@ -39,17 +40,6 @@ FORBIDDEN = (
 )
 
 
-class Clock:
-    def __init__(self) -> None:
-        self.moment = datetime.now(UTC)
-
-    def now(self) -> datetime:
-        return self.moment
-
-    def advance(self, seconds: float) -> None:
-        self.moment += timedelta(seconds=seconds)
-
-
 @pytest.fixture(scope="module")
 def upstream() -> Iterator[UpstreamClient]:
     require_upstream("UPSTREAM BACKBONE CLIENT CHECK")
@@ -59,12 +49,12 @@ def upstream() -> Iterator[UpstreamClient]:
 
 
 @pytest.fixture
-def clock() -> Clock:
-    return Clock()
+def clock() -> FakeClock:
+    return FakeClock()
 
 
 @pytest.fixture
-def standin(clock: Clock, upstream: UpstreamClient) -> Iterator[StandinBackbone]:
+def standin(clock: FakeClock, upstream: UpstreamClient) -> Iterator[StandinBackbone]:
     with StandinBackbone(clock=clock.now) as backbone:
         upstream.configure(backbone)
         yield backbone
@@ -81,7 +71,7 @@ def file_content() -> dict[str, Any]:
 def send(
     upstream: UpstreamClient,
     device: StandinDevice,
-    clock: Clock,
+    clock: FakeClock,
     content: dict[str, Any] | None = None,
     lifetime: timedelta = timedelta(days=1),
     **options: Any,
@@ -129,7 +119,7 @@ def test_device_login_with_the_library_s_own_auth_client(standin: StandinBackbon
 
 
 def test_login_refusals_as_the_library_reports_them(
-    standin: StandinBackbone, upstream: UpstreamClient, clock: Clock
+    standin: StandinBackbone, upstream: UpstreamClient, clock: FakeClock
 ) -> None:
     wrong = replace(standin.device, password=standin.device.password + "x")
     error = upstream.error("login", device=device_json(wrong))
@@ -153,7 +143,7 @@ def test_login_refusals_as_the_library_reports_them(
 
 
 def test_create_then_load_anonymously_and_as_the_owner(
-    standin: StandinBackbone, upstream: UpstreamClient, clock: Clock
+    standin: StandinBackbone, upstream: UpstreamClient, clock: FakeClock
 ) -> None:
     owner, content = standin.device, file_content()
     sent = send(upstream, owner, clock, content, ephemeral=False)
@@ -196,7 +186,7 @@ def test_create_then_load_anonymously_and_as_the_owner(
 
 
 def test_password_protected_token_with_right_and_wrong_passwords_up_to_the_lock(
-    standin: StandinBackbone, upstream: UpstreamClient, clock: Clock
+    standin: StandinBackbone, upstream: UpstreamClient, clock: FakeClock
 ) -> None:
     owner = standin.device
     sent = send(upstream, owner, clock, passwordProtection={"password": "1234", "passwordType": "pin4"})
@@ -222,7 +212,7 @@ def test_password_protected_token_with_right_and_wrong_passwords_up_to_the_lock(
     assert token.failed_attempts == 100
 
 
-def test_personalised_token(standin: StandinBackbone, upstream: UpstreamClient, clock: Clock) -> None:
+def test_personalised_token(standin: StandinBackbone, upstream: UpstreamClient, clock: FakeClock) -> None:
     intended, stranger = standin.add_device(), standin.add_device()
     sent = send(upstream, standin.device, clock, forIdentity=intended.address)
     reference = sent["reference"]["url"]
@@ -242,7 +232,7 @@ def test_personalised_token(standin: StandinBackbone, upstream: UpstreamClient, 
 
 
 def test_an_expired_token_is_gone_for_peers_but_not_for_its_owner(
-    standin: StandinBackbone, upstream: UpstreamClient, clock: Clock
+    standin: StandinBackbone, upstream: UpstreamClient, clock: FakeClock
 ) -> None:
     sent = send(upstream, standin.device, clock, lifetime=timedelta(hours=1))
     clock.advance(2 * 3600)
@@ -258,7 +248,7 @@ def test_an_expired_token_is_gone_for_peers_but_not_for_its_owner(
 
 
 def test_delete_by_the_owner_another_identity_and_for_an_unknown_id(
-    standin: StandinBackbone, upstream: UpstreamClient, clock: Clock
+    standin: StandinBackbone, upstream: UpstreamClient, clock: FakeClock
 ) -> None:
     owner, other = standin.device, standin.add_device()
     sent = send(upstream, owner, clock)
@@ -278,7 +268,7 @@ def test_delete_by_the_owner_another_identity_and_for_an_unknown_id(
 
 
 def test_the_connectors_revoke_deletes_on_the_backbone_then_locally(
-    standin: StandinBackbone, upstream: UpstreamClient, clock: Clock
+    standin: StandinBackbone, upstream: UpstreamClient, clock: FakeClock
 ) -> None:
     sent = send(upstream, standin.device, clock, ephemeral=False)
     assert upstream.result("deleteOwn", device=device_json(standin.device), id=sent["id"]) == {
@@ -289,7 +279,7 @@ def test_the_connectors_revoke_deletes_on_the_backbone_then_locally(
 
 
 def test_delete_is_hard_even_for_expired_and_locked_tokens(
-    standin: StandinBackbone, upstream: UpstreamClient, clock: Clock
+    standin: StandinBackbone, upstream: UpstreamClient, clock: FakeClock
 ) -> None:
     expiring = send(upstream, standin.device, clock, lifetime=timedelta(hours=1))
     locked = send(upstream, standin.device, clock, passwordProtection={"password": "pw", "passwordType": "pw"})
@@ -302,7 +292,7 @@ def test_delete_is_hard_even_for_expired_and_locked_tokens(
 
 
 def test_a_bearer_the_backbone_forgot_is_401_on_delete_and_the_library_logs_in_again(
-    standin: StandinBackbone, upstream: UpstreamClient, clock: Clock
+    standin: StandinBackbone, upstream: UpstreamClient, clock: FakeClock
 ) -> None:
     sent = send(upstream, standin.device, clock)
     standin.revoke_access_tokens()

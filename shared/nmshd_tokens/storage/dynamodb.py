@@ -111,3 +111,16 @@ def get_n(item: Item, name: str) -> int | None:
 def get_time(item: Item, name: str) -> datetime | None:
     text = get_s(item, name)
     return parse_iso_datetime(text) if text else None
+
+
+HEALTH_PROBE_ID = "health#probe"  # read, never written: a health check's one cheap call
+
+
+def table_answers(client: Any, table_name: str) -> bool:
+    """One read of a key that never exists: whether the table answers at all (the health check)."""
+    try:
+        with storage_errors():
+            client.get_item(TableName=table_name, Key={"id": s(HEALTH_PROBE_ID)})
+    except Exception:  # noqa: BLE001 - any failure means "unhealthy", which is the answer
+        return False
+    return True

@@ -35,9 +35,10 @@ from .dynamodb import (
     is_transient_cancellation,
     s,
     storage_errors,
+    table_answers,
     timestamp,
 )
-from .records_table import HEALTH_PROBE_ID, DynamoRecordsRepository, put_new
+from .records_table import DynamoRecordsRepository, put_new
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb.client import DynamoDBClient
@@ -164,13 +165,8 @@ class DynamoBackbone:
             raise
 
     def answers(self) -> bool:
-        """One read of a key that never exists: whether the backbone table answers (the health check)."""
-        try:
-            with storage_errors():
-                self.client.get_item(TableName=self.table_name, Key={"id": s(HEALTH_PROBE_ID)})
-        except Exception:  # noqa: BLE001 - any failure means "unhealthy", which is the answer
-            return False
-        return True
+        """Whether the backbone table answers (the health check)."""
+        return table_answers(self.client, self.table_name)
 
     # --- PeerTokenReader -------------------------------------------------------------------------------
 

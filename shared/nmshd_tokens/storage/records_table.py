@@ -29,6 +29,7 @@ from .dynamodb import (
     is_condition_failure,
     s,
     storage_errors,
+    table_answers,
     timestamp,
 )
 
@@ -38,7 +39,6 @@ if TYPE_CHECKING:
 
 DEFAULT_RETENTION_DAYS = 30
 TOKENS_BY_CREATION = "TokensByCreation"  # the index of kept tokens: partition `type` = "Token", sort `createdAt`
-HEALTH_PROBE_ID = "health#probe"  # read, never written: a health check's one cheap call
 
 
 # --- a token as attributes (the records table's items and the command records share this) ----------------
@@ -203,13 +203,8 @@ class DynamoRecordsRepository:
         }
 
     def answers(self) -> bool:
-        """One read of a key that never exists: whether the table answers at all (the health check)."""
-        try:
-            with storage_errors():
-                self.client.get_item(TableName=self.table_name, Key={"id": s(HEALTH_PROBE_ID)})
-        except Exception:  # noqa: BLE001 - any failure means "unhealthy", which is the answer
-            return False
-        return True
+        """Whether the table answers (the health check)."""
+        return table_answers(self.client, self.table_name)
 
     # --- writes of a publication (both backbone adapters) --------------------------------------------------
 
