@@ -19,6 +19,7 @@ from .local.aws_env import DEFAULT_DYNAMODB_PORT
 from .local.errors import CommandError, InputError
 
 DEFAULT_PORT = 3000
+EXIT_BROKEN_PIPE = 141  # what a shell reports for a writer ended by SIGPIPE
 Command = Callable[[argparse.Namespace], int]
 
 
@@ -287,6 +288,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         return exc.exit_status
     except KeyboardInterrupt:
         return 130
+    except BrokenPipeError:
+        # The reader went away (`records list | head`): stop quietly, as `cat` would. Point stdout at
+        # /dev/null so the interpreter's final flush does not raise the same error again.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return EXIT_BROKEN_PIPE
 
 
 if __name__ == "__main__":

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import json
+import os
 import re
 import signal
 import socket
@@ -14,13 +15,14 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from nmshd_tokens.cli import EXIT_BROKEN_PIPE
 from nmshd_tokens.domain.crypto import generate_key, generate_salt
 from nmshd_tokens.domain.references import Reference, SharedPasswordProtection, parse_reference
 from nmshd_tokens.local import seed
 from nmshd_tokens.local.serve import EXAMPLES_DIR
 
 from tests.e2e.conftest import API_KEY, Served, clean_env, executable, free_port, start_serve
-from tests.support import decode_qr, future, iso
+from tests.support import ROOT, decode_qr, future, iso
 
 FILE_PATH = "/api/v2/Files/{}/Token"
 TEMPLATE_PATH = "/api/v2/RelationshipTemplates/Own/{}/Token"
@@ -209,6 +211,27 @@ def test_records_add_template_list_and_load(served: Served) -> None:
 
     again = served.cli("records", "add-file", "--id", seed.FILE_ID)
     assert again.returncode == 2 and "already exists" in again.stderr
+
+
+def test_records_list_into_a_closed_pipe_stops_quietly(served: Served) -> None:
+    """`records list | head`: the reader is gone before the list is written; no traceback, a shell's status."""
+    reader, writer = os.pipe()
+    os.close(reader)  # every write to `writer` now fails with EPIPE, as after `head` exits
+    try:
+        listed = subprocess.run(  # noqa: S603 - our own console script
+            [*executable(), "records", "list"],
+            env=clean_env(AWS_ENDPOINT_URL_DYNAMODB=f"http://127.0.0.1:{served.dynamodb_port}"),
+            stdout=writer,
+            stderr=subprocess.PIPE,
+            text=True,
+            timeout=120,
+            cwd=ROOT,
+            check=False,
+        )
+    finally:
+        os.close(writer)
+    assert listed.returncode == EXIT_BROKEN_PIPE
+    assert listed.stderr == ""
 
 
 def test_records_import_a_connector_template_dto(served: Served, tmp_path: Path) -> None:
