@@ -7,7 +7,7 @@ import http.client
 import json
 import re
 from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 from urllib.parse import quote, urlencode
 
@@ -16,25 +16,16 @@ from nmshd_tokens.domain.ids import is_backbone_address
 from nmshd_tokens.domain.ids import make_address as backbone_address
 from nmshd_tokens.local.standin_backbone import NOT_FOUND_MESSAGE, StandinBackbone, device_password
 
-
-class Clock:
-    def __init__(self) -> None:
-        self.moment = datetime.now(UTC)
-
-    def now(self) -> datetime:
-        return self.moment
-
-    def advance(self, seconds: float) -> None:
-        self.moment += timedelta(seconds=seconds)
+from tests.support import FakeClock
 
 
 @pytest.fixture
-def clock() -> Clock:
-    return Clock()
+def clock() -> FakeClock:
+    return FakeClock()
 
 
 @pytest.fixture
-def standin(clock: Clock) -> Iterator[StandinBackbone]:
+def standin(clock: FakeClock) -> Iterator[StandinBackbone]:
     with StandinBackbone(clock=clock.now) as backbone:
         yield backbone
 
@@ -105,7 +96,7 @@ def get_token(
     return status, answer
 
 
-def create(standin: StandinBackbone, clock: Clock, **fields: Any) -> str:
+def create(standin: StandinBackbone, clock: FakeClock, **fields: Any) -> str:
     body = {"content": "Y29udGVudA", "expiresAt": iso(clock.now() + timedelta(days=1))} | fields
     status, answer = post_token(standin, body, bearer(standin))
     assert status == 201, answer
@@ -152,7 +143,7 @@ def test_login_needs_a_form_body(standin: StandinBackbone) -> None:
     assert (status, answer["error"]) == (400, "invalid_request")
 
 
-def test_three_wrong_passwords_lock_the_device_for_ten_minutes(standin: StandinBackbone, clock: Clock) -> None:
+def test_three_wrong_passwords_lock_the_device_for_ten_minutes(standin: StandinBackbone, clock: FakeClock) -> None:
     for _ in range(3):
         assert login(standin, password="wrong")[1]["error"] == "invalid_grant"
     status, answer = login(standin)  # the right password, but locked
@@ -165,7 +156,7 @@ def test_three_wrong_passwords_lock_the_device_for_ten_minutes(standin: StandinB
 # --- POST /api/v2/Tokens -----------------------------------------------------------------------------
 
 
-def test_create_answers_201_with_id_and_created_at(standin: StandinBackbone, clock: Clock) -> None:
+def test_create_answers_201_with_id_and_created_at(standin: StandinBackbone, clock: FakeClock) -> None:
     status, answer = post_token(
         standin, {"content": "YQ", "expiresAt": iso(clock.now() + timedelta(days=1))}, bearer(standin)
     )
@@ -178,13 +169,15 @@ def test_create_answers_201_with_id_and_created_at(standin: StandinBackbone, clo
     assert stored.created_by == standin.device.address and stored.created_by_device == standin.device.device_id
 
 
-def test_keys_match_case_insensitively_and_unknown_keys_are_ignored(standin: StandinBackbone, clock: Clock) -> None:
+def test_keys_match_case_insensitively_and_unknown_keys_are_ignored(standin: StandinBackbone, clock: FakeClock) -> None:
     body = {"Content": "YQ", "EXPIRESAT": iso(clock.now() + timedelta(days=1)), "ephemeral": True}
     assert post_token(standin, body, bearer(standin))[0] == 201
 
 
 @pytest.mark.parametrize("state", ["none", "expired", "unknown"])
-def test_a_missing_expired_or_unknown_bearer_is_anonymous(standin: StandinBackbone, clock: Clock, state: str) -> None:
+def test_a_missing_expired_or_unknown_bearer_is_anonymous(
+    standin: StandinBackbone, clock: FakeClock, state: str
+) -> None:
     token = {"none": None, "unknown": "not-a-token", "expired": bearer(standin)}[state]
     if state == "expired":
         clock.advance(standin.token_lifetime)
@@ -194,7 +187,9 @@ def test_a_missing_expired_or_unknown_bearer_is_anonymous(standin: StandinBackbo
     assert standin.calls[-1].bearer == state and standin.calls[-1].caller is None
 
 
-def test_anonymous_tokens_without_content_live_less_than_five_minutes(standin: StandinBackbone, clock: Clock) -> None:
+def test_anonymous_tokens_without_content_live_less_than_five_minutes(
+    standin: StandinBackbone, clock: FakeClock
+) -> None:
     status, answer = post_token(standin, {"expiresAt": iso(clock.now() + timedelta(minutes=4))})
     assert status == 201
     assert standin.tokens[answer["result"]["id"]].created_by is None
@@ -226,7 +221,7 @@ def test_anonymous_tokens_without_content_live_less_than_five_minutes(standin: S
     ],
 )
 def test_create_rejects_in_the_validators_order(
-    standin: StandinBackbone, clock: Clock, body: dict[str, Any], code: str, message: str | None
+    standin: StandinBackbone, clock: FakeClock, body: dict[str, Any], code: str, message: str | None
 ) -> None:
     moments = {"FUTURE": iso(clock.now() + timedelta(days=1)), "PAST": iso(clock.now() - timedelta(seconds=1))}
     body = {key: moments.get(value, value) for key, value in body.items()}
@@ -242,7 +237,7 @@ def test_create_needs_json(standin: StandinBackbone) -> None:
     assert status == 415
 
 
-def test_quota_exhausted_is_429_with_its_data(standin: StandinBackbone, clock: Clock) -> None:
+def test_quota_exhausted_is_429_with_its_data(standin: StandinBackbone, clock: FakeClock) -> None:
     standin.quota_exhausted = True
     status, answer = post_token(
         standin, {"content": "YQ", "expiresAt": iso(clock.now() + timedelta(days=1))}, bearer(standin)
@@ -252,7 +247,7 @@ def test_quota_exhausted_is_429_with_its_data(standin: StandinBackbone, clock: C
     assert answer["error"]["data"][0]["metricKey"] == "NumberOfTokens"
 
 
-def test_password_accepted_in_both_base64_variants(standin: StandinBackbone, clock: Clock) -> None:
+def test_password_accepted_in_both_base64_variants(standin: StandinBackbone, clock: FakeClock) -> None:
     password = bytes(range(250, 256)) + b"\xfb\xff" * 13  # '+' and '/' in standard base64
     standard = base64.b64encode(password).decode()
     url_safe = base64.urlsafe_b64encode(password).decode().rstrip("=")
@@ -263,7 +258,7 @@ def test_password_accepted_in_both_base64_variants(standin: StandinBackbone, clo
         assert get_token(standin, token_id, password)[0] == 200
 
 
-def test_content_round_trips_as_base64url(standin: StandinBackbone, clock: Clock) -> None:
+def test_content_round_trips_as_base64url(standin: StandinBackbone, clock: FakeClock) -> None:
     content = base64.urlsafe_b64encode(b'{"cph":"x"}\xff\xfe').decode().rstrip("=")
     token_id = create(standin, clock, content=content)
     status, answer = get_token(standin, token_id)
@@ -273,7 +268,7 @@ def test_content_round_trips_as_base64url(standin: StandinBackbone, clock: Clock
 # --- GET /api/v2/Tokens/{id} -------------------------------------------------------------------------
 
 
-def test_get_answers_the_token_dto(standin: StandinBackbone, clock: Clock) -> None:
+def test_get_answers_the_token_dto(standin: StandinBackbone, clock: FakeClock) -> None:
     token_id = create(standin, clock)
     status, answer = get_token(standin, token_id)
     assert status == 200
@@ -290,7 +285,7 @@ def test_get_answers_the_token_dto(standin: StandinBackbone, clock: Clock) -> No
     assert answer["result"]["isPasswordProtected"] is False and answer["result"]["forIdentity"] is None
 
 
-def test_get_password_must_be_standard_base64(standin: StandinBackbone, clock: Clock) -> None:
+def test_get_password_must_be_standard_base64(standin: StandinBackbone, clock: FakeClock) -> None:
     password = b"\xfb\xff" * 16
     token_id = create(standin, clock, password=base64.b64encode(password).decode())
     url_safe = base64.urlsafe_b64encode(password).decode().rstrip("=")
@@ -304,7 +299,7 @@ def test_get_password_must_be_standard_base64(standin: StandinBackbone, clock: C
     assert status == 404
 
 
-def test_every_not_found_has_the_same_body(standin: StandinBackbone, clock: Clock) -> None:
+def test_every_not_found_has_the_same_body(standin: StandinBackbone, clock: FakeClock) -> None:
     protected = create(standin, clock, password=base64.b64encode(b"p" * 32).decode())
     personal = create(standin, clock, forIdentity=backbone_address("example.org"))
     expiring = create(standin, clock, expiresAt=iso(clock.now() + timedelta(hours=1)))
@@ -323,7 +318,7 @@ def test_every_not_found_has_the_same_body(standin: StandinBackbone, clock: Cloc
     assert standin.tokens[personal].failed_attempts == 0  # a forIdentity mismatch does not
 
 
-def test_the_hundredth_failure_locks_the_token(standin: StandinBackbone, clock: Clock) -> None:
+def test_the_hundredth_failure_locks_the_token(standin: StandinBackbone, clock: FakeClock) -> None:
     right = b"r" * 32
     token_id = create(standin, clock, password=base64.b64encode(right).decode())
     standin.tokens[token_id].failed_attempts = 98
@@ -340,7 +335,7 @@ def test_the_hundredth_failure_locks_the_token(standin: StandinBackbone, clock: 
     assert get_token(standin, token_id, right)[0] == 200
 
 
-def test_the_owner_bypasses_expiry_and_password(standin: StandinBackbone, clock: Clock) -> None:
+def test_the_owner_bypasses_expiry_and_password(standin: StandinBackbone, clock: FakeClock) -> None:
     token_id = create(standin, clock, password=base64.b64encode(b"p" * 32).decode())
     clock.advance(2 * 86400)  # expired
     assert get_token(standin, token_id, token=bearer(standin))[0] == 200
@@ -366,7 +361,7 @@ def delete_token(standin: StandinBackbone, token_id: str, token: str | None = No
 
 
 @pytest.mark.parametrize("state", ["none", "expired", "unknown"])
-def test_delete_needs_a_valid_bearer(standin: StandinBackbone, clock: Clock, state: str) -> None:
+def test_delete_needs_a_valid_bearer(standin: StandinBackbone, clock: FakeClock, state: str) -> None:
     token_id = create(standin, clock)
     token = {"none": None, "unknown": "not-a-token", "expired": bearer(standin)}[state]
     if state == "expired":
@@ -376,7 +371,7 @@ def test_delete_needs_a_valid_bearer(standin: StandinBackbone, clock: Clock, sta
     assert "Content-Type" not in headers and token_id in standin.tokens
 
 
-def test_delete_refusals_in_the_handlers_order(standin: StandinBackbone, clock: Clock) -> None:
+def test_delete_refusals_in_the_handlers_order(standin: StandinBackbone, clock: FakeClock) -> None:
     token_id = create(standin, clock)
     other = standin.add_device()
     status, answer = login(standin, username=other.username, password=other.password)
@@ -401,7 +396,7 @@ def test_delete_refusals_in_the_handlers_order(standin: StandinBackbone, clock: 
     assert token_id in standin.tokens
 
 
-def test_the_owner_deletes_for_good_with_204_and_no_body(standin: StandinBackbone, clock: Clock) -> None:
+def test_the_owner_deletes_for_good_with_204_and_no_body(standin: StandinBackbone, clock: FakeClock) -> None:
     token_id = create(standin, clock, password=base64.b64encode(b"p" * 32).decode())
     standin.tokens[token_id].failed_attempts = 100  # locked
     clock.advance(2 * 86400)  # and expired
@@ -412,7 +407,7 @@ def test_the_owner_deletes_for_good_with_204_and_no_body(standin: StandinBackbon
     assert get_token(standin, token_id, token=bearer(standin))[0] == 404
 
 
-def test_nobody_deletes_an_anonymous_token(standin: StandinBackbone, clock: Clock) -> None:
+def test_nobody_deletes_an_anonymous_token(standin: StandinBackbone, clock: FakeClock) -> None:
     status, answer = post_token(standin, {"expiresAt": iso(clock.now() + timedelta(minutes=2))})
     assert status == 201
     status, _, _ = delete_token(standin, answer["result"]["id"], bearer(standin))
@@ -445,7 +440,7 @@ def test_device_passwords_look_like_the_librarys() -> None:
         assert set(password) & set("!?-_.:,;#+")
 
 
-def test_the_wire_is_recorded_only_when_asked(clock: Clock) -> None:
+def test_the_wire_is_recorded_only_when_asked(clock: FakeClock) -> None:
     with StandinBackbone(clock=clock.now, record_wire=True) as recording:
         token = bearer(recording)
         get_token(recording, "TOKunknown0000000000", b"p" * 32, token)
@@ -495,9 +490,28 @@ def test_listens_on_loopback_only() -> None:
         StandinBackbone(host="0.0.0.0")  # noqa: S104 - the point of the test
 
 
-def test_a_token_that_never_expires_can_be_read(standin: StandinBackbone, clock: Clock) -> None:
+def test_a_token_that_never_expires_can_be_read(standin: StandinBackbone, clock: FakeClock) -> None:
     """Files without expiry give tokens until 9999-12-31; the housekeeping check must not overflow."""
     token_id = create(standin, clock, expiresAt="9999-12-31T00:00:00.000Z")
     status, answer = get_token(standin, token_id)
     assert status == 200, answer
     assert answer["result"]["expiresAt"].startswith("9999-12-31T00:00:00")
+
+
+def test_a_stopped_standin_answers_nothing_on_a_kept_alive_connection(clock: FakeClock) -> None:
+    """A client's pooled connection must not outlive stop(): a test that stops the stand-in sees the outage."""
+    standin = StandinBackbone(clock=clock.now)
+    standin.start()
+    connection = http.client.HTTPConnection(standin.host, standin.port, timeout=5)
+    try:
+        connection.request("GET", "/api/v2/Version")
+        first = connection.getresponse()
+        assert (first.status, first.getheader("Connection")) == (200, None)  # HTTP/1.1: kept alive
+        first.read()
+        standin.stop()
+        with pytest.raises(ConnectionError):
+            connection.request("GET", "/api/v2/Version")
+            connection.getresponse()
+    finally:
+        connection.close()
+        standin.stop()

@@ -22,12 +22,14 @@ from __future__ import annotations
 
 import base64
 import binascii
+import contextlib
 import hashlib
 import hmac
 import ipaddress
 import json
 import re
 import secrets
+import socket
 import string
 import threading
 import time
@@ -185,6 +187,33 @@ def _json_reply(status: int, payload: dict[str, Any], headers: dict[str, str] | 
     return Reply(status, json.dumps(payload, separators=(",", ":")).encode("utf-8"), headers=headers or {})
 
 
+class _StandinServer(ThreadingHTTPServer):
+    """Remembers its open connections, so that a stopped stand-in answers nothing, not even on a kept-alive one."""
+
+    def __init__(self, address: tuple[str, int], handler: type[BaseHTTPRequestHandler]) -> None:
+        self._connections: set[socket.socket] = set()
+        self._connections_lock = threading.Lock()
+        super().__init__(address, handler)
+
+    def process_request(self, request: Any, client_address: Any) -> None:
+        with self._connections_lock:
+            self._connections.add(request)
+        super().process_request(request, client_address)
+
+    def shutdown_request(self, request: Any) -> None:
+        with self._connections_lock:
+            self._connections.discard(request)
+        super().shutdown_request(request)
+
+    def close_connections(self) -> None:
+        """Ends every open connection: its handler thread reads end-of-stream and returns."""
+        with self._connections_lock:
+            connections = list(self._connections)
+        for connection in connections:
+            with contextlib.suppress(OSError):  # the client closed it in the meantime
+                connection.shutdown(socket.SHUT_RDWR)
+
+
 class StandinBackbone:
     def __init__(
         self,
@@ -217,14 +246,14 @@ class StandinBackbone:
         self._faults: list[_Fault] = []
         self._signing_key = secrets.token_bytes(32)
         self._lock = threading.RLock()
-        self._server: ThreadingHTTPServer | None = None
+        self._server: _StandinServer | None = None
         self._thread: threading.Thread | None = None
 
     # --- life cycle --------------------------------------------------------------------------------
 
     def start(self) -> str:
         handler = type("_BoundHandler", (_Handler,), {"standin": self, "timeout": self._idle_timeout})
-        self._server = ThreadingHTTPServer((self.host, self.port), handler)
+        self._server = _StandinServer((self.host, self.port), handler)
         self.port = self._server.server_address[1]
         self._thread = threading.Thread(
             target=self._server.serve_forever, args=(0.05,), name="standin-backbone", daemon=True
@@ -236,6 +265,7 @@ class StandinBackbone:
         if self._server is not None:
             self._server.shutdown()
             self._server.server_close()
+            self._server.close_connections()
             self._server = None
         if self._thread is not None:
             self._thread.join(timeout=5)
