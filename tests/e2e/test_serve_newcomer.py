@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -29,7 +30,7 @@ from tests.e2e.conftest import (
 )
 from tests.e2e.test_serve import FILE_PATH, TEMPLATE_PATH, create_json, request
 from tests.prerequisites import require
-from tests.support import ROOT
+from tests.support import ROOT, decode_qr
 
 COMMAND_TIMEOUT_S = 120  # a safety net: each command takes 1-3 s
 
@@ -242,3 +243,86 @@ def test_make_help_lists_setup_and_every_test_layer() -> None:
     targets = {line.split()[1] for line in done.stdout.splitlines() if line.startswith("make ")}
     assert {"setup", "run", "test", "unit", "integration", "e2e", "reliability"} <= targets
     assert "DYNAMODB_PORT" in done.stdout
+
+
+# --- the README's examples ------------------------------------------------------------------------------------
+
+README_OUTPUT_END = "@@end-of-command@@"
+
+
+def _readme_section(title: str) -> str:
+    text = (ROOT / "README.md").read_text(encoding="utf-8")
+    return text.split(f"\n## {title}\n", 1)[1].split("\n## ", 1)[0]
+
+
+def _run_as_pasted(script: str, served: Served, tmp_path: Path) -> list[str]:
+    """Runs README lines in bash with the README's `B` and `K`; one output per command, in order."""
+    script = script.replace("/tmp/nmshd-tokens/", f"{tmp_path}/")  # the README's scratch folder, kept per test
+    script = script.replace(".venv/bin/nmshd-tokens", " ".join(executable()))
+    done = subprocess.run(  # noqa: S603 - the README's own lines
+        ["bash", "-c", script],  # noqa: S607
+        capture_output=True,
+        text=True,
+        timeout=COMMAND_TIMEOUT_S * 4,
+        cwd=ROOT,
+        env=clean_env(B=served.base, K=API_KEY, NMSHD_TOKENS_STATE=str(served.state_file)),
+        check=False,
+    )
+    assert done.returncode == 0, f"{script}\n{done.stderr}"
+    return [output.strip() for output in done.stdout.split(README_OUTPUT_END)][:-1]
+
+
+def _one_output_per_command(lines: list[str]) -> str:
+    """The lines of a README block with a marker printed after each command (a `\\` continues a command)."""
+    script: list[str] = []
+    for line in lines:
+        script.append(line)
+        if not line.rstrip().endswith("\\") and line.strip() and not line.lstrip().startswith("#"):
+            script.append(f"echo {README_OUTPUT_END}")
+    return "\n".join(script)
+
+
+def test_the_readmes_kept_token_walkthrough_works_as_pasted(tmp_path: Path) -> None:
+    require(shutil.which("curl") is not None, "the README's examples use curl", "apt-get install curl")
+    served = start_serve(tmp_path)
+    try:
+        block = _readme_section("The kept tokens and Connector 7's routes").split("```sh\n", 1)[1].split("```", 1)[0]
+        outputs = _run_as_pasted(_one_output_per_command(block.splitlines()), served, tmp_path)
+        assert len(outputs) == 10, outputs
+        created, read, _, listed, queried, peer, revoked, v2_revoke, health, version = outputs
+        assert created == ""  # the assignment of T
+        token = json.loads(read)["result"]
+        assert token["isEphemeral"] is False and "truncatedReference" not in token
+        assert decode_qr((tmp_path / "kept.png").read_bytes()) == token["reference"]["url"]
+        assert token["id"] in [entry["id"] for entry in json.loads(listed)["result"]]
+        assert all("passwordProtection" not in entry for entry in json.loads(queried)["result"])
+        assert json.loads(peer) == {"result": []}
+        assert revoked == "204"
+        assert v2_revoke.startswith("HTTP/1.1 405")
+        assert json.loads(health)["isHealthy"] is True
+        assert set(json.loads(version)) >= {"version", "build", "date", "commit", "runtimeVersion", "modules"}
+        status, _, _ = request(served, "GET", f"/api/core/v1/Tokens/{token['id']}")
+        assert status == 404  # revoked for good
+    finally:
+        served.stop(signal.SIGINT)
+
+
+def test_the_readmes_things_to_try_work_as_pasted(tmp_path: Path) -> None:
+    require(shutil.which("curl") is not None, "the README's examples use curl", "apt-get install curl")
+    served = start_serve(tmp_path)
+    try:
+        section = _readme_section("What `make run` prints")
+        things = section.split("Four things to try", 1)[1]
+        commands = [
+            command
+            for command in re.findall(r"`([^`]+)`", things)
+            if command.startswith(("curl ", ".venv/bin/nmshd-tokens "))
+        ]
+        assert len(commands) == 3, commands
+        outputs = _run_as_pasted(_one_output_per_command(commands), served, tmp_path)
+        pin_token, imported, example_token = (json.loads(output) for output in outputs)
+        assert pin_token["result"]["passwordProtection"]["passwordIsPin"] is True
+        assert imported["id"] == "RLTexampleTemplate01"
+        assert example_token["result"]["passwordProtection"]["passwordLocationIndicator"] == "Email"
+    finally:
+        served.stop(signal.SIGINT)
