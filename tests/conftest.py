@@ -14,6 +14,8 @@ from nmshd_tokens.domain.ids import new_id
 from nmshd_tokens.domain.records import FileRecord, StoredPasswordProtection, TemplateRecord
 from nmshd_tokens.storage.records_table import DynamoRecordsRepository
 
+from tests.support import FakeClock
+
 # Never let a test reach real AWS: dummy credentials and a fixed region before boto3 is imported anywhere.
 os.environ.update(
     {
@@ -32,6 +34,12 @@ os.environ["NMSHD_TOKENS_STATE"] = os.path.join(os.path.dirname(__file__), "arti
 
 RECORDS_TABLE = "test-records"
 BACKBONE_TABLE = "test-backbone"
+
+
+@pytest.fixture
+def clock() -> FakeClock:
+    """One fake time for a stand-in Backbone and the client under test (tests.support.FakeClock)."""
+    return FakeClock()
 
 
 @pytest.fixture

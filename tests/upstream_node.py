@@ -14,6 +14,7 @@ import queue
 import shutil
 import subprocess
 import threading
+from collections.abc import Iterator
 from pathlib import Path
 from typing import IO, Any
 
@@ -136,3 +137,13 @@ class UpstreamClient:
         except subprocess.TimeoutExpired:
             self._process.kill()
             self._process.wait(timeout=30)
+
+
+def running_upstream(what: str) -> Iterator[UpstreamClient]:
+    """For a module-scoped fixture: the upstream client once node and the packages are there (see require_upstream)."""
+    require_upstream(what)
+    client = UpstreamClient()
+    try:
+        yield client
+    finally:
+        client.close()

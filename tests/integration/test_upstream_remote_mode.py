@@ -27,7 +27,7 @@ from nmshd_tokens.storage.secrets import BackboneCredentials, StaticCredentials
 
 from tests.conftest import BACKBONE_TABLE
 from tests.support import ROUTES, FakeClock, api_event, future, invoke, json_body
-from tests.upstream_node import UpstreamClient, device_json, require_upstream
+from tests.upstream_node import UpstreamClient, device_json, running_upstream
 
 pytestmark = pytest.mark.upstream
 
@@ -36,15 +36,7 @@ Factory = Callable[..., Any]
 
 @pytest.fixture(scope="module")
 def upstream() -> Iterator[UpstreamClient]:
-    require_upstream("UPSTREAM REMOTE-MODE CHECK")
-    client = UpstreamClient()
-    yield client
-    client.close()
-
-
-@pytest.fixture
-def clock() -> FakeClock:
-    return FakeClock()
+    yield from running_upstream("UPSTREAM REMOTE-MODE CHECK")
 
 
 @pytest.fixture

@@ -20,11 +20,6 @@ from tests.support import FakeClock
 
 
 @pytest.fixture
-def clock() -> FakeClock:
-    return FakeClock()
-
-
-@pytest.fixture
 def standin(clock: FakeClock) -> Iterator[StandinBackbone]:
     with StandinBackbone(clock=clock.now) as backbone:
         yield backbone

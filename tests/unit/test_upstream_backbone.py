@@ -23,7 +23,7 @@ from nmshd_tokens.domain.references import parse_reference
 from nmshd_tokens.local.standin_backbone import NOT_FOUND_MESSAGE, StandinBackbone, StandinDevice
 
 from tests.support import FakeClock
-from tests.upstream_node import UpstreamClient, device_json, require_upstream
+from tests.upstream_node import UpstreamClient, device_json, running_upstream
 
 pytestmark = pytest.mark.upstream
 
@@ -42,15 +42,7 @@ FORBIDDEN = (
 
 @pytest.fixture(scope="module")
 def upstream() -> Iterator[UpstreamClient]:
-    require_upstream("UPSTREAM BACKBONE CLIENT CHECK")
-    client = UpstreamClient()
-    yield client
-    client.close()
-
-
-@pytest.fixture
-def clock() -> FakeClock:
-    return FakeClock()
+    yield from running_upstream("UPSTREAM BACKBONE CLIENT CHECK")
 
 
 @pytest.fixture

@@ -34,7 +34,7 @@ from nmshd_tokens.storage.secrets import BackboneCredentials, StaticCredentials
 from nmshd_tokens.usecases.ports import TokenWrite
 
 from tests.support import token_draft
-from tests.upstream_node import UpstreamClient, device_json, require_upstream
+from tests.upstream_node import UpstreamClient, device_json, running_upstream
 
 pytestmark = pytest.mark.upstream
 
@@ -98,10 +98,7 @@ class NoRecords:
 
 @pytest.fixture(scope="module")
 def upstream() -> Iterator[UpstreamClient]:
-    require_upstream("UPSTREAM WIRE COMPARISON")
-    client = UpstreamClient()
-    yield client
-    client.close()
+    yield from running_upstream("UPSTREAM WIRE COMPARISON")
 
 
 @pytest.fixture
