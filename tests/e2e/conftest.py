@@ -75,13 +75,17 @@ class Served:
     def error_output(self) -> str:
         return self.errors.read_text(encoding="utf-8", errors="replace") if self.errors else ""
 
-    def cli(self, *args: str, timeout: float = 120, **env: str) -> subprocess.CompletedProcess[str]:
-        """Another `nmshd-tokens` command against this server's DynamoDB (as its banner tells a user)."""
+    def cli(
+        self, *args: str, timeout: float = 120, stdout: int = subprocess.PIPE, **env: str
+    ) -> subprocess.CompletedProcess[str]:
+        """Another `nmshd-tokens` command against this server's DynamoDB (as its banner tells a user); its output
+        is captured unless `stdout` names another file descriptor."""
         environment = clean_env(**({"AWS_ENDPOINT_URL_DYNAMODB": f"http://127.0.0.1:{self.dynamodb_port}"} | env))
         return subprocess.run(  # noqa: S603 - our own console script
             [*executable(), *args],
             env=environment,
-            capture_output=True,
+            stdout=stdout,
+            stderr=subprocess.PIPE,
             text=True,
             timeout=timeout,
             cwd=ROOT,

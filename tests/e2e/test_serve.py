@@ -22,7 +22,7 @@ from nmshd_tokens.local import seed
 from nmshd_tokens.local.serve import EXAMPLES_DIR
 
 from tests.e2e.conftest import API_KEY, Served, clean_env, executable, free_port, start_serve
-from tests.support import ROOT, decode_qr, future, iso
+from tests.support import decode_qr, future, iso
 
 FILE_PATH = "/api/v2/Files/{}/Token"
 TEMPLATE_PATH = "/api/v2/RelationshipTemplates/Own/{}/Token"
@@ -218,16 +218,7 @@ def test_records_list_into_a_closed_pipe_stops_quietly(served: Served) -> None:
     reader, writer = os.pipe()
     os.close(reader)  # every write to `writer` now fails with EPIPE, as after `head` exits
     try:
-        listed = subprocess.run(  # noqa: S603 - our own console script
-            [*executable(), "records", "list"],
-            env=clean_env(AWS_ENDPOINT_URL_DYNAMODB=f"http://127.0.0.1:{served.dynamodb_port}"),
-            stdout=writer,
-            stderr=subprocess.PIPE,
-            text=True,
-            timeout=120,
-            cwd=ROOT,
-            check=False,
-        )
+        listed = served.cli("records", "list", stdout=writer)
     finally:
         os.close(writer)
     assert listed.returncode == EXIT_BROKEN_PIPE
