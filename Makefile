@@ -91,7 +91,7 @@ lint: $(STAMP)
 	$(BIN)/ruff format --check .
 
 typecheck: $(STAMP)
-	$(BIN)/mypy shared functions deployment
+	$(BIN)/mypy shared functions deployment local
 
 cfn-lint: $(STAMP)
 	$(BIN)/cfn-lint template.yaml

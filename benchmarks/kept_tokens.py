@@ -73,8 +73,8 @@ def _timed(call: Any, repeat: int, timer: Any) -> dict[str, float]:
 
 def run(repeat: int = 15, count: int = TOKENS) -> dict[str, Any]:
     from moto import mock_aws
-    from nmshd_tokens.local.tables import create_tables
     from nmshd_tokens.storage.aws_clients import aws_client
+    from nmshd_tokens_local.tables import create_tables
 
     from benchmarks.warm_requests import BACKBONE_TABLE, RECORDS_TABLE, DynamoTimer, bench_environment
     from tests import support

@@ -195,9 +195,9 @@ def _timed_calls(scenario: Scenario, timer: DynamoTimer, calls: int) -> list[tup
 def run(iterations: int = 300, password_iterations: int = 24, blocks: int = 6) -> list[dict[str, Any]]:
     """Per scenario: median total, DynamoDB share and total − share (µs), and DynamoDB calls per request."""
     from moto import mock_aws
-    from nmshd_tokens.local.tables import create_tables
     from nmshd_tokens.storage.aws_clients import aws_client
     from nmshd_tokens.storage.records_table import DynamoRecordsRepository
+    from nmshd_tokens_local.tables import create_tables
 
     from tests import support
 

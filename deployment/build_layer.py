@@ -32,8 +32,6 @@ LOCK = ROOT / "requirements.lock"
 WHEELHOUSE = ROOT / ".aws-sam" / "wheels"  # wheels of earlier builds, both architectures (cleared by make clean)
 RUNTIME = (3, 13)
 WHEEL_PLATFORMS = {"arm64": "manylinux2014_aarch64", "x86_64": "manylinux2014_x86_64"}
-# The package's local emulator and operator tooling: they need moto, flask and the like, which the layer lacks.
-NOT_DEPLOYED = ("local", "cli.py")
 ENDPOINTS = Path("botocore") / "data" / "endpoints.json"  # below the layer's python/ folder
 
 
@@ -49,11 +47,8 @@ class LayerBuild:
 
 
 def copy_package(build: LayerBuild) -> None:
-    def left_out(folder: str, names: list[str]) -> set[str]:
-        top_level = NOT_DEPLOYED if Path(folder) == PACKAGE else ()
-        return {name for name in names if name in top_level or name == "__pycache__" or name.endswith(".pyc")}
-
-    shutil.copytree(PACKAGE, build.python_dir / PACKAGE.name, ignore=left_out)
+    """The package as it is: everything in shared/nmshd_tokens runs in Lambda (the local stack lives in local/)."""
+    shutil.copytree(PACKAGE, build.python_dir / PACKAGE.name, ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
 
 
 def _pip(command: str, build: LayerBuild, *options: str, quiet_failure: bool = False) -> bool:
@@ -153,7 +148,7 @@ def compile_bytecode(build: LayerBuild) -> None:
 Step = Callable[[LayerBuild], None]
 # Each step is one line here; they run in this order.
 STEPS: tuple[tuple[str, Step], ...] = (
-    ("copy nmshd_tokens (without local/ and cli.py)", copy_package),
+    ("copy nmshd_tokens", copy_package),
     ("install requirements.lock as CPython {python} {architecture} wheels", install_dependencies),
     ("keep only the endpoints of the AWS services nmshd_tokens calls", cut_down_endpoints),
     ("compile bytecode for Python {python}", compile_bytecode),

@@ -99,7 +99,7 @@ class LocalAws:
 
     def create_resources(self) -> None:
         """The stack's DynamoDB tables (definitions from the template) and S3 buckets."""
-        from nmshd_tokens.local.tables import create_tables
+        from nmshd_tokens_local.tables import create_tables
 
         create_tables(self.dynamodb, self.stack.resources_of_type("AWS::DynamoDB::Table"), self.stack.template)
         s3: S3Client = self.client("s3")

@@ -49,8 +49,8 @@ def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
     The handlers run on containers built for this test (tests.support.invoke), never on one of another test.
     """
     from moto import mock_aws
-    from nmshd_tokens.local.tables import create_tables
     from nmshd_tokens.storage.aws_clients import aws_client
+    from nmshd_tokens_local.tables import create_tables
 
     from tests import support
 

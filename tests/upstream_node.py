@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import IO, Any
 
 import pytest
-from nmshd_tokens.local.standin_backbone import StandinBackbone, StandinDevice
+from nmshd_tokens_local.standin_backbone import StandinBackbone, StandinDevice
 
 UPSTREAM_DIR = Path(__file__).resolve().parent / "upstream"
 BACKBONE_CLIENT = UPSTREAM_DIR / "backbone_client.mjs"

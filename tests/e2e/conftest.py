@@ -39,7 +39,7 @@ _CLEARED = (
 
 def executable() -> list[str]:
     script = Path(sys.executable).parent / "nmshd-tokens"
-    return [str(script)] if script.is_file() else [sys.executable, "-m", "nmshd_tokens.cli"]
+    return [str(script)] if script.is_file() else [sys.executable, "-m", "nmshd_tokens_local.cli"]
 
 
 def free_port() -> int:

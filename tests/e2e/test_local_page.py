@@ -20,7 +20,7 @@ import boto3
 import pytest
 from nmshd_tokens.config import DEFAULT_BACKBONE_TABLE
 from nmshd_tokens.domain.references import parse_reference
-from nmshd_tokens.local import seed
+from nmshd_tokens_local import seed
 
 from tests.e2e.cdp import CHROMIUM, Browser
 from tests.e2e.conftest import Served

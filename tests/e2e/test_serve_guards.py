@@ -10,7 +10,7 @@ import json
 from typing import Any
 
 import pytest
-from nmshd_tokens.local import seed
+from nmshd_tokens_local import seed
 
 from tests.e2e.conftest import API_KEY, Served
 

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 from nmshd_tokens.domain.references import Reference, parse_reference
-from nmshd_tokens.local import seed
+from nmshd_tokens_local import seed
 
 from tests.e2e.conftest import (
     API_KEY,

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 from nmshd_tokens.domain.references import parse_reference
-from nmshd_tokens.local import seed
+from nmshd_tokens_local import seed
 
 from tests.e2e.conftest import Served, start_serve
 from tests.e2e.test_serve import FILE_PATH, TEMPLATE_PATH, create_json, load, request

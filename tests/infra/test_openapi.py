@@ -20,7 +20,7 @@ from nmshd_tokens.http.openapi import (
     build_openapi,
     render_openapi,
 )
-from nmshd_tokens.local.tables import load_template
+from nmshd_tokens_local.tables import load_template
 from pydantic import ValidationError
 
 from tests.support import ROUTES, api_event, future, invoke, json_body

@@ -16,13 +16,13 @@ import pytest
 from nmshd_tokens.config import ConfigError
 from nmshd_tokens.domain.crypto import generate_key
 from nmshd_tokens.domain.records import FileRecord, TemplateRecord
-from nmshd_tokens.local.standin_backbone import StandinBackbone
 from nmshd_tokens.storage.aws_clients import aws_client
 from nmshd_tokens.storage.command_log import DynamoCommandLog, record_id
 from nmshd_tokens.storage.outputs_s3 import S3OutputStore
 from nmshd_tokens.storage.records_table import DynamoRecordsRepository
 from nmshd_tokens.storage.remote_backbone import RemoteBackbone
 from nmshd_tokens.usecases.batch import Message, Outcome
+from nmshd_tokens_local.standin_backbone import StandinBackbone
 
 from tests.conftest import BACKBONE_TABLE, RECORDS_TABLE
 from tests.integration.test_commands import throttle

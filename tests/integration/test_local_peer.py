@@ -11,8 +11,8 @@ from typing import Any, ClassVar
 import pytest
 from nmshd_tokens.domain.crypto import encrypt_content, generate_key
 from nmshd_tokens.domain.references import Reference
-from nmshd_tokens.local.errors import CommandError
-from nmshd_tokens.local.peer import load_token
+from nmshd_tokens_local.errors import CommandError
+from nmshd_tokens_local.peer import load_token
 
 KEY = generate_key()
 

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from nmshd_tokens.domain.records import FileRecord, TemplateRecord
-from nmshd_tokens.local import seed
 from nmshd_tokens.storage.records_table import DynamoRecordsRepository
+from nmshd_tokens_local import seed
 
 
 def test_seed_writes_one_record_of_each_kind_and_is_idempotent(records: DynamoRecordsRepository) -> None:

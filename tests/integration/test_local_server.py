@@ -11,15 +11,15 @@ from typing import Any
 import pytest
 from nmshd_tokens.domain.errors import DomainError, ErrorKind
 from nmshd_tokens.domain.references import parse_reference
-from nmshd_tokens.local.errors import CommandError
-from nmshd_tokens.local.functions import LocalFunction
-from nmshd_tokens.local.gateway import HttpRequest
-from nmshd_tokens.local.page import render_page
-from nmshd_tokens.local.peer import load_token
-from nmshd_tokens.local.routes import ApiSpec, api_from_template
-from nmshd_tokens.local.server import LocalApi, LocalHttpServer
-from nmshd_tokens.local.tables import load_template
 from nmshd_tokens.storage.records_table import DynamoRecordsRepository
+from nmshd_tokens_local.errors import CommandError
+from nmshd_tokens_local.functions import LocalFunction
+from nmshd_tokens_local.gateway import HttpRequest
+from nmshd_tokens_local.page import render_page
+from nmshd_tokens_local.peer import load_token
+from nmshd_tokens_local.routes import ApiSpec, api_from_template
+from nmshd_tokens_local.server import LocalApi, LocalHttpServer
+from nmshd_tokens_local.tables import load_template
 
 from tests.conftest import BACKBONE_TABLE
 from tests.support import ROOT, decode_qr

@@ -11,8 +11,8 @@ import pytest
 from nmshd_tokens.domain.crypto import derive_password_hash
 from nmshd_tokens.domain.encoding import b64_encode
 from nmshd_tokens.domain.references import parse_reference
-from nmshd_tokens.local.standin_backbone import StandinBackbone
 from nmshd_tokens.metrics import NAMESPACE
+from nmshd_tokens_local.standin_backbone import StandinBackbone
 
 from tests.conftest import BACKBONE_TABLE
 from tests.support import ROUTES, api_event, future, invoke, json_body

@@ -13,8 +13,8 @@ from nmshd_tokens.domain.crypto import decrypt_content, derive_password_hash
 from nmshd_tokens.domain.encoding import b64_encode, b64url_encode
 from nmshd_tokens.domain.ids import make_address as backbone_address
 from nmshd_tokens.domain.references import parse_reference
-from nmshd_tokens.local.standin_backbone import StandinBackbone
 from nmshd_tokens.storage.records_table import DynamoRecordsRepository
+from nmshd_tokens_local.standin_backbone import StandinBackbone
 
 from tests.conftest import BACKBONE_TABLE, RECORDS_TABLE
 from tests.support import ROUTES, api_event, decode_qr, future, invoke, json_body, png_bytes

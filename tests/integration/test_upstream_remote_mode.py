@@ -19,11 +19,11 @@ from nmshd_tokens.domain.crypto import generate_key
 from nmshd_tokens.domain.encoding import b64url_encode
 from nmshd_tokens.domain.errors import BackboneRefusal
 from nmshd_tokens.domain.references import Reference, parse_reference
-from nmshd_tokens.local.errors import CommandError
-from nmshd_tokens.local.peer import BackboneError, load_token
-from nmshd_tokens.local.standin_backbone import StandinBackbone
 from nmshd_tokens.storage.remote_backbone import RemoteBackbone
 from nmshd_tokens.storage.secrets import BackboneCredentials, StaticCredentials
+from nmshd_tokens_local.errors import CommandError
+from nmshd_tokens_local.peer import BackboneError, load_token
+from nmshd_tokens_local.standin_backbone import StandinBackbone
 
 from tests.conftest import BACKBONE_TABLE
 from tests.support import ROUTES, FakeClock, api_event, future, invoke, json_body

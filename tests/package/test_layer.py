@@ -93,13 +93,13 @@ def test_the_layer_ships_exactly_the_runtime_lock(arm64_layer: Path) -> None:
     assert shipped == pins("requirements.lock")
 
 
-def test_the_package_ships_whole_but_for_its_local_tooling(arm64_layer: Path) -> None:
+def test_the_layer_ships_the_package_whole_and_no_local_tooling(arm64_layer: Path) -> None:
     def sources(package: Path) -> set[str]:
         return {path.relative_to(package).as_posix() for path in package.rglob("*") if path.suffix in (".py", ".html")}
 
     source = sources(ROOT / "shared" / "nmshd_tokens")
-    tooling = {name for name in source if name == "cli.py" or name.startswith("local/")}
-    assert tooling and sources(arm64_layer / "python" / "nmshd_tokens") == source - tooling
+    assert source and sources(arm64_layer / "python" / "nmshd_tokens") == source
+    assert not (arm64_layer / "python" / "nmshd_tokens_local").exists()
 
 
 def test_every_source_file_has_python_3_13_bytecode(arm64_layer: Path) -> None:

@@ -19,14 +19,14 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from nmshd_tokens.cli import main
 from nmshd_tokens.domain.crypto import generate_key
 from nmshd_tokens.domain.references import Reference
 from nmshd_tokens.domain.validation import MAX_PASSWORD_LENGTH, MSG_ISO, MSG_PIN
 from nmshd_tokens.http.body import MAX_BODY_BYTES
-from nmshd_tokens.local import seed
-from nmshd_tokens.local.server import MAX_BODY_BYTES as SERVER_MAX_BODY_BYTES
 from nmshd_tokens.qr import qr_png
+from nmshd_tokens_local import seed
+from nmshd_tokens_local.cli import main
+from nmshd_tokens_local.server import MAX_BODY_BYTES as SERVER_MAX_BODY_BYTES
 
 from tests.e2e.conftest import executable
 from tests.reliability.conftest import API_KEY, Served, call, error_of

@@ -37,7 +37,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from nmshd_tokens.local import seed
+from nmshd_tokens_local import seed
 
 from tests.prerequisites import require
 from tests.reliability.conftest import API_KEY, Served, call

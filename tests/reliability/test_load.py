@@ -26,9 +26,9 @@ from nmshd_tokens.domain.crypto import derive_password_hash
 from nmshd_tokens.domain.encoding import b64_encode
 from nmshd_tokens.domain.errors import DomainError
 from nmshd_tokens.domain.references import parse_reference
-from nmshd_tokens.local import seed
 from nmshd_tokens.storage.embedded_backbone import LOCK_AFTER_FAILED_ATTEMPTS, DynamoBackbone
 from nmshd_tokens.storage.records_table import DynamoRecordsRepository
+from nmshd_tokens_local import seed
 
 from tests.reliability.conftest import API_KEY, Served, call
 

@@ -27,8 +27,8 @@ from nmshd_tokens.domain.validation import (
     parse_token_request,
 )
 from nmshd_tokens.http.body import MAX_BODY_BYTES, parse_json_object
-from nmshd_tokens.local.errors import InputError
-from nmshd_tokens.local.peer import read_reference
+from nmshd_tokens_local.errors import InputError
+from nmshd_tokens_local.peer import read_reference
 
 FUZZ = settings(max_examples=500, deadline=None, derandomize=True, suppress_health_check=[HealthCheck.too_slow])
 

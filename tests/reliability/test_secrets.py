@@ -22,13 +22,13 @@ from nmshd_tokens.domain.crypto import derive_password_hash
 from nmshd_tokens.domain.encoding import b64_encode, b64url_encode
 from nmshd_tokens.domain.errors import ErrorKind
 from nmshd_tokens.domain.references import Reference, parse_reference
-from nmshd_tokens.local import seed
-from nmshd_tokens.local import server as local_server
-from nmshd_tokens.local.functions import LocalFunction
-from nmshd_tokens.local.gateway import HttpRequest
-from nmshd_tokens.local.routes import api_from_template
-from nmshd_tokens.local.tables import load_template
 from nmshd_tokens.storage import embedded_backbone, records_table
+from nmshd_tokens_local import seed
+from nmshd_tokens_local import server as local_server
+from nmshd_tokens_local.functions import LocalFunction
+from nmshd_tokens_local.gateway import HttpRequest
+from nmshd_tokens_local.routes import api_from_template
+from nmshd_tokens_local.tables import load_template
 
 from tests.reliability.conftest import API_KEY, Served, call
 from tests.reliability.test_load import dynamodb as dynamodb_client

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 from nmshd_tokens.domain.errors import ErrorKind
-from nmshd_tokens.local.gateway import (
+from nmshd_tokens_local.gateway import (
     HttpRequest,
     MalformedLambdaResponse,
     build_event,
@@ -18,7 +18,7 @@ from nmshd_tokens.local.gateway import (
     is_binary,
     render_response,
 )
-from nmshd_tokens.local.routes import FunctionSpec, Route, RouteMatch, compile_path
+from nmshd_tokens_local.routes import FunctionSpec, Route, RouteMatch, compile_path
 
 from tests.support import api_event
 

@@ -7,7 +7,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from nmshd_tokens.cli import build_parser, main
+from nmshd_tokens_local.cli import build_parser, main
 
 
 @pytest.fixture(autouse=True)

@@ -9,9 +9,9 @@ import pytest
 from nmshd_tokens.domain.crypto import derive_password_hash, generate_key
 from nmshd_tokens.domain.encoding import b64_decode
 from nmshd_tokens.domain.references import Reference, SharedPasswordProtection
-from nmshd_tokens.local.errors import CommandError, InputError
-from nmshd_tokens.local.peer import check_personalisation, load_token, read_reference, token_url
 from nmshd_tokens.qr import qr_png
+from nmshd_tokens_local.errors import CommandError, InputError
+from nmshd_tokens_local.peer import check_personalisation, load_token, read_reference, token_url
 
 SALT = b"a16byteslongsalt"
 UNREACHABLE = "http://127.0.0.1:9/backbone"  # discard port: nothing listens there

@@ -10,9 +10,9 @@ from nmshd_tokens.domain.crypto import generate_key, generate_salt
 from nmshd_tokens.domain.encoding import b64_encode, b64url_encode
 from nmshd_tokens.domain.records import FileRecord, TemplateRecord
 from nmshd_tokens.domain.references import Reference, SharedPasswordProtection
-from nmshd_tokens.local.errors import InputError
-from nmshd_tokens.local.page import render_page
-from nmshd_tokens.local.records import (
+from nmshd_tokens_local.errors import InputError
+from nmshd_tokens_local.page import render_page
+from nmshd_tokens_local.records import (
     new_file,
     new_template,
     parse_indicator,

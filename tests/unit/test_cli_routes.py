@@ -6,7 +6,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from nmshd_tokens.local.routes import (
+from nmshd_tokens_local.routes import (
     BACKBONE_TOKEN_PATH,
     FILE_TOKEN_PATH,
     TEMPLATE_TOKEN_PATH,
@@ -16,7 +16,7 @@ from nmshd_tokens.local.routes import (
     api_from_template,
     compile_path,
 )
-from nmshd_tokens.local.tables import TEMPLATE_PATH, load_template
+from nmshd_tokens_local.tables import TEMPLATE_PATH, load_template
 
 from tests.support import ROOT, ROUTES
 

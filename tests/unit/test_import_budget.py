@@ -22,8 +22,8 @@ HANDLERS = ("file_token", "template_token", "token_read", "token_revoke", "servi
 NOT_AT_INIT = (
     "moto",  # tests only
     "samtranslator",  # local tooling reads template.yaml with it
-    "nmshd_tokens.local",  # local tooling; not even shipped in the layer
-    "nmshd_tokens.cli",
+    "nmshd_tokens_local",  # local tooling; not even shipped in the layer
+    "nmshd_tokens_local.cli",
     "nmshd_tokens.storage.remote_backbone",  # BACKBONE_MODE=remote only (the container imports it there)
     "nmshd_tokens.usecases.batch",  # the batch function only
     "pydantic",  # no function validates with it: its import alone costs a quarter of the floor (benchmarks/)

@@ -6,7 +6,7 @@ import io
 from email.message import Message
 
 import pytest
-from nmshd_tokens.local.framing import MAX_LINE_BYTES, MAX_TRAILER_LINES, BadFraming, read_body
+from nmshd_tokens_local.framing import MAX_LINE_BYTES, MAX_TRAILER_LINES, BadFraming, read_body
 
 LIMIT = 100
 

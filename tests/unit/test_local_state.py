@@ -9,7 +9,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from nmshd_tokens.local.state import STATE_VARIABLE, ServeState, read_state, remove_state, write_state
+from nmshd_tokens_local.state import STATE_VARIABLE, ServeState, read_state, remove_state, write_state
 
 
 @pytest.fixture

@@ -15,10 +15,10 @@ from nmshd_tokens.domain.crypto import decrypt_content, derive_password_hash, en
 from nmshd_tokens.domain.errors import DomainError, ErrorKind
 from nmshd_tokens.domain.ids import make_address as backbone_address
 from nmshd_tokens.domain.tokens import Token, TokenDraft
-from nmshd_tokens.local.standin_backbone import StandinBackbone
 from nmshd_tokens.storage.remote_backbone import RemoteBackbone, RetryPolicy, jwt_claims, token_request_body
 from nmshd_tokens.storage.secrets import BackboneCredentials, StaticCredentials
 from nmshd_tokens.usecases.ports import TokenWrite
+from nmshd_tokens_local.standin_backbone import StandinBackbone
 
 from tests.support import FakeClock, token_draft
 

@@ -14,7 +14,7 @@ from urllib.parse import quote, urlencode
 import pytest
 from nmshd_tokens.domain.ids import is_backbone_address
 from nmshd_tokens.domain.ids import make_address as backbone_address
-from nmshd_tokens.local.standin_backbone import NOT_FOUND_MESSAGE, StandinBackbone, device_password
+from nmshd_tokens_local.standin_backbone import NOT_FOUND_MESSAGE, StandinBackbone, device_password
 
 from tests.support import FakeClock
 

@@ -20,7 +20,7 @@ from nmshd_tokens.domain.clock import format_timestamp
 from nmshd_tokens.domain.crypto import decrypt_content, derive_password_hash, generate_key
 from nmshd_tokens.domain.encoding import b64_encode, b64url_encode
 from nmshd_tokens.domain.references import parse_reference
-from nmshd_tokens.local.standin_backbone import NOT_FOUND_MESSAGE, StandinBackbone, StandinDevice
+from nmshd_tokens_local.standin_backbone import NOT_FOUND_MESSAGE, StandinBackbone, StandinDevice
 
 from tests.support import FakeClock
 from tests.upstream_node import UpstreamClient, device_json, running_upstream

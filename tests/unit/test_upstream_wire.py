@@ -27,11 +27,11 @@ from nmshd_tokens.domain.ids import make_address as backbone_address
 from nmshd_tokens.domain.records import NEVER_EXPIRES
 from nmshd_tokens.domain.references import parse_reference
 from nmshd_tokens.domain.tokens import Token, TokenDraft
-from nmshd_tokens.local.peer import load_token
-from nmshd_tokens.local.standin_backbone import Call, StandinBackbone, StandinDevice
 from nmshd_tokens.storage.remote_backbone import RemoteBackbone
 from nmshd_tokens.storage.secrets import BackboneCredentials, StaticCredentials
 from nmshd_tokens.usecases.ports import TokenWrite
+from nmshd_tokens_local.peer import load_token
+from nmshd_tokens_local.standin_backbone import Call, StandinBackbone, StandinDevice
 
 from tests.support import token_draft
 from tests.upstream_node import UpstreamClient, device_json, running_upstream

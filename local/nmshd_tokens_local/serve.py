@@ -17,9 +17,10 @@ from pathlib import Path
 from types import FrameType
 from typing import Any
 
-from ..config import ConfigError, Settings
-from ..storage.aws_clients import aws_client
-from ..storage.records_table import DynamoRecordsRepository
+from nmshd_tokens.config import ConfigError, Settings
+from nmshd_tokens.storage.aws_clients import aws_client
+from nmshd_tokens.storage.records_table import DynamoRecordsRepository
+
 from .aws_env import ENDPOINT_VARIABLE, use_endpoint
 from .embedded_dynamodb import HOST, EmbeddedDynamoDB, check_port_free
 from .errors import CommandError

@@ -15,9 +15,10 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote, urlsplit
 
-from ..domain.crypto import CryptoError, decrypt_content, derive_password_hash
-from ..domain.encoding import b64_encode
-from ..domain.references import Reference, ReferenceError, parse_reference
+from nmshd_tokens.domain.crypto import CryptoError, decrypt_content, derive_password_hash
+from nmshd_tokens.domain.encoding import b64_encode
+from nmshd_tokens.domain.references import Reference, ReferenceError, parse_reference
+
 from .errors import CommandError, InputError
 
 FETCH_TIMEOUT_S = 10.0

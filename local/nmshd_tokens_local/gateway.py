@@ -20,7 +20,8 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import parse_qsl, unquote, urlsplit
 
-from ..domain.errors import ErrorKind, error_envelope
+from nmshd_tokens.domain.errors import ErrorKind, error_envelope
+
 from .routes import RouteMatch
 
 # API Gateway adds and manages these itself; a function cannot set them.

@@ -40,10 +40,10 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Protocol
 from urllib.parse import parse_qs, urlsplit
 
-from ..domain.algorithms import secret_texts_equal
-from ..domain.clock import format_timestamp
-from ..domain.encoding import EncodingError, b64_decode, b64url_decode, b64url_encode
-from ..domain.ids import is_backbone_address, make_address
+from nmshd_tokens.domain.algorithms import secret_texts_equal
+from nmshd_tokens.domain.clock import format_timestamp
+from nmshd_tokens.domain.encoding import EncodingError, b64_decode, b64url_decode, b64url_encode
+from nmshd_tokens.domain.ids import is_backbone_address, make_address
 
 LOGIN_ATTEMPTS_BEFORE_LOCKOUT = 3
 LOGIN_LOCKOUT = timedelta(minutes=10)

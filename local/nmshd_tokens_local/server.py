@@ -20,7 +20,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import urlsplit
 
-from ..domain.errors import DomainError, ErrorKind
+from nmshd_tokens.domain.errors import DomainError, ErrorKind
+
 from .framing import BadFraming, read_body
 from .functions import LocalFunction
 from .gateway import (

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from ..domain.crypto import generate_key, generate_salt
-from ..domain.password_protection import LocationIndicator
-from ..domain.records import FileRecord, StoredPasswordProtection, TemplateRecord
-from ..storage.records_table import DynamoRecordsRepository
+from nmshd_tokens.domain.crypto import generate_key, generate_salt
+from nmshd_tokens.domain.password_protection import LocationIndicator
+from nmshd_tokens.domain.records import FileRecord, StoredPasswordProtection, TemplateRecord
+from nmshd_tokens.storage.records_table import DynamoRecordsRepository
 
 DEMO_FOR_IDENTITY = "did:e:localhost:dids:0123456789abcdef012357"
 DEMO_PASSWORD = "demo-password"  # noqa: S105 - printed at start-up on purpose: a local demo record

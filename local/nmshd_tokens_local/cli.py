@@ -15,8 +15,8 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-from .local.aws_env import DEFAULT_DYNAMODB_PORT
-from .local.errors import CommandError, InputError
+from .aws_env import DEFAULT_DYNAMODB_PORT
+from .errors import CommandError, InputError
 
 DEFAULT_PORT = 3000
 EXIT_BROKEN_PIPE = 141  # what a shell reports for a writer ended by SIGPIPE
@@ -46,7 +46,7 @@ def _env_port(variable: str, default: int) -> int:
 
 def _serve(args: argparse.Namespace) -> int:
     started_at = time.perf_counter()  # before the imports, which are most of the start-up time
-    from .local.serve import ServeOptions, serve
+    from .serve import ServeOptions, serve
 
     return serve(
         ServeOptions(
@@ -62,13 +62,13 @@ def _serve(args: argparse.Namespace) -> int:
 
 
 def _store(args: argparse.Namespace) -> Any:
-    from .local.record_store import RecordStore
+    from .record_store import RecordStore
 
     return RecordStore.configured(args.dynamodb_endpoint, real_aws=args.aws)
 
 
 def _add_file(args: argparse.Namespace) -> int:
-    from .local.records import new_file, record_to_json
+    from .records import new_file, record_to_json
 
     record = new_file(args.id, args.expires_at)
     _store(args).add(record)
@@ -77,7 +77,7 @@ def _add_file(args: argparse.Namespace) -> int:
 
 
 def _add_template(args: argparse.Namespace) -> int:
-    from .local.records import new_template, record_to_json
+    from .records import new_template, record_to_json
 
     record = new_template(
         record_id=args.id,
@@ -107,7 +107,7 @@ def _read_json(source: str) -> Any:
 
 
 def _import(args: argparse.Namespace) -> int:
-    from .local.records import record_from_dto, record_to_json
+    from .records import record_from_dto, record_to_json
 
     record = record_from_dto(_read_json(args.file))
     _store(args).add(record)
@@ -116,14 +116,14 @@ def _import(args: argparse.Namespace) -> int:
 
 
 def _list(args: argparse.Namespace) -> int:
-    from .local.records import record_to_json
+    from .records import record_to_json
 
     _print_json([record_to_json(record) for record in _store(args).list()])
     return 0
 
 
 def _address(args: argparse.Namespace) -> int:
-    from .domain.ids import is_backbone_address, make_address
+    from nmshd_tokens.domain.ids import is_backbone_address, make_address
 
     address = make_address(args.host)
     if not is_backbone_address(address):
@@ -133,7 +133,7 @@ def _address(args: argparse.Namespace) -> int:
 
 
 def _load(args: argparse.Namespace) -> int:
-    from .local.peer import load_token, read_reference
+    from .peer import load_token, read_reference
 
     reference = read_reference(args.reference)
     backbone_url = args.backbone_url
@@ -145,16 +145,16 @@ def _load(args: argparse.Namespace) -> int:
 
 def _running_serve_backbone() -> str | None:
     """A reference that names no backbone is read from the running `serve`'s backbone."""
-    from .local.record_store import note
-    from .local.state import read_state
+    from .record_store import note
+    from .state import read_state
 
     state = read_state(note)
     return state.backbone_url if state is not None else None
 
 
 def _status(args: argparse.Namespace) -> int:
-    from .local.record_store import note
-    from .local.state import read_state, state_path
+    from .record_store import note
+    from .state import read_state, state_path
 
     state = read_state(note)
     if state is None:

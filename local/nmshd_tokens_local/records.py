@@ -5,14 +5,23 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from ..domain.clock import format_timestamp, parse_iso_datetime
-from ..domain.crypto import generate_key, generate_salt
-from ..domain.encoding import b64_encode, b64url_encode
-from ..domain.ids import FILE_ID_PATTERN, TEMPLATE_ID_PATTERN, is_address, is_file_id, is_template_id, matches, new_id
-from ..domain.password_protection import indicator_for_output, indicator_to_number
-from ..domain.records import FileRecord, StoredPasswordProtection, TemplateRecord
-from ..domain.references import Reference, ReferenceError, parse_reference
-from ..domain.validation import MSG_INDICATOR, MSG_PIN
+from nmshd_tokens.domain.clock import format_timestamp, parse_iso_datetime
+from nmshd_tokens.domain.crypto import generate_key, generate_salt
+from nmshd_tokens.domain.encoding import b64_encode, b64url_encode
+from nmshd_tokens.domain.ids import (
+    FILE_ID_PATTERN,
+    TEMPLATE_ID_PATTERN,
+    is_address,
+    is_file_id,
+    is_template_id,
+    matches,
+    new_id,
+)
+from nmshd_tokens.domain.password_protection import indicator_for_output, indicator_to_number
+from nmshd_tokens.domain.records import FileRecord, StoredPasswordProtection, TemplateRecord
+from nmshd_tokens.domain.references import Reference, ReferenceError, parse_reference
+from nmshd_tokens.domain.validation import MSG_INDICATOR, MSG_PIN
+
 from .errors import InputError
 
 OwnRecord = FileRecord | TemplateRecord

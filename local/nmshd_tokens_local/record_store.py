@@ -7,11 +7,12 @@ import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
-from ..config import ConfigError, Settings
-from ..domain.errors import DomainError
-from ..domain.records import FileRecord
-from ..storage.aws_clients import aws_client
-from ..storage.records_table import DynamoRecordsRepository
+from nmshd_tokens.config import ConfigError, Settings
+from nmshd_tokens.domain.errors import DomainError
+from nmshd_tokens.domain.records import FileRecord
+from nmshd_tokens.storage.aws_clients import aws_client
+from nmshd_tokens.storage.records_table import DynamoRecordsRepository
+
 from .aws_env import ENDPOINT_VARIABLE, local_endpoint, use_endpoint
 from .errors import CommandError, InputError
 from .records import OwnRecord
