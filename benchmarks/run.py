@@ -1,4 +1,5 @@
-"""`make bench`: every benchmark in one run; prints the tables and writes benchmarks/results.json.
+"""`make bench`: every benchmark in one run; prints the tables, writes benchmarks/results.json and rewrites the
+tables of docs/performance.md from it (benchmarks/report.py).
 
 1. QR code PNGs: ours against stock segno and the Connector's npm `qrcode` (qr_bench.py).
 2. Cold start: each built function's init, and init + first request, as Lambda's runtime runs them, against
@@ -34,6 +35,7 @@ sys.path[:0] = [str(HERE), str(HERE.parent)]
 import cold_start  # noqa: E402 - benchmarks/ is not a package
 import kept_tokens  # noqa: E402
 import qr_bench  # noqa: E402
+import report  # noqa: E402
 import warm_requests  # noqa: E402
 
 WARM_TARGET_US = 2000
@@ -127,37 +129,13 @@ def main() -> None:
     results["seconds"] = time.perf_counter() - started
     args.json.write_text(json.dumps(results, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
 
-    info = results["machine"]
     say("")
-    say(
-        f"Python {info['python']} on {info['cpu'] or platform.machine()} ({info['cpus']} CPUs); "
-        + ", ".join(f"{name} {version}" for name, version in info["packages"].items())
-    )
-    say("")
-    say("QR code PNG (EC level M, 4 px per module, quiet zone 4), µs per call")
-    say(qr_bench._table(results["qr"]))
-    say("")
-    say("Cold start as Lambda runs it (make invoke's runtime), teardown excluded; medians, instructions counted once")
-    say(cold_start.table(results["cold_start"]))
-    say("")
-    say("Warm requests (in-process, DynamoDB served by moto), medians per request")
-    say(warm_requests.table(results["warm_requests"]))
-    say("")
-    argon = results["argon2id"]
-    say(
-        f"Argon2id (opslimit {argon['opslimit']}, {argon['memlimit_mib']:g} MiB): median {argon['median_ms']:.1f} ms, "
-        f"p90 {argon['p90_ms']:.1f} ms, first call {argon['first_call_ms']:.1f} ms ({argon['calls']} calls)"
-    )
-    say("")
-    count = results["kept_tokens"]["kept_tokens"]
-    say(f"GET /Tokens/Own over {count} kept tokens (in-process, DynamoDB served by moto)")
-    say(kept_tokens.table(results["kept_tokens"]))
-    say("")
-    say("Targets")
-    for target in results["targets"]:
-        say(f"  {'met    ' if target['met'] else 'NOT met'}  {target['target']}: {target['measured']}")
+    say(report.tables(results))
     say("")
     say(f"Wrote {args.json} in {results['seconds']:.0f} s")
+    if args.json.resolve() == report.RESULTS:  # the committed results: docs/performance.md shows their tables
+        changed = report.refresh(args.json, report.DOC)
+        say(f"{'Rewrote' if changed else 'Kept'} the tables of {report.DOC.relative_to(HERE.parent)}")
 
 
 if __name__ == "__main__":

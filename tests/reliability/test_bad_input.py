@@ -1,7 +1,7 @@
 """Bad input gets a clear 4xx (issue #8 §2): over HTTP through `serve` where the server matters, and the
 `nmshd-tokens load` command with malformed references and images.
 
-Decision on Content-Type (see the README section): the body is read as JSON whatever the Content-Type says
+Decision on Content-Type (see docs/reliability.md): the body is read as JSON whatever the Content-Type says
 (absent, text/plain, form-encoded, even image/png), and anything that is not one UTF-8 JSON object is 400
 invalidJsonInPayload. Express's json parser would instead skip a body whose type is not JSON and run with the
 defaults, silently dropping e.g. `curl -d '{"ephemeral":false}'` (curl sends form-encoded by default).
