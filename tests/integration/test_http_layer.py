@@ -14,6 +14,11 @@ from tests.support import ROUTES, api_event, future, header, invoke, json_body
 
 RESOURCE = ROUTES["file_token"][1]
 Factory = Callable[..., Any]
+# The Connector's own wording (both generations): clients may match on it.
+NOT_ACCEPTABLE = (
+    "The requested resource is capable of generating only content not acceptable according to the Accept headers sent"
+    " in the request."
+)
 ERROR_ID = re.compile(r"ERR[ABCDEFGHJKLMNPQRSTUVWXYZ23456789]{17}")
 
 
@@ -46,6 +51,7 @@ def test_accept_negotiation(make_file: Factory, accept: str | None, expected: st
     if expected is None:
         assert response["statusCode"] == 406
         assert json_body(response)["error"]["code"] == "error.connector.http.notAcceptable"
+        assert json_body(response)["error"]["message"] == NOT_ACCEPTABLE
     else:
         assert response["statusCode"] == 201
         assert header(response, "Content-Type").startswith(expected)  # type: ignore[union-attr]

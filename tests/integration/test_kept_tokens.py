@@ -357,6 +357,7 @@ def test_connector_6_has_no_revoke(aws: Any, make_file: Factory) -> None:
     response = invoke("token_read", api_event(f"{V6}/Tokens/{{id}}", dto["id"], method="DELETE"))
     assert response["statusCode"] == 405 and header(response, "Allow") == "GET"
     assert error_of(response)["code"] == "error.connector.http.methodNotAllowed"
+    assert error_of(response)["message"] == "The request method is not supported for the requested resource."
     assert get(dto["id"])["statusCode"] == 200
 
 

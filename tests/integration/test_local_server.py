@@ -160,6 +160,7 @@ def test_order_of_checks(
     assert (got_status, error_code(body)) == (status, code)
     if status == 405:
         assert got_headers["allow"] in ("POST", "GET")
+        assert json.loads(body)["error"]["message"] == "The request method is not supported for the requested resource."
 
 
 def test_the_page_lists_records_without_secrets(base: tuple[str, int], make_template: Factory) -> None:

@@ -27,10 +27,13 @@ class ErrorKind(Enum):
     UNAUTHORIZED = ErrorSpec("error.connector.unauthorized", 401, "Unauthorized.")
     ROUTE_NOT_FOUND = ErrorSpec("error.connector.http.routeDoesNotExist", 404, "The requested route does not exist.")
     METHOD_NOT_ALLOWED = ErrorSpec(
-        "error.connector.http.methodNotAllowed", 405, "The requested method is not allowed for this route."
+        "error.connector.http.methodNotAllowed", 405, "The request method is not supported for the requested resource."
     )
     NOT_ACCEPTABLE = ErrorSpec(
-        "error.connector.http.notAcceptable", 406, "The requested media type is not supported by this route."
+        "error.connector.http.notAcceptable",
+        406,
+        "The requested resource is capable of generating only content not acceptable according to the Accept headers"
+        " sent in the request.",
     )
     PAYLOAD_TOO_LARGE = ErrorSpec("error.connector.validation.payloadTooLarge", 413, "The request body is too large.")
     FILE_NOT_FOUND = ErrorSpec(
