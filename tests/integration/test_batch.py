@@ -1,4 +1,4 @@
-"""Bulk creation through the SQS-fed function: outputs in S3, exactly once per message (issue #6).
+"""Bulk creation through the SQS-fed function: outputs in S3, exactly once per message.
 
 moto stands in for DynamoDB and S3; the SQS events are shaped like events/token_batch_sqs.json.
 """

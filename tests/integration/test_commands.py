@@ -1,4 +1,4 @@
-"""Direct invocation of the token functions with a command event (no API Gateway; issue #6, SPEC §10)."""
+"""Direct invocation of the token functions with a command event (no API Gateway; SPEC §10)."""
 
 from __future__ import annotations
 

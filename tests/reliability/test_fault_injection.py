@@ -1,4 +1,4 @@
-"""Fault injection on DynamoDB at every call of every use case (issue #8 §3).
+"""Fault injection on DynamoDB at every call of every use case.
 
 The storage is moto throughout. Faults are injected on the real, moto-backed boto3 client through botocore's
 `before-send` event (registered first, so it runs before moto answers): the N-th attempts of one operation get

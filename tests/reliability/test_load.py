@@ -1,4 +1,4 @@
-"""Concurrency and load on `serve` (issue #8 §4): loopback only, bounded, latency reported (never asserted).
+"""Concurrency and load on `serve`: loopback only, bounded, latency reported (never asserted).
 
 Note: the local gateway runs each function like one Lambda instance (one request at a time per function), so
 HTTP concurrency here interleaves the two token functions and the DynamoDB calls; the lockout test therefore

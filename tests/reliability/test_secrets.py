@@ -1,4 +1,4 @@
-"""Secrets never reach logs or error bodies; secret comparisons are constant-time (issue #8 §5).
+"""Secrets never reach logs or error bodies; secret comparisons are constant-time.
 
 Secrets: passwords and PINs, the API key (printed once in the start-up banner by design, SPEC §12), password
 hashes (base64 and base64url of the Argon2id hash), references (truncated, URL, URL fragment), token keys and
