@@ -76,16 +76,15 @@ def run(repeat: int = 15, count: int = TOKENS) -> dict[str, Any]:
     from nmshd_tokens.storage.aws_clients import aws_client
     from nmshd_tokens_local.tables import create_tables
 
-    from benchmarks.warm_requests import BACKBONE_TABLE, RECORDS_TABLE, DynamoTimer, bench_environment
+    from benchmarks.warm_requests import BACKBONE_TABLE, RECORDS_TABLE, DynamoTimer, bench_environment, bench_functions
     from tests import support
 
     with bench_environment(), mock_aws():
         client = aws_client("dynamodb", "eu-central-1")
         create_tables(client, {"RecordsTable": RECORDS_TABLE, "BackboneTable": BACKBONE_TABLE})
-        support.forget_containers(client)
-        records = support.current_container().records
-        tokens = _kept_tokens(records, count)
-        handler = support.handler("token_read")
+        functions = bench_functions(client)
+        tokens = _kept_tokens(functions.container.records, count)
+        handler = functions.handler("token_read")
         middle = tokens[count // 2].created_at.strftime("%Y-%m-%dT%H:%M:%S.000Z")
 
         def listed(query: dict[str, list[str]] | None) -> Any:
@@ -103,7 +102,6 @@ def run(repeat: int = 15, count: int = TOKENS) -> dict[str, Any]:
         get_item = _timed(lambda: client.get_item(TableName=RECORDS_TABLE, Key={"id": {"S": one}}), repeat * 4, timer)
         everything_timed = _timed(lambda: listed(None), repeat, timer)
         filtered_timed = _timed(lambda: listed(query), repeat, timer)
-        support.forget_containers()
     return {
         "kept_tokens": count,
         "get_item_ms": get_item["median_ms"],

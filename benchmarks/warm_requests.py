@@ -96,14 +96,23 @@ def bench_environment() -> Iterator[None]:
                 os.environ[key] = value
 
 
-def _scenarios(records: Any) -> list[Scenario]:
+def bench_functions(client: Any) -> Any:
+    """The functions of a deployment on the bench tables and on `client` (so its hooks time their calls)."""
+    from nmshd_tokens.config import Settings
+
+    from tests.support import Functions
+
+    settings = Settings(records_table=RECORDS_TABLE, backbone_table=BACKBONE_TABLE, region="eu-central-1")
+    return Functions(settings, client)
+
+
+def _scenarios(functions: Any, records: Any) -> list[Scenario]:
     from nmshd_tokens.domain.crypto import derive_password_hash, generate_key, generate_salt
     from nmshd_tokens.domain.ids import new_id
     from nmshd_tokens.domain.records import FileRecord, StoredPasswordProtection, TemplateRecord
     from nmshd_tokens.domain.references import parse_reference
 
-    from tests.support import ROUTES, FakeContext, api_event, future, iso, json_body
-    from tests.support import handler as handler_of
+    from tests.support import ROUTES, api_event, future, iso, json_body
 
     file = FileRecord(new_id("FIL"), generate_key(), future(30))
     template = TemplateRecord(new_id("RLT"), generate_key(), future(30))
@@ -145,7 +154,7 @@ def _scenarios(records: Any) -> list[Scenario]:
 
     # Tokens for the peer side, created through the handler itself.
     def create_token(body: dict[str, Any]) -> dict[str, Any]:
-        response = handler_of("file_token")(api_event(ROUTES["file_token"][1], file.id, body=body), FakeContext())
+        response = functions.invoke("file_token", api_event(ROUTES["file_token"][1], file.id, body=body))
         assert response["statusCode"] == 201, response
         result: dict[str, Any] = json_body(response)["result"]
         return result
@@ -174,11 +183,10 @@ def _scenarios(records: Any) -> list[Scenario]:
     return scenarios
 
 
-def _timed_calls(scenario: Scenario, timer: DynamoTimer, calls: int) -> list[tuple[int, int, int]]:
+def _timed_calls(functions: Any, scenario: Scenario, timer: DynamoTimer, calls: int) -> list[tuple[int, int, int]]:
     from tests.support import FakeContext
-    from tests.support import handler as handler_of
 
-    handler = handler_of(scenario.handler)
+    handler = functions.handler(scenario.handler)
     samples = []
     for _ in range(calls):
         event = scenario.event()
@@ -199,26 +207,23 @@ def run(iterations: int = 300, password_iterations: int = 24, blocks: int = 6) -
     from nmshd_tokens.storage.records_table import DynamoRecordsRepository
     from nmshd_tokens_local.tables import create_tables
 
-    from tests import support
-
     with bench_environment(), mock_aws():
         client = aws_client("dynamodb", "eu-central-1")
-        support.forget_containers(client)  # the handlers use this client, so its hooks time their calls
+        functions = bench_functions(client)
         create_tables(client, {"RecordsTable": RECORDS_TABLE, "BackboneTable": BACKBONE_TABLE})
-        scenarios = _scenarios(DynamoRecordsRepository(RECORDS_TABLE, client))
+        scenarios = _scenarios(functions, DynamoRecordsRepository(RECORDS_TABLE, client))
         timer = DynamoTimer(client)
         samples: dict[str, list[tuple[int, int, int]]] = {}
         operations: dict[str, list[str]] = {}
         for scenario in scenarios:  # warm-up, and the operations one request makes
-            _timed_calls(scenario, timer, 3 if scenario.password else 30)
+            _timed_calls(functions, scenario, timer, 3 if scenario.password else 30)
             operations[f"{scenario.handler} {scenario.name}"] = list(timer.operations)
         for _ in range(blocks):
             for scenario in scenarios:
                 count = -(-(password_iterations if scenario.password else iterations) // blocks)
                 samples.setdefault(f"{scenario.handler} {scenario.name}", []).extend(
-                    _timed_calls(scenario, timer, count)
+                    _timed_calls(functions, scenario, timer, count)
                 )
-        support.forget_containers()
 
     results = []
     for scenario in scenarios:

@@ -1,4 +1,4 @@
-"""Fixtures: moto DynamoDB with the tables of template.yaml; every test builds its own containers (tests.support)."""
+"""Fixtures: moto DynamoDB with the tables of template.yaml, and the functions each test builds on it."""
 
 from __future__ import annotations
 
@@ -9,12 +9,13 @@ from typing import Any
 
 import moto  # noqa: F401 - its botocore hook must exist before the first botocore session (storage.aws_clients)
 import pytest
+from nmshd_tokens.config import Settings
 from nmshd_tokens.domain.crypto import generate_key, generate_salt
 from nmshd_tokens.domain.ids import new_id
 from nmshd_tokens.domain.records import FileRecord, StoredPasswordProtection, TemplateRecord
 from nmshd_tokens.storage.records_table import DynamoRecordsRepository
 
-from tests.support import FakeClock
+from tests.support import BACKBONE_BASE_URL, FakeClock, Functions
 
 # Never let a test reach real AWS: dummy credentials and a fixed region before boto3 is imported anywhere.
 os.environ.update(
@@ -34,6 +35,8 @@ os.environ["NMSHD_TOKENS_STATE"] = os.path.join(os.path.dirname(__file__), "arti
 
 RECORDS_TABLE = "test-records"
 BACKBONE_TABLE = "test-backbone"
+# A deployment's settings as the tests' functions get them: built directly, not read from the environment.
+TEST_SETTINGS = Settings(records_table=RECORDS_TABLE, backbone_table=BACKBONE_TABLE, region="eu-central-1")
 
 
 @pytest.fixture
@@ -43,27 +46,22 @@ def clock() -> FakeClock:
 
 
 @pytest.fixture
-def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
-    """moto DynamoDB with both tables created from template.yaml; yields the low-level client.
-
-    The handlers run on containers built for this test (tests.support.invoke), never on one of another test.
-    """
+def aws() -> Iterator[Any]:
+    """moto DynamoDB with both tables created from template.yaml; yields the low-level client."""
     from moto import mock_aws
     from nmshd_tokens.storage.aws_clients import aws_client
     from nmshd_tokens_local.tables import create_tables
 
-    from tests import support
-
-    monkeypatch.setenv("RECORDS_TABLE", RECORDS_TABLE)
-    monkeypatch.setenv("BACKBONE_TABLE", BACKBONE_TABLE)
-    monkeypatch.delenv("BACKBONE_BASE_URL", raising=False)
-    monkeypatch.delenv("QR_FORMAT", raising=False)
     with mock_aws():
         client = aws_client("dynamodb", "eu-central-1")
-        support.forget_containers(client)
         create_tables(client, {"RecordsTable": RECORDS_TABLE, "BackboneTable": BACKBONE_TABLE})
         yield client
-    support.forget_containers()
+
+
+@pytest.fixture
+def functions(aws: Any) -> Functions:
+    """The functions of a deployment with TEST_SETTINGS on the aws fixture's tables: each test builds its own."""
+    return Functions(TEST_SETTINGS, aws)
 
 
 @pytest.fixture
@@ -104,9 +102,6 @@ def make_template(records: DynamoRecordsRepository) -> Callable[..., TemplateRec
 
 
 @pytest.fixture
-def with_base_url(aws: Any, monkeypatch: pytest.MonkeyPatch) -> Any:
-    """The aws fixture with BACKBONE_BASE_URL configured (commands need it; HTTP requests then ignore their host)."""
-    from tests.support import BACKBONE_BASE_URL
-
-    monkeypatch.setenv("BACKBONE_BASE_URL", BACKBONE_BASE_URL)
-    return aws
+def with_base_url(functions: Functions) -> Functions:
+    """The functions with BACKBONE_BASE_URL configured (commands need it; HTTP requests then ignore their host)."""
+    return functions.configured(backbone_base_url=BACKBONE_BASE_URL)

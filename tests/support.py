@@ -1,4 +1,4 @@
-"""Helpers shared by the tests: real API Gateway events, handler loading, QR decoding, seeding."""
+"""Helpers shared by the tests: the functions of a deployment, real API Gateway events, QR decoding, seeding."""
 
 from __future__ import annotations
 
@@ -8,11 +8,19 @@ import io
 import json
 import os
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
+from functools import cached_property
 from pathlib import Path
 from types import ModuleType
-from typing import Any
+from typing import TYPE_CHECKING, Any
+from unittest.mock import patch
+
+if TYPE_CHECKING:
+    from nmshd_tokens.config import Settings
+    from nmshd_tokens.container import Container
+    from nmshd_tokens_local.standin_backbone import StandinBackbone, StandinDevice
 
 ROOT = Path(__file__).resolve().parents[1]
 API_STAGE = "v1"
@@ -40,7 +48,8 @@ def load_handler(name: str) -> ModuleType:
     module = importlib.util.module_from_spec(spec)
     sys.modules[module_name] = module
     try:
-        spec.loader.exec_module(module)
+        with patch.dict(os.environ, INIT_ENVIRONMENT):
+            spec.loader.exec_module(module)
     except BaseException:
         del sys.modules[module_name]
         raise
@@ -48,39 +57,65 @@ def load_handler(name: str) -> ModuleType:
 
 
 Handler = Callable[[dict[str, Any], Any], Any]
-_containers: dict[tuple[tuple[str, str], ...], Any] = {}
-_handlers: dict[tuple[str, int], Handler] = {}
-_dynamodb: list[Any] = []  # the test's DynamoDB client (the aws fixture's), shared by its containers
+# Importing a handler module runs its Lambda init (`Container.from_environment()`); the tests never use what that
+# init built (they pass their own container to `create_handler`), so it runs with a complete environment.
+INIT_ENVIRONMENT = {"BACKBONE_MODE": "embedded", "BACKBONE_BASE_URL": BACKBONE_BASE_URL, "TOKEN_OUTPUT_BUCKET": "init"}
 
 
-def current_container() -> Any:
-    """The adapters for the environment as it is now: a test that changes a setting gets a fresh container.
+class Functions:
+    """The Lambda functions of one deployment, for one test: one container built directly from `settings`, on the
+    test's DynamoDB client (so faults a test injects into that client reach the handlers), as each function builds
+    its own at init. `configured(...)` is the same deployment with other settings."""
 
-    They share the test's DynamoDB client, so faults a test injects into it reach the handlers.
-    """
-    from nmshd_tokens.config import Settings
-    from nmshd_tokens.container import Container
+    def __init__(self, settings: Settings, dynamodb: Any) -> None:
+        self.settings = settings
+        self.dynamodb = dynamodb
+        self._handlers: dict[str, Handler] = {}
 
-    key = tuple(sorted(os.environ.items()))
-    if key not in _containers:
-        _containers[key] = Container.from_settings(Settings.from_env(), _dynamodb[0] if _dynamodb else None)
-    return _containers[key]
+    @cached_property
+    def container(self) -> Container:
+        from nmshd_tokens.container import Container
 
+        return Container.from_settings(self.settings, self.dynamodb)
 
-def handler(name: str) -> Handler:
-    """functions/<name>'s handler, built on `current_container()` as its module builds one at a Lambda's init."""
-    container = current_container()
-    key = (name, id(container))
-    if key not in _handlers:
-        _handlers[key] = load_handler(name).create_handler(container)
-    return _handlers[key]
+    def configured(self, **changes: Any) -> Functions:
+        """These functions with some settings changed (`Settings` field names), on the same DynamoDB client."""
+        return Functions(replace(self.settings, **changes), self.dynamodb)
 
+    def from_env(self, env: Mapping[str, str]) -> Functions:
+        """These functions with the settings `Settings.from_env` reads from `env` (and these tables): the real
+        configuration path, for tests of how a variable is read."""
+        from nmshd_tokens.config import Settings
 
-def forget_containers(dynamodb: Any = None) -> None:
-    """A new test: no container of an earlier one is reused; `dynamodb` is the client the next ones share."""
-    _containers.clear()
-    _handlers.clear()
-    _dynamodb[:] = [dynamodb] if dynamodb is not None else []
+        tables = {"RECORDS_TABLE": self.settings.records_table, "BACKBONE_TABLE": self.settings.backbone_table}
+        return Functions(Settings.from_env(tables | dict(env)), self.dynamodb)
+
+    def against(self, standin: StandinBackbone, login: StandinDevice | None = None) -> Functions:
+        """These functions in remote mode against a stand-in Backbone, as its device; with `login`, logging in
+        with that device's username and password instead."""
+        from nmshd_tokens.storage.secrets import BackboneCredentials
+
+        device = standin.device
+        login = login or device
+        return self.configured(
+            backbone_mode="remote",
+            backbone_base_url=standin.base_url,
+            backbone_credentials=BackboneCredentials(
+                device.client_id, device.client_secret, login.username, login.password
+            ),
+            service_address=device.address,
+            device_id=device.device_id,
+        )
+
+    def handler(self, name: str) -> Handler:
+        """functions/<name>'s handler on this container, built once, as the function builds it at init."""
+        if name not in self._handlers:
+            self._handlers[name] = load_handler(name).create_handler(self.container)
+        return self._handlers[name]
+
+    def invoke(self, name: str, event: Any) -> dict[str, Any]:
+        response: dict[str, Any] = self.handler(name)(event, FakeContext())
+        return response
 
 
 class FakeContext:
@@ -142,11 +177,6 @@ def api_event(
         "body": raw_body,
         "isBase64Encoded": False,
     }
-
-
-def invoke(name: str, event: dict[str, Any]) -> dict[str, Any]:
-    response: dict[str, Any] = handler(name)(event, FakeContext())
-    return response
 
 
 def json_body(response: dict[str, Any]) -> Any:

@@ -38,7 +38,7 @@ def test_quick_benchmark_writes_every_section(tmp_path: Path) -> None:
     payloads = {row["payload"]: row for row in results["qr"]}
     assert set(payloads) == {"plain URL", "personalised + PIN + indicator URL", "legacy nmshd://tr#"}
     for row in payloads.values():
-        assert 0 < row["ours_bytes"] <= 800  # issue #7: a 1-bit PNG no larger than 800 bytes
+        assert 0 < row["ours_bytes"] <= 800  # a 1-bit PNG, no larger than 800 bytes
         assert row["ours_median_us"] > 0 and row["segno_median_us"] > 0
         assert (row["node_median_us"] > 0) if with_node else (row.get("node_median_us") is None)
 

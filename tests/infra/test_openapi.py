@@ -23,7 +23,7 @@ from nmshd_tokens.http.openapi import (
 from nmshd_tokens_local.tables import load_template
 from pydantic import ValidationError
 
-from tests.support import ROUTES, api_event, future, invoke, json_body
+from tests.support import ROUTES, Functions, api_event, future, json_body
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -45,47 +45,50 @@ def test_documented_paths_are_the_template_routes() -> None:
     assert documented == routes - {("/backbone/r/{id}", "get")}
 
 
-def test_handler_responses_conform_to_the_documented_models(make_file: Callable[..., Any]) -> None:
+def test_handler_responses_conform_to_the_documented_models(
+    functions: Functions, make_file: Callable[..., Any]
+) -> None:
     file = make_file(future())
     body = {
         "forIdentity": "did:e:localhost:dids:0123456789abcdef012357",
         "ephemeral": False,
         "passwordProtection": {"password": "1234", "passwordIsPin": True, "passwordLocationIndicator": "SMS"},
     }
-    created = json_body(invoke("file_token", api_event(ROUTES["file_token"][1], file.id, body=body)))
+    created = json_body(functions.invoke("file_token", api_event(ROUTES["file_token"][1], file.id, body=body)))
     TokenResult.model_validate(created, strict=True)
-    missing = json_body(invoke("file_token", api_event(ROUTES["file_token"][1], "FILdoesnotexist00000")))
+    missing = json_body(functions.invoke("file_token", api_event(ROUTES["file_token"][1], "FILdoesnotexist00000")))
     ErrorContent.model_validate(missing, strict=True)
     token_id = created["result"]["id"]
     event = api_event(ROUTES["backbone_token"][1], token_id, method="GET")
-    not_found = json_body(invoke("backbone_token", event))  # no password for a protected token: 404
+    not_found = json_body(functions.invoke("backbone_token", event))  # no password for a protected token: 404
     ErrorContent.model_validate(not_found, strict=True)
-    plain = json_body(invoke("file_token", api_event(ROUTES["file_token"][1], file.id)))["result"]["id"]
+    plain = json_body(functions.invoke("file_token", api_event(ROUTES["file_token"][1], file.id)))["result"]["id"]
     BackboneTokenResult.model_validate(
-        json_body(invoke("backbone_token", api_event(ROUTES["backbone_token"][1], plain, method="GET"))), strict=True
+        json_body(functions.invoke("backbone_token", api_event(ROUTES["backbone_token"][1], plain, method="GET"))),
+        strict=True,
     )
 
 
-def test_kept_token_answers_conform_to_their_models(make_file: Callable[..., Any]) -> None:
+def test_kept_token_answers_conform_to_their_models(functions: Functions, make_file: Callable[..., Any]) -> None:
     file = make_file(future())
     body = {"ephemeral": False, "passwordProtection": {"password": "pw", "passwordLocationIndicator": 77}}
-    created = json_body(invoke("file_token", api_event("/api/core/v1/Files/{id}/Token", file.id, body=body)))
+    created = json_body(functions.invoke("file_token", api_event("/api/core/v1/Files/{id}/Token", file.id, body=body)))
     TokenResultConnector7.model_validate(created, strict=True)
     token_id = created["result"]["id"]
     for prefix, one, many in (
         ("/api/v2", TokenResult, TokenList),
         ("/api/core/v1", TokenResultConnector7, TokenListConnector7),
     ):
-        read = invoke("token_read", api_event(f"{prefix}/Tokens/{{id}}", token_id, method="GET"))
+        read = functions.invoke("token_read", api_event(f"{prefix}/Tokens/{{id}}", token_id, method="GET"))
         one.model_validate(json_body(read), strict=True)
-        listed = invoke("token_read", api_event(f"{prefix}/Tokens/Own", None, method="GET"))
+        listed = functions.invoke("token_read", api_event(f"{prefix}/Tokens/Own", None, method="GET"))
         many.model_validate(json_body(listed), strict=True)
         with pytest.raises(ValidationError):  # the two generations' DTOs really differ
             (TokenResultConnector7 if one is TokenResult else TokenResult).model_validate(
                 json_body(read), strict=True, extra="forbid"
             )
     HealthReport.model_validate(
-        json_body(invoke("service_status", api_event("/health", None, method="GET"))), strict=True
+        json_body(functions.invoke("service_status", api_event("/health", None, method="GET"))), strict=True
     )
-    version = invoke("service_status", api_event("/Monitoring/Version", None, method="GET"))
+    version = functions.invoke("service_status", api_event("/Monitoring/Version", None, method="GET"))
     VersionReport.model_validate(json_body(version), strict=True)

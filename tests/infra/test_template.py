@@ -450,7 +450,7 @@ def test_the_sample_events_exist() -> None:
     assert set(EVENT_FILES) <= files
 
 
-# --- bulk creation (issue #6) ----------------------------------------------------------------------------
+# --- bulk creation ---------------------------------------------------------------------------------------
 
 QUEUE_ARN = {"Fn::GetAtt": ["TokenRequestQueue", "Arn"]}
 DLQ_ARN = {"Fn::GetAtt": ["TokenRequestDeadLetterQueue", "Arn"]}

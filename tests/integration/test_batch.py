@@ -1,4 +1,4 @@
-"""Bulk creation through the SQS-fed function: outputs in S3, exactly once per message (issue #6).
+"""Bulk creation through the SQS-fed function: outputs in S3, exactly once per message.
 
 moto stands in for DynamoDB and S3; the SQS events are shaped like events/token_batch_sqs.json.
 """
@@ -26,7 +26,7 @@ from nmshd_tokens_local.standin_backbone import StandinBackbone
 
 from tests.conftest import BACKBONE_TABLE, RECORDS_TABLE
 from tests.integration.test_commands import throttle
-from tests.support import BACKBONE_BASE_URL, ROOT, FakeContext, current_container, decode_qr, future, handler
+from tests.support import BACKBONE_BASE_URL, ROOT, FakeContext, Functions, decode_qr, future
 
 Factory = Callable[..., Any]
 BUCKET = "test-token-outputs"
@@ -35,13 +35,17 @@ SAMPLE = json.loads((ROOT / "events" / "token_batch_sqs.json").read_text(encodin
 
 @pytest.fixture
 def s3(aws: Any, monkeypatch: pytest.MonkeyPatch) -> Any:
-    """The aws fixture (moto DynamoDB) plus the output bucket and the batch function's configuration."""
-    monkeypatch.setenv("BACKBONE_BASE_URL", BACKBONE_BASE_URL)
-    monkeypatch.setenv("TOKEN_OUTPUT_BUCKET", BUCKET)
+    """The aws fixture (moto DynamoDB) plus the output bucket."""
     monkeypatch.delenv("AWS_ENDPOINT_URL_S3", raising=False)
     client = aws_client("s3", "eu-central-1")
     client.create_bucket(Bucket=BUCKET, CreateBucketConfiguration={"LocationConstraint": "eu-central-1"})
     return client
+
+
+@pytest.fixture
+def batch(functions: Functions, s3: Any) -> Functions:
+    """The functions with the batch function's configuration: the output bucket and BACKBONE_BASE_URL."""
+    return functions.configured(backbone_base_url=BACKBONE_BASE_URL, output_bucket=BUCKET)
 
 
 def sqs_event(*messages: tuple[str, Any]) -> dict[str, Any]:
@@ -55,9 +59,9 @@ def sqs_event(*messages: tuple[str, Any]) -> dict[str, Any]:
     return {"Records": records}
 
 
-def run(event: dict[str, Any], context: Any = None) -> list[str]:
+def run(batch: Functions, event: dict[str, Any], context: Any = None) -> list[str]:
     """The ids the function reports as failed."""
-    response = handler("token_batch")(event, context or FakeContext())
+    response = batch.handler("token_batch")(event, context or FakeContext())
     assert set(response) == {"batchItemFailures"}
     return [failure["itemIdentifier"] for failure in response["batchItemFailures"]]
 
@@ -103,7 +107,9 @@ def _blind_once(log: DynamoCommandLog) -> DynamoCommandLog:
 # --- a mixed batch, then the same batch again ------------------------------------------------------------
 
 
-def test_mixed_batch_then_redelivery_creates_nothing_new(s3: Any, aws: Any, make_file: Factory) -> None:
+def test_mixed_batch_then_redelivery_creates_nothing_new(
+    batch: Functions, s3: Any, aws: Any, make_file: Factory
+) -> None:
     file = make_file(future(10))
     event = sqs_event(
         ("m-qr", {"fileId": file.id, "qrCode": True, "idempotencyKey": "order-1"}),
@@ -114,7 +120,7 @@ def test_mixed_batch_then_redelivery_creates_nothing_new(s3: Any, aws: Any, make
         ("m-duplicate", {"fileId": file.id, "qrCode": True, "idempotencyKey": "order-1"}),
         ("m-bad-prefix", {"fileId": file.id, "outputKey": "../elsewhere"}),
     )
-    assert run(event) == []  # permanent failures count as processed: no retry
+    assert run(batch, event) == []  # permanent failures count as processed: no retry
 
     stored = objects(s3)
     (qr_id,) = token_outputs(stored)
@@ -139,19 +145,22 @@ def test_mixed_batch_then_redelivery_creates_nothing_new(s3: Any, aws: Any, make
     kept = token_outputs(stored, "campaign/7")[kept_id]
     assert kept["isEphemeral"] is False and token_outputs(stored)[qr_id]["isEphemeral"] is True
 
-    assert run(event) == []  # SQS delivers the whole batch again
+    assert run(batch, event) == []  # SQS delivers the whole batch again
     assert objects(s3) == stored  # every object byte for byte, error envelopes included (not rewritten)
     assert count(aws, BACKBONE_TABLE) == 2
     assert count(aws, RECORDS_TABLE, "Command") == 6
 
 
-def test_written_pngs_decode_to_the_reference_in_the_written_json(s3: Any, make_file: Factory) -> None:
+def test_written_pngs_decode_to_the_reference_in_the_written_json(
+    batch: Functions, s3: Any, make_file: Factory
+) -> None:
     file = make_file(future(10))
     run(
+        batch,
         sqs_event(
             ("m-url", {"fileId": file.id, "qrCode": True}),
             ("m-legacy", {"fileId": file.id, "qrCode": True, "newQRCodeFormat": False, "outputKey": "legacy"}),
-        )
+        ),
     )
     stored = objects(s3)
     ((url_id, url_dto),) = token_outputs(stored).items()
@@ -160,26 +169,28 @@ def test_written_pngs_decode_to_the_reference_in_the_written_json(s3: Any, make_
     assert decode_qr(stored[f"legacy/{legacy_id}.png"]) == "nmshd://tr#" + legacy_dto["reference"]["truncated"]
 
 
-def test_the_sample_event(s3: Any, records: DynamoRecordsRepository) -> None:
+def test_the_sample_event(batch: Functions, s3: Any, records: DynamoRecordsRepository) -> None:
     records.put_file(FileRecord("FILdemo0000000000001", generate_key()))
     records.put_template(TemplateRecord("RLTdemo0000000000001", generate_key()))
-    assert run(SAMPLE) == []
+    assert run(batch, SAMPLE) == []
     stored = objects(s3)
     assert len(token_outputs(stored, "campaigns/demo")) == 2 and len(token_outputs(stored)) == 1
     assert len([key for key in stored if key.endswith(".png")]) == 2
 
 
-def test_a_lone_surrogate_idempotency_key_is_a_permanent_failure(s3: Any, aws: Any, make_file: Factory) -> None:
+def test_a_lone_surrogate_idempotency_key_is_a_permanent_failure(
+    batch: Functions, s3: Any, aws: Any, make_file: Factory
+) -> None:
     body = {"fileId": make_file().id, "idempotencyKey": "k\ud800"}
-    assert run(sqs_event(("m-1", body))) == []  # not retried
+    assert run(batch, sqs_event(("m-1", body))) == []  # not retried
     error = json.loads(objects(s3)["tokens/errors/m-1.json"])["error"]
     assert error["message"] == "idempotencyKey must be valid Unicode text (no unpaired surrogates)"
     assert count(aws, BACKBONE_TABLE) == 0
 
 
-def test_template_rules_are_permanent_failures(s3: Any, make_template: Factory) -> None:
+def test_template_rules_are_permanent_failures(batch: Functions, s3: Any, make_template: Factory) -> None:
     peer = make_template(is_own=False)
-    assert run(sqs_event(("m-peer", {"templateId": peer.id}))) == []
+    assert run(batch, sqs_event(("m-peer", {"templateId": peer.id}))) == []
     error = error_of(objects(s3), "tokens/errors/m-peer.json")
     assert error["code"] == "error.runtime.relationshipTemplates.cannotCreateTokenForPeerTemplate"
 
@@ -187,20 +198,20 @@ def test_template_rules_are_permanent_failures(s3: Any, make_template: Factory) 
 # --- transient failures and crashes ----------------------------------------------------------------------
 
 
-def test_a_throttled_message_alone_is_retried(s3: Any, aws: Any, make_file: Factory) -> None:
+def test_a_throttled_message_alone_is_retried(batch: Functions, s3: Any, aws: Any, make_file: Factory) -> None:
     file = make_file(future(10))
     event = sqs_event(*[(f"m-{n}", {"fileId": file.id, "qrCode": True}) for n in range(4)])
     # Throttle the token's transaction of m-2 only (it carries m-2's command record).
     with throttle(aws, "TransactWriteItems", record_id("sqs:m-2")) as hits:
-        assert run(event) == ["m-2"]
+        assert run(batch, event) == ["m-2"]
     assert hits
     assert count(aws, BACKBONE_TABLE) == 3 and len(token_outputs(objects(s3))) == 3
-    assert run(sqs_event(("m-2", {"fileId": file.id, "qrCode": True}))) == []  # SQS's retry succeeds
+    assert run(batch, sqs_event(("m-2", {"fileId": file.id, "qrCode": True}))) == []  # SQS's retry succeeds
     assert count(aws, BACKBONE_TABLE) == 4 and len(token_outputs(objects(s3))) == 4
 
 
 def test_crash_between_token_and_outputs_then_redelivery_gives_the_same_token(
-    s3: Any, aws: Any, make_file: Factory, monkeypatch: pytest.MonkeyPatch
+    batch: Functions, s3: Any, aws: Any, make_file: Factory, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     file = make_file(future(10))
     event = sqs_event(("m-crash", {"fileId": file.id, "qrCode": True, "passwordProtection": {"password": "1234"}}))
@@ -210,7 +221,7 @@ def test_crash_between_token_and_outputs_then_redelivery_gives_the_same_token(
         raise ConnectionResetError("the execution environment died")
 
     monkeypatch.setattr(S3OutputStore, "put", crash)
-    assert run(event) == ["m-crash"]
+    assert run(batch, event) == ["m-crash"]
     assert objects(s3) == {}
     (published,) = aws.scan(TableName=BACKBONE_TABLE)["Items"]
     pending = DynamoCommandLog(RECORDS_TABLE, aws).get("sqs:m-crash")
@@ -218,7 +229,7 @@ def test_crash_between_token_and_outputs_then_redelivery_gives_the_same_token(
     assert pending.token.id == published["id"]["S"]
 
     monkeypatch.setattr(S3OutputStore, "put", real_put)
-    assert run(event) == []
+    assert run(batch, event) == []
     ((token_id, dto),) = token_outputs(objects(s3)).items()
     assert token_id == published["id"]["S"] == dto["id"]
     assert count(aws, BACKBONE_TABLE) == 1
@@ -227,11 +238,11 @@ def test_crash_between_token_and_outputs_then_redelivery_gives_the_same_token(
     assert decode_qr(objects(s3)[f"tokens/{token_id}.png"]) == dto["reference"]["url"]
 
 
-def test_a_concurrent_duplicate_joins_the_first_result(s3: Any, aws: Any, make_file: Factory) -> None:
+def test_a_concurrent_duplicate_joins_the_first_result(batch: Functions, s3: Any, aws: Any, make_file: Factory) -> None:
     """Two deliveries race: the second one's transaction fails on the command record, not on a new token."""
     file = make_file(future(10))
     body = {"fileId": file.id, "qrCode": True, "idempotencyKey": "race"}
-    creator = current_container().batch_token_creator()
+    creator = batch.container.batch_token_creator()
     assert creator.process(Message("m-first", json.dumps(body))) is Outcome.CREATED
     first = objects(s3)
 
@@ -241,7 +252,7 @@ def test_a_concurrent_duplicate_joins_the_first_result(s3: Any, aws: Any, make_f
 
 
 def test_unexpected_errors_are_retried_and_log_no_body(
-    s3: Any, make_file: Factory, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+    batch: Functions, s3: Any, make_file: Factory, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:
     from nmshd_tokens.usecases.create_token import TokenCreation
 
@@ -251,14 +262,14 @@ def test_unexpected_errors_are_retried_and_log_no_body(
     monkeypatch.setattr(TokenCreation, "for_file", explode)
     file = make_file(future(10))
     body = {"fileId": file.id, "passwordProtection": {"password": "hunter2-secret"}}
-    assert run(sqs_event(("m-1", body), ("m-2", "{bad json with hunter2-secret"))) == ["m-1"]
+    assert run(batch, sqs_event(("m-1", body), ("m-2", "{bad json with hunter2-secret"))) == ["m-1"]
     logged = [record.__dict__ for record in caplog.records]
     assert any(fields.get("error_type") == "KeyError" for fields in logged)
     assert "hunter2-secret" not in repr(logged)
 
 
 def test_messages_near_the_timeout_are_left_for_a_retry(
-    s3: Any, make_file: Factory, caplog: pytest.LogCaptureFixture
+    batch: Functions, s3: Any, make_file: Factory, caplog: pytest.LogCaptureFixture
 ) -> None:
     class AlmostOut(FakeContext):
         def get_remaining_time_in_millis(self) -> int:
@@ -266,7 +277,7 @@ def test_messages_near_the_timeout_are_left_for_a_retry(
 
     file = make_file(future(10))
     event = sqs_event(("m-1", {"fileId": file.id}), ("m-2", {"fileId": file.id}))
-    assert run(event, AlmostOut()) == ["m-1", "m-2"]
+    assert run(batch, event, AlmostOut()) == ["m-1", "m-2"]
     assert objects(s3) == {}
     # Said once, with the figures an operator needs to see that the timeout is too short.
     (warning,) = [record for record in caplog.records if "given back" in record.getMessage()]
@@ -274,33 +285,32 @@ def test_messages_near_the_timeout_are_left_for_a_retry(
     assert (warning.given_back, warning.remaining_ms) == (2, 1_000)  # type: ignore[attr-defined]
 
 
-def test_the_batch_function_needs_its_bucket(aws: Any, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("BACKBONE_BASE_URL", BACKBONE_BASE_URL)
-    monkeypatch.delenv("TOKEN_OUTPUT_BUCKET", raising=False)
+def test_the_batch_function_needs_its_bucket(functions: Functions) -> None:
     with pytest.raises(ConfigError, match="TOKEN_OUTPUT_BUCKET"):
-        run(sqs_event(("m-1", {})))
+        run(functions.configured(backbone_base_url=BACKBONE_BASE_URL), sqs_event(("m-1", {})))
 
 
 # --- remote Backbone: no shared transaction ---------------------------------------------------------------
 
 
 @pytest.fixture
-def standin(s3: Any, aws: Any, monkeypatch: pytest.MonkeyPatch) -> Iterator[StandinBackbone]:
+def standin(s3: Any, aws: Any) -> Iterator[StandinBackbone]:
     with StandinBackbone() as backbone:
-        for name, value in backbone.env().items():
-            monkeypatch.setenv(name, value)
         aws.delete_table(TableName=BACKBONE_TABLE)  # proves the embedded backbone is not used
         yield backbone
 
 
-def test_remote_mode_batch_and_redelivery(standin: StandinBackbone, s3: Any, aws: Any, make_file: Factory) -> None:
+def test_remote_mode_batch_and_redelivery(
+    batch: Functions, standin: StandinBackbone, s3: Any, aws: Any, make_file: Factory
+) -> None:
+    remote = batch.against(standin)
     file = make_file(future(10))
     event = sqs_event(
         ("m-qr", {"fileId": file.id, "qrCode": True, "idempotencyKey": "remote-1"}),
         ("m-kept", {"fileId": file.id, "ephemeral": False}),
         ("m-duplicate", {"fileId": file.id, "qrCode": True, "idempotencyKey": "remote-1"}),
     )
-    assert run(event) == [] and run(event) == []
+    assert run(remote, event) == [] and run(remote, event) == []
     stored = objects(s3)
     dtos = token_outputs(stored)
     assert len(dtos) == 2 and set(standin.tokens) == set(dtos)
@@ -310,12 +320,13 @@ def test_remote_mode_batch_and_redelivery(standin: StandinBackbone, s3: Any, aws
 
 
 def test_remote_mode_race_costs_an_orphan_token_never_a_second_result(
-    standin: StandinBackbone, s3: Any, aws: Any, make_file: Factory
+    batch: Functions, standin: StandinBackbone, s3: Any, aws: Any, make_file: Factory
 ) -> None:
     """The record follows the token, so the losing delivery's token is left unused (the documented window)."""
+    remote = batch.against(standin)
     file = make_file(future(10))
     body = json.dumps({"fileId": file.id, "qrCode": True, "idempotencyKey": "race"})
-    creator = current_container().batch_token_creator()
+    creator = remote.container.batch_token_creator()
     assert isinstance(creator.creation.publisher, RemoteBackbone)  # no transaction shared with the records
     assert creator.process(Message("m-first", body)) is Outcome.CREATED
     first = objects(s3)
@@ -330,14 +341,14 @@ def test_remote_mode_race_costs_an_orphan_token_never_a_second_result(
 
 @pytest.mark.slow
 @pytest.mark.parametrize("messages", [10, 100])
-def test_batch_timing(s3: Any, make_file: Factory, messages: int) -> None:
+def test_batch_timing(batch: Functions, s3: Any, make_file: Factory, messages: int) -> None:
     """`.venv/bin/pytest tests/integration/test_batch.py -k timing -s -p no:xdist` prints the numbers."""
     file = make_file(future(10))
     bodies = [(f"m-{n:04d}", {"fileId": file.id, "qrCode": True}) for n in range(messages + 1)]
-    run(sqs_event(bodies[0]))  # warm-up: imports, clients, QR tables (what a warm Lambda already has)
+    run(batch, sqs_event(bodies[0]))  # warm-up: imports, clients, QR tables (what a warm Lambda already has)
     started = time.perf_counter()
     for offset in range(1, messages + 1, 10):  # batches of 10, as the event source mapping delivers them
-        assert run(sqs_event(*bodies[offset : offset + 10])) == []
+        assert run(batch, sqs_event(*bodies[offset : offset + 10])) == []
     elapsed = time.perf_counter() - started
     assert len(objects(s3)) == 2 * (messages + 1)
     # print, not capsys: the Powertools logger keeps the stream it first saw, which capsys would close.
@@ -345,7 +356,7 @@ def test_batch_timing(s3: Any, make_file: Factory, messages: int) -> None:
 
 
 def test_batch_metrics_count_each_outcome(
-    s3: Any, make_file: Factory, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+    batch: Functions, s3: Any, make_file: Factory, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     from tests.integration.test_metrics import emf, named
 
@@ -356,13 +367,13 @@ def test_batch_metrics_count_each_outcome(
         ("m-duplicate", {"fileId": file.id, "qrCode": True, "idempotencyKey": "metrics-1"}),
         ("m-refused", {"fileId": "FIL00000000000000001"}),
     )
-    assert run(event) == []
+    assert run(batch, event) == []
     metrics = emf(capsys.readouterr().out)
     outcomes = sorted(m["dimensions"]["Outcome"] for m in named(metrics, "BatchMessages"))
     assert outcomes == ["created", "duplicate", "refused"]
     (created,) = named(metrics, "TokensCreated")
     assert created["dimensions"]["Generation"] == "batch" and created["dimensions"]["Format"] == "png"
-    with throttle(current_container().records.client, "GetItem", ""):  # every read throttled: a transient failure
-        assert run(sqs_event(("m-later", {"fileId": file.id}))) == ["m-later"]
+    with throttle(batch.container.records.client, "GetItem", ""):  # every read throttled: a transient failure
+        assert run(batch, sqs_event(("m-later", {"fileId": file.id}))) == ["m-later"]
     retried = named(emf(capsys.readouterr().out), "BatchMessages")
     assert [(m["dimensions"]["Outcome"], m["value"]) for m in retried] == [("retried", 1.0)]

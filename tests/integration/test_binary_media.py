@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 from nmshd_tokens.domain.references import parse_reference
 
-from tests.support import ROUTES, api_event, decode_qr, invoke, json_body, png_bytes
+from tests.support import ROUTES, Functions, api_event, decode_qr, json_body, png_bytes
 
 Factory = Callable[..., Any]
 FILE_RESOURCE = ROUTES["file_token"][1]
@@ -37,19 +37,19 @@ def base64_event(resource: str, path_id: str, raw: bytes | None, **kwargs: Any) 
 
 
 @pytest.mark.parametrize("accept", PNG_ACCEPTS)
-def test_a_png_for_every_accept_list_that_prefers_it(make_file: Factory, accept: str) -> None:
+def test_a_png_for_every_accept_list_that_prefers_it(functions: Functions, make_file: Factory, accept: str) -> None:
     event = base64_event(FILE_RESOURCE, make_file().id, b"{}", accept=accept)
-    response = invoke("file_token", event)
+    response = functions.invoke("file_token", event)
     assert response["statusCode"] == 201, response
     png = png_bytes(response)  # isBase64Encoded: API Gateway turns it into bytes for every first Accept value
     assert png.startswith(b"\x89PNG\r\n\x1a\n")
     assert parse_reference(decode_qr(png)).id.startswith("TOK")
 
 
-def test_a_base64_json_body_is_read_for_a_file(make_file: Factory) -> None:
+def test_a_base64_json_body_is_read_for_a_file(functions: Functions, make_file: Factory) -> None:
     body = {"ephemeral": False, "passwordProtection": {"password": "pässwörd", "passwordLocationIndicator": "Email"}}
     event = base64_event(FILE_RESOURCE, make_file().id, json.dumps(body).encode(), accept="application/json")
-    response = invoke("file_token", event)
+    response = functions.invoke("file_token", event)
     assert response["statusCode"] == 201, response
     token = json_body(response)["result"]
     assert token["isEphemeral"] is False
@@ -57,10 +57,12 @@ def test_a_base64_json_body_is_read_for_a_file(make_file: Factory) -> None:
     assert protection is not None and protection.location_indicator == 4  # Email
 
 
-def test_a_base64_json_body_is_read_for_a_template_png(make_template: Factory) -> None:
+def test_a_base64_json_body_is_read_for_a_template_png(functions: Functions, make_template: Factory) -> None:
     template = make_template(password="1234", pin=True)
     body = json.dumps({"passwordProtection": {"password": "1234", "passwordIsPin": True}}).encode()
-    response = invoke("template_token", base64_event(TEMPLATE_RESOURCE, template.id, body, accept="image/png"))
+    response = functions.invoke(
+        "template_token", base64_event(TEMPLATE_RESOURCE, template.id, body, accept="image/png")
+    )
     assert response["statusCode"] == 201, response
     reference = parse_reference(decode_qr(png_bytes(response)))
     assert reference.password_protection is not None
@@ -68,8 +70,10 @@ def test_a_base64_json_body_is_read_for_a_template_png(make_template: Factory) -
 
 
 @pytest.mark.parametrize("raw", [None, b"", b" \r\n"])
-def test_no_body_or_a_blank_one_means_the_defaults(make_file: Factory, raw: bytes | None) -> None:
-    response = invoke("file_token", base64_event(FILE_RESOURCE, make_file().id, raw, accept="application/json"))
+def test_no_body_or_a_blank_one_means_the_defaults(functions: Functions, make_file: Factory, raw: bytes | None) -> None:
+    response = functions.invoke(
+        "file_token", base64_event(FILE_RESOURCE, make_file().id, raw, accept="application/json")
+    )
     assert response["statusCode"] == 201, response
     assert json_body(response)["result"]["isEphemeral"] is True
 
@@ -84,16 +88,18 @@ def test_no_body_or_a_blank_one_means_the_defaults(make_file: Factory, raw: byte
     ],
 )
 def test_a_bad_base64_encoded_body_is_refused_like_a_text_one(
-    make_file: Factory, raw: bytes, status: int, code: str
+    functions: Functions, make_file: Factory, raw: bytes, status: int, code: str
 ) -> None:
-    response = invoke("file_token", base64_event(FILE_RESOURCE, make_file().id, raw, accept="application/json"))
+    response = functions.invoke(
+        "file_token", base64_event(FILE_RESOURCE, make_file().id, raw, accept="application/json")
+    )
     assert response["statusCode"] == status, response
     assert json_body(response)["error"]["code"] == code
 
 
-def test_a_body_flagged_base64_that_is_not_base64_is_invalid_json(make_file: Factory) -> None:
+def test_a_body_flagged_base64_that_is_not_base64_is_invalid_json(functions: Functions, make_file: Factory) -> None:
     event = api_event(FILE_RESOURCE, make_file().id, raw_body="{not base64}", accept="application/json")
     event["isBase64Encoded"] = True
-    response = invoke("file_token", event)
+    response = functions.invoke("file_token", event)
     assert response["statusCode"] == 400
     assert json_body(response)["error"]["code"] == "error.connector.validation.invalidJsonInPayload"

@@ -1,4 +1,4 @@
-"""Direct invocation of the token functions with a command event (no API Gateway; issue #6, SPEC §10)."""
+"""Direct invocation of the token functions with a command event (no API Gateway; SPEC §10)."""
 
 from __future__ import annotations
 
@@ -19,20 +19,20 @@ from nmshd_tokens.storage.records_table import DynamoRecordsRepository
 from nmshd_tokens.usecases.create_token import TokenCreation
 
 from tests.conftest import BACKBONE_TABLE, RECORDS_TABLE
-from tests.support import BACKBONE_BASE_URL, ROOT, decode_qr, future, invoke, iso
+from tests.support import BACKBONE_BASE_URL, ROOT, Functions, decode_qr, future, iso
 
 Factory = Callable[..., Any]
 INVALID = "error.runtime.validation.invalidPropertyValue"
 
 
-def call(function: str, event: Any) -> dict[str, Any]:
-    result: dict[str, Any] = invoke(function, event)
+def call(functions: Functions, function: str, event: Any) -> dict[str, Any]:
+    result: dict[str, Any] = functions.invoke(function, event)
     return result
 
 
-def failure(function: str, event: Any) -> CommandFailed:
+def failure(functions: Functions, function: str, event: Any) -> CommandFailed:
     with pytest.raises(CommandFailed) as caught:
-        call(function, event)
+        call(functions, function, event)
     return caught.value
 
 
@@ -70,49 +70,51 @@ def item(client: Any, table: str, item_id: str) -> dict[str, Any] | None:
 # --- success ---------------------------------------------------------------------------------------------
 
 
-def test_file_command_returns_the_token_dto(with_base_url: Any, make_file: Factory) -> None:
+def test_file_command_returns_the_token_dto(with_base_url: Functions, make_file: Factory) -> None:
     file = make_file(future(10))
-    result = call("file_token", {"fileId": file.id, "ephemeral": False, "expiresAt": iso(future(5))})
+    result = call(with_base_url, "file_token", {"fileId": file.id, "ephemeral": False, "expiresAt": iso(future(5))})
     assert set(result) == {"result"}
     dto = result["result"]
     assert dto["id"].startswith("TOK") and dto["isEphemeral"] is False
     assert dto["content"]["fileId"] == file.id
     assert dto["reference"]["url"].startswith(f"{BACKBONE_BASE_URL}/r/{dto['id']}#")
-    kept = DynamoRecordsRepository(RECORDS_TABLE, with_base_url).get_token(dto["id"])
+    kept = DynamoRecordsRepository(RECORDS_TABLE, with_base_url.dynamodb).get_token(dto["id"])
     assert kept is not None and kept.to_dto() == dto
-    assert item(with_base_url, BACKBONE_TABLE, dto["id"]) is not None
+    assert item(with_base_url.dynamodb, BACKBONE_TABLE, dto["id"]) is not None
 
 
-def test_qr_code_command_returns_an_ephemeral_token_and_its_png(with_base_url: Any, make_file: Factory) -> None:
+def test_qr_code_command_returns_an_ephemeral_token_and_its_png(with_base_url: Functions, make_file: Factory) -> None:
     file = make_file(future(10))
-    result = call("file_token", {"fileId": file.id, "qrCode": True, "ephemeral": False})
+    result = call(with_base_url, "file_token", {"fileId": file.id, "qrCode": True, "ephemeral": False})
     dto = result["result"]
     assert dto["isEphemeral"] is True  # a QR token is ephemeral, as over HTTP
-    assert item(with_base_url, RECORDS_TABLE, dto["id"]) is None
+    assert item(with_base_url.dynamodb, RECORDS_TABLE, dto["id"]) is None
     png = base64.b64decode(result["qrCodePng"], validate=True)
     assert png.startswith(b"\x89PNG")
     assert decode_qr(png) == dto["reference"]["url"]
 
 
-def test_template_command_with_the_legacy_qr_format(with_base_url: Any, make_template: Factory) -> None:
+def test_template_command_with_the_legacy_qr_format(with_base_url: Functions, make_template: Factory) -> None:
     template = make_template(expires_at=future(10))
-    result = call("template_token", {"templateId": template.id, "qrCode": True, "newQRCodeFormat": False})
+    result = call(
+        with_base_url, "template_token", {"templateId": template.id, "qrCode": True, "newQRCodeFormat": False}
+    )
     reference = decode_qr(base64.b64decode(result["qrCodePng"]))
     assert reference == "nmshd://tr#" + result["result"]["reference"]["truncated"]
     assert parse_reference(reference).id == result["result"]["id"]
     assert result["result"]["content"]["templateId"] == template.id
 
 
-def test_new_qr_code_format_is_ignored_without_qr_code(with_base_url: Any, make_file: Factory) -> None:
+def test_new_qr_code_format_is_ignored_without_qr_code(with_base_url: Functions, make_file: Factory) -> None:
     file = make_file(future(10))
-    assert set(call("file_token", {"fileId": file.id, "newQRCodeFormat": "x"})) == {"result"}
+    assert set(call(with_base_url, "file_token", {"fileId": file.id, "newQRCodeFormat": "x"})) == {"result"}
 
 
-def test_api_gateway_events_still_reach_the_routes(with_base_url: Any, make_file: Factory) -> None:
+def test_api_gateway_events_still_reach_the_routes(with_base_url: Functions, make_file: Factory) -> None:
     from tests.support import ROUTES, api_event, json_body
 
     file = make_file(future(10))
-    response = call("file_token", api_event(ROUTES["file_token"][1], file.id, body={}))
+    response = call(with_base_url, "file_token", api_event(ROUTES["file_token"][1], file.id, body={}))
     assert response["statusCode"] == 201 and json_body(response)["result"]["content"]["fileId"] == file.id
 
 
@@ -125,11 +127,13 @@ def test_api_gateway_events_still_reach_the_routes(with_base_url: Any, make_file
         ("template_token", "template_token_command_qr"),
     ],
 )
-def test_sample_command_events(with_base_url: Any, records: DynamoRecordsRepository, function: str, name: str) -> None:
+def test_sample_command_events(
+    with_base_url: Functions, records: DynamoRecordsRepository, function: str, name: str
+) -> None:
     records.put_file(FileRecord("FILdemo0000000000001", generate_key()))
     records.put_template(TemplateRecord("RLTdemo0000000000001", generate_key()))
     event = json.loads((ROOT / "events" / f"{name}.json").read_text(encoding="utf-8"))
-    result = call(function, event)
+    result = call(with_base_url, function, event)
     assert ("qrCodePng" in result) == event.get("qrCode", False)
     assert result["result"]["isEphemeral"] is (event.get("qrCode", False) or event.get("ephemeral", True))
 
@@ -178,43 +182,48 @@ def test_sample_command_events(with_base_url: Any, records: DynamoRecordsReposit
     ],
 )
 def test_failures_raise_a_class_named_by_the_code(
-    with_base_url: Any, function: str, event: Any, code: str, message: str
+    with_base_url: Functions, function: str, event: Any, code: str, message: str
 ) -> None:
-    error = failure(function, event)
+    error = failure(with_base_url, function, event)
     assert type(error).__name__ == code  # what Lambda reports as errorType, what a Step Functions Catch matches
     assert str(error) == message  # Lambda's errorMessage
     assert error.code == code and error.status in (400, 404)
     assert type(error) is error_class(code)  # one class per code
 
 
-def test_rule_errors_of_templates(with_base_url: Any, make_template: Factory) -> None:
+def test_rule_errors_of_templates(with_base_url: Functions, make_template: Factory) -> None:
     peer = make_template(is_own=False)
     personalised = make_template(for_identity="did:e:localhost:dids:0123456789abcdef012357")
-    assert type(failure("template_token", {"templateId": peer.id})).__name__ == (
+    assert type(failure(with_base_url, "template_token", {"templateId": peer.id})).__name__ == (
         "error.runtime.relationshipTemplates.cannotCreateTokenForPeerTemplate"
     )
-    assert type(failure("template_token", {"templateId": personalised.id})).__name__ == (
+    assert type(failure(with_base_url, "template_token", {"templateId": personalised.id})).__name__ == (
         "error.runtime.relationshipTemplates.personalizationMustBeInherited"
     )
 
 
-def test_throttling_is_service_unavailable(with_base_url: Any, make_file: Factory) -> None:
+def test_throttling_is_service_unavailable(with_base_url: Functions, make_file: Factory) -> None:
     file = make_file(future(10))
-    with throttle(with_base_url, "GetItem", file.id) as hits:
-        error = failure("file_token", {"fileId": file.id})
+    with throttle(with_base_url.dynamodb, "GetItem", file.id) as hits:
+        error = failure(with_base_url, "file_token", {"fileId": file.id})
     assert hits
     assert type(error).__name__ == "error.connector.serviceUnavailable" and error.status == 503
 
 
 def test_unexpected_errors_say_nothing_and_log_only_the_type(
-    with_base_url: Any, make_file: Factory, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+    with_base_url: Functions,
+    make_file: Factory,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
 ) -> None:
     def explode(self: TokenCreation, request: Any, *_: Any) -> Any:
         raise RuntimeError(f"boom {request.password_protection.password}")
 
     monkeypatch.setattr(TokenCreation, "for_file", explode)
     file = make_file(future(10))
-    error = failure("file_token", {"fileId": file.id, "passwordProtection": {"password": "hunter2-secret"}})
+    error = failure(
+        with_base_url, "file_token", {"fileId": file.id, "passwordProtection": {"password": "hunter2-secret"}}
+    )
     assert type(error).__name__ == "error.connector.unexpected"
     assert str(error) == "An unexpected error occurred."
     assert error.__cause__ is None and error.__suppress_context__
@@ -223,7 +232,7 @@ def test_unexpected_errors_say_nothing_and_log_only_the_type(
     assert "hunter2-secret" not in repr(logged)
 
 
-def test_a_command_needs_backbone_base_url(aws: Any, make_file: Factory) -> None:
+def test_a_command_needs_backbone_base_url(functions: Functions, make_file: Factory) -> None:
     file = make_file(future(10))
     with pytest.raises(ConfigError, match="BACKBONE_BASE_URL"):
-        call("file_token", {"fileId": file.id})
+        call(functions, "file_token", {"fileId": file.id})

@@ -20,6 +20,7 @@ from tests.support import ROOT
     ],
 )
 def test_handler_init_fails_naming_the_setting(monkeypatch: pytest.MonkeyPatch, variable: str, value: str) -> None:
+    """The real configuration path: a fresh import of the handler module reads the process environment."""
     monkeypatch.setenv(variable, value)
     spec = importlib.util.spec_from_file_location("fresh_file_token", ROOT / "functions" / "file_token" / "app.py")
     assert spec and spec.loader

@@ -8,6 +8,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
+from nmshd_tokens.domain.connector import QrForm
 from nmshd_tokens.domain.crypto import decrypt_content
 from nmshd_tokens.domain.encoding import b64url_encode
 from nmshd_tokens.domain.references import parse_reference
@@ -17,11 +18,11 @@ from tests.conftest import BACKBONE_TABLE, RECORDS_TABLE
 from tests.support import (
     BACKBONE_BASE_URL,
     ROUTES,
+    Functions,
     api_event,
     decode_qr,
     future,
     header,
-    invoke,
     iso,
     json_body,
     png_bytes,
@@ -31,8 +32,8 @@ RESOURCE = ROUTES["file_token"][1]
 MessageFile = Callable[..., Any]
 
 
-def create(file_id: str, body: Any = None, accept: str | None = None) -> dict[str, Any]:
-    return invoke("file_token", api_event(RESOURCE, file_id, body=body, accept=accept))
+def create(functions: Functions, file_id: str, body: Any = None, accept: str | None = None) -> dict[str, Any]:
+    return functions.invoke("file_token", api_event(RESOURCE, file_id, body=body, accept=accept))
 
 
 def item(client: Any, table: str, item_id: str) -> dict[str, Any] | None:
@@ -40,9 +41,9 @@ def item(client: Any, table: str, item_id: str) -> dict[str, Any] | None:
     return found
 
 
-def test_json_token_for_file(aws: Any, make_file: MessageFile) -> None:
+def test_json_token_for_file(functions: Functions, aws: Any, make_file: MessageFile) -> None:
     file = make_file(future(10))
-    response = create(file.id, {"expiresAt": iso(future(5))})
+    response = create(functions, file.id, {"expiresAt": iso(future(5))})
     assert response["statusCode"] == 201
     assert header(
         response,
@@ -67,9 +68,9 @@ def test_json_token_for_file(aws: Any, make_file: MessageFile) -> None:
     assert item(aws, RECORDS_TABLE, dto["id"]) is None
 
 
-def test_non_ephemeral_token_is_kept_in_both_tables(aws: Any, make_file: MessageFile) -> None:
+def test_non_ephemeral_token_is_kept_in_both_tables(functions: Functions, aws: Any, make_file: MessageFile) -> None:
     file = make_file(future(10))
-    dto = json_body(create(file.id, {"ephemeral": False}))["result"]
+    dto = json_body(create(functions, file.id, {"ephemeral": False}))["result"]
     assert dto["isEphemeral"] is False
     record = item(aws, RECORDS_TABLE, dto["id"])
     published = item(aws, BACKBONE_TABLE, dto["id"])
@@ -82,41 +83,41 @@ def test_non_ephemeral_token_is_kept_in_both_tables(aws: Any, make_file: Message
     assert int(record["ttl"]["N"]) == expected_ttl + DEFAULT_RETENTION_DAYS * 86_400
 
 
-def test_expiry_defaults(make_file: MessageFile) -> None:
+def test_expiry_defaults(functions: Functions, make_file: MessageFile) -> None:
     dated = make_file(datetime(2090, 5, 6, 7, 8, 9, 123000, tzinfo=UTC))
-    assert json_body(create(dated.id))["result"]["expiresAt"] == "2090-05-06T07:08:09.123Z"
+    assert json_body(create(functions, dated.id))["result"]["expiresAt"] == "2090-05-06T07:08:09.123Z"
     undated = make_file(None)
-    assert json_body(create(undated.id))["result"]["expiresAt"] == "9999-12-31T00:00:00.000Z"
-    assert json_body(create(undated.id, {"expiresAt": "2080-01-01T10:00+01:00"}))["result"]["expiresAt"] == (
+    assert json_body(create(functions, undated.id))["result"]["expiresAt"] == "9999-12-31T00:00:00.000Z"
+    assert json_body(create(functions, undated.id, {"expiresAt": "2080-01-01T10:00+01:00"}))["result"]["expiresAt"] == (
         "2080-01-01T09:00:00.000Z"
     )
 
 
 @pytest.mark.parametrize("case", ["missing", "expired"])
-def test_file_not_found(aws: Any, make_file: MessageFile, case: str) -> None:
+def test_file_not_found(functions: Functions, make_file: MessageFile, case: str) -> None:
     file_id = "FILdoesnotexist00000" if case == "missing" else make_file(datetime.now(UTC) - timedelta(seconds=1)).id
-    response = create(file_id)
+    response = create(functions, file_id)
     assert response["statusCode"] == 404
     error = json_body(response)["error"]
     assert error["code"] == "error.runtime.recordNotFound"
     assert error["message"] == "File not found. Make sure the ID exists and the record is not expired."
 
 
-def test_a_template_id_is_not_a_file(make_template: MessageFile) -> None:
+def test_a_template_id_is_not_a_file(functions: Functions, make_template: MessageFile) -> None:
     template = make_template(expires_at=future())
-    response = create(template.id)
+    response = create(functions, template.id)
     assert response["statusCode"] == 400
     assert json_body(response)["error"]["message"] == "fileId must match pattern FIL[A-Za-z0-9]{17}"
 
 
-def test_password_and_personalisation(aws: Any, make_file: MessageFile) -> None:
+def test_password_and_personalisation(functions: Functions, aws: Any, make_file: MessageFile) -> None:
     file = make_file(future())
     address = "did:e:pilot.enmeshed.eu:dids:0123456789abcdef0123a8"
     body = {
         "forIdentity": address,
         "passwordProtection": {"password": "0815", "passwordIsPin": True, "passwordLocationIndicator": "Letter"},
     }
-    dto = json_body(create(file.id, body))["result"]
+    dto = json_body(create(functions, file.id, body))["result"]
     assert dto["forIdentity"] == address
     assert dto["passwordProtection"] == {
         "password": "0815",
@@ -132,14 +133,18 @@ def test_password_and_personalisation(aws: Any, make_file: MessageFile) -> None:
     assert published is not None and len(bytes(published["passwordHash"]["B"])) == 32
     assert "0815" not in json.dumps(published, default=str)
     indicator_50 = json_body(
-        create(file.id, {"passwordProtection": {"password": "x", "passwordLocationIndicator": 50}})
+        create(functions, file.id, {"passwordProtection": {"password": "x", "passwordLocationIndicator": 50}})
     )
     assert indicator_50["result"]["passwordProtection"] == {"password": "x", "passwordLocationIndicator": 50}
 
 
-def test_png_token_decodes_to_the_reference_and_is_ephemeral(aws: Any, make_file: MessageFile) -> None:
+def test_png_token_decodes_to_the_reference_and_is_ephemeral(
+    functions: Functions, aws: Any, make_file: MessageFile
+) -> None:
     file = make_file(future())
-    response = create(file.id, {"ephemeral": False, "passwordProtection": {"password": "pw"}}, accept="image/png")
+    response = create(
+        functions, file.id, {"ephemeral": False, "passwordProtection": {"password": "pw"}}, accept="image/png"
+    )
     assert response["statusCode"] == 201
     assert header(response, "Content-Type") == "image/png"
     assert header(response, "Content-Disposition") == f"attachment;filename={file.id}.png"
@@ -160,13 +165,17 @@ def test_png_token_decodes_to_the_reference_and_is_ephemeral(aws: Any, make_file
     [(None, None, False), (True, None, False), (False, None, True), (None, "legacy", True), (True, "legacy", False)],
 )
 def test_qr_payload_form(
-    make_file: MessageFile, monkeypatch: pytest.MonkeyPatch, flag: bool | None, env: str | None, legacy: bool
+    functions: Functions,
+    make_file: MessageFile,
+    flag: bool | None,
+    env: str | None,
+    legacy: bool,
 ) -> None:
     if env:
-        monkeypatch.setenv("QR_FORMAT", env)
+        functions = functions.configured(qr_form=QrForm(env))
     file = make_file(future())
     body = {} if flag is None else {"newQRCodeFormat": flag}
-    text = decode_qr(png_bytes(create(file.id, body, accept="image/png")))
+    text = decode_qr(png_bytes(create(functions, file.id, body, accept="image/png")))
     if legacy:
         assert text.startswith("nmshd://tr#")
         assert parse_reference(text).backbone_base_url == BACKBONE_BASE_URL
@@ -174,9 +183,9 @@ def test_qr_payload_form(
         assert text.startswith(BACKBONE_BASE_URL + "/r/")
 
 
-def test_configured_backbone_base_url(make_file: MessageFile, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("BACKBONE_BASE_URL", "https://tokens.example.org/backbone/")
-    dto = json_body(create(make_file(future()).id))["result"]
+def test_configured_backbone_base_url(functions: Functions, make_file: MessageFile) -> None:
+    configured = functions.from_env({"BACKBONE_BASE_URL": "https://tokens.example.org/backbone/"})
+    dto = json_body(create(configured, make_file(future()).id))["result"]
     assert dto["reference"]["url"].startswith("https://tokens.example.org/backbone/r/TOK")
 
 
@@ -189,10 +198,10 @@ def test_configured_backbone_base_url(make_file: MessageFile, monkeypatch: pytes
     ],
 )
 def test_the_embedded_backbone_refuses_what_the_backbone_refuses(
-    aws: Any, make_file: MessageFile, address: str
+    functions: Functions, aws: Any, make_file: MessageFile, address: str
 ) -> None:
     """SPEC §9: the Backbone's 400, passed through as a Connector does; nothing is published or kept."""
-    response = create(make_file(future()).id, {"forIdentity": address, "ephemeral": False})
+    response = create(functions, make_file(future()).id, {"forIdentity": address, "ephemeral": False})
     assert response["statusCode"] == 400
     error = json_body(response)["error"]
     assert error["code"] == "error.platform.validation.invalidPropertyValue"
@@ -204,20 +213,20 @@ def test_the_embedded_backbone_refuses_what_the_backbone_refuses(
     assert [item["type"]["S"] for item in aws.scan(TableName=RECORDS_TABLE)["Items"]] == ["File"]
 
 
-def test_an_address_the_backbone_accepts(aws: Any, make_file: MessageFile) -> None:
+def test_an_address_the_backbone_accepts(functions: Functions, make_file: MessageFile) -> None:
     from nmshd_tokens.domain.ids import is_backbone_address, make_address
 
     address = make_address("pilot.enmeshed.eu")
     assert is_backbone_address(address) and not is_backbone_address(address[:-2] + "00")
-    response = create(make_file(future()).id, {"forIdentity": address})
+    response = create(functions, make_file(future()).id, {"forIdentity": address})
     assert response["statusCode"] == 201
     assert json_body(response)["result"]["forIdentity"] == address
 
 
 @pytest.mark.parametrize("accept", ["application/json", "image/png"])
-def test_a_created_token_is_never_cached(make_file: MessageFile, accept: str) -> None:
+def test_a_created_token_is_never_cached(functions: Functions, make_file: MessageFile, accept: str) -> None:
     """A DTO carries the token's key and password, a PNG the reference: `Cache-Control: no-store` (SPEC §7)."""
     body = {"passwordProtection": {"password": "no-store-please"}}
-    response = create(make_file(future()).id, body, accept=accept)
+    response = create(functions, make_file(future()).id, body, accept=accept)
     assert response["statusCode"] == 201
     assert header(response, "Cache-Control") == "no-store"

@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from tests.support import ROUTES, api_event, future, header, invoke, json_body
+from tests.support import ROUTES, Functions, api_event, future, header, json_body
 
 RESOURCE = ROUTES["file_token"][1]
 Factory = Callable[..., Any]
@@ -22,8 +22,8 @@ NOT_ACCEPTABLE = (
 ERROR_ID = re.compile(r"ERR[ABCDEFGHJKLMNPQRSTUVWXYZ23456789]{17}")
 
 
-def create(path_id: str, **kwargs: Any) -> dict[str, Any]:
-    return invoke("file_token", api_event(RESOURCE, path_id, **kwargs))
+def create(functions: Functions, path_id: str, **kwargs: Any) -> dict[str, Any]:
+    return functions.invoke("file_token", api_event(RESOURCE, path_id, **kwargs))
 
 
 @pytest.mark.parametrize(
@@ -46,8 +46,8 @@ def create(path_id: str, **kwargs: Any) -> dict[str, Any]:
         ("application/json;q=0", None),
     ],
 )
-def test_accept_negotiation(make_file: Factory, accept: str | None, expected: str | None) -> None:
-    response = create(make_file(future()).id, accept=accept)
+def test_accept_negotiation(functions: Functions, make_file: Factory, accept: str | None, expected: str | None) -> None:
+    response = create(functions, make_file(future()).id, accept=accept)
     if expected is None:
         assert response["statusCode"] == 406
         assert json_body(response)["error"]["code"] == "error.connector.http.notAcceptable"
@@ -57,11 +57,14 @@ def test_accept_negotiation(make_file: Factory, accept: str | None, expected: st
         assert header(response, "Content-Type").startswith(expected)  # type: ignore[union-attr]
 
 
-def test_406_comes_before_invalid_json_which_comes_before_validation(aws: Any) -> None:
-    assert create("bad-id", accept="text/html", raw_body="{nope")["statusCode"] == 406
-    invalid = create("bad-id", raw_body="{nope")
+def test_406_comes_before_invalid_json_which_comes_before_validation(functions: Functions) -> None:
+    assert create(functions, "bad-id", accept="text/html", raw_body="{nope")["statusCode"] == 406
+    invalid = create(functions, "bad-id", raw_body="{nope")
     assert json_body(invalid)["error"]["code"] == "error.connector.validation.invalidJsonInPayload"
-    assert json_body(create("bad-id", body={}))["error"]["code"] == "error.runtime.validation.invalidPropertyValue"
+    assert (
+        json_body(create(functions, "bad-id", body={}))["error"]["code"]
+        == "error.runtime.validation.invalidPropertyValue"
+    )
 
 
 @pytest.mark.parametrize(
@@ -80,8 +83,8 @@ def test_406_comes_before_invalid_json_which_comes_before_validation(aws: Any) -
         '{"a": "\\ud800"}x',
     ],
 )
-def test_invalid_json_is_400(make_file: Factory, raw_body: str) -> None:
-    response = create(make_file(future()).id, raw_body=raw_body)
+def test_invalid_json_is_400(functions: Functions, make_file: Factory, raw_body: str) -> None:
+    response = create(functions, make_file(future()).id, raw_body=raw_body)
     assert response["statusCode"] == 400
     error = json_body(response)["error"]
     assert error == {
@@ -91,29 +94,29 @@ def test_invalid_json_is_400(make_file: Factory, raw_body: str) -> None:
     }
 
 
-def test_non_utf8_body_is_400(make_file: Factory) -> None:
+def test_non_utf8_body_is_400(functions: Functions, make_file: Factory) -> None:
     event = api_event(RESOURCE, make_file(future()).id)
     event["body"] = base64.b64encode(b'{"a": "\xff\xfe"}').decode()
     event["isBase64Encoded"] = True
-    response = invoke("file_token", event)
+    response = functions.invoke("file_token", event)
     assert response["statusCode"] == 400
     assert json_body(response)["error"]["code"] == "error.connector.validation.invalidJsonInPayload"
 
 
-def test_huge_body_is_413(make_file: Factory) -> None:
-    response = create(make_file(future()).id, raw_body='{"x": "' + "a" * 200_000 + '"}')
+def test_huge_body_is_413(functions: Functions, make_file: Factory) -> None:
+    response = create(functions, make_file(future()).id, raw_body='{"x": "' + "a" * 200_000 + '"}')
     assert response["statusCode"] == 413
 
 
 @pytest.mark.parametrize("raw_body", [None, "", "  \n", "{}"])
-def test_missing_or_empty_body_means_defaults(make_file: Factory, raw_body: str | None) -> None:
+def test_missing_or_empty_body_means_defaults(functions: Functions, make_file: Factory, raw_body: str | None) -> None:
     event = api_event(RESOURCE, make_file(future()).id)
     event["body"] = raw_body
-    assert invoke("file_token", event)["statusCode"] == 201
+    assert functions.invoke("file_token", event)["statusCode"] == 201
 
 
-def test_error_envelope_shape(aws: Any) -> None:
-    response = create("FILdoesnotexist00000")
+def test_error_envelope_shape(functions: Functions) -> None:
+    response = create(functions, "FILdoesnotexist00000")
     assert header(response, "Content-Type").startswith("application/json")  # type: ignore[union-attr]
     error = json_body(response)["error"]
     assert list(error) == ["code", "message", "id", "time", "docs"]
@@ -122,21 +125,21 @@ def test_error_envelope_shape(aws: Any) -> None:
     assert error["docs"] == "https://enmeshed.eu/integrate/error-codes#error.runtime.recordNotFound"
 
 
-def test_errors_are_json_even_when_png_was_asked_for(aws: Any) -> None:
-    response = create("FILdoesnotexist00000", accept="image/png")
+def test_errors_are_json_even_when_png_was_asked_for(functions: Functions) -> None:
+    response = create(functions, "FILdoesnotexist00000", accept="image/png")
     assert response["statusCode"] == 404 and response.get("isBase64Encoded") is not True
     assert json_body(response)["error"]["code"] == "error.runtime.recordNotFound"
 
 
-def test_unknown_route_is_404_envelope(aws: Any) -> None:
+def test_unknown_route_is_404_envelope(functions: Functions) -> None:
     event = api_event("/api/v2/Files/{id}/Nope", "FILdoesnotexist00000")
-    response = invoke("file_token", event)
+    response = functions.invoke("file_token", event)
     assert response["statusCode"] == 404
     assert json_body(response)["error"]["code"] == "error.connector.http.routeDoesNotExist"
 
 
 def test_unexpected_exception_is_500_without_internals(
-    make_file: Factory, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+    functions: Functions, make_file: Factory, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     from nmshd_tokens.storage.records_table import DynamoRecordsRepository
 
@@ -144,7 +147,7 @@ def test_unexpected_exception_is_500_without_internals(
         raise RuntimeError("internal detail s3cr3t")
 
     monkeypatch.setattr(DynamoRecordsRepository, "get_file", explode)
-    response = create("FILabcdefghij0123456")
+    response = create(functions, "FILabcdefghij0123456")
     assert response["statusCode"] == 500
     error = json_body(response)["error"]
     assert (error["code"], error["message"]) == ("error.connector.unexpected", "An unexpected error occurred.")
@@ -155,13 +158,13 @@ def test_unexpected_exception_is_500_without_internals(
 @pytest.mark.parametrize(
     "code", ["ThrottlingException", "ProvisionedThroughputExceededException", "InternalServerError"]
 )
-def test_storage_throttled_is_503(aws: Any, monkeypatch: pytest.MonkeyPatch, code: str) -> None:
+def test_storage_throttled_is_503(functions: Functions, monkeypatch: pytest.MonkeyPatch, code: str) -> None:
     from botocore.exceptions import ClientError
 
     def throttled(**_: Any) -> None:
         raise ClientError({"Error": {"Code": code, "Message": "slow down"}}, "GetItem")
 
-    monkeypatch.setattr(aws, "get_item", throttled)
-    response = create("FILabcdefghij0123456")
+    monkeypatch.setattr(functions.dynamodb, "get_item", throttled)
+    response = create(functions, "FILabcdefghij0123456")
     assert response["statusCode"] == 503
     assert json_body(response)["error"]["code"] == "error.connector.serviceUnavailable"

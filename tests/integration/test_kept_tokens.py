@@ -17,11 +17,11 @@ from tests.conftest import BACKBONE_TABLE, RECORDS_TABLE
 from tests.support import (
     ROUTES,
     V7,
+    Functions,
     api_event,
     decode_qr,
     future,
     header,
-    invoke,
     iso,
     json_body,
     png_bytes,
@@ -33,24 +33,26 @@ NOT_FOUND = "Token not found. Make sure the ID exists and the record is not expi
 INVALID = "error.runtime.validation.invalidPropertyValue"
 
 
-def create(file_id: str, body: dict[str, Any] | None = None, prefix: str = V6) -> dict[str, Any]:
+def create(functions: Functions, file_id: str, body: dict[str, Any] | None = None, prefix: str = V6) -> dict[str, Any]:
     """A kept (non-ephemeral) token for the File, created through the file token function."""
     event = api_event(f"{prefix}/Files/{{id}}/Token", file_id, body={"ephemeral": False, **(body or {})})
-    response = invoke("file_token", event)
+    response = functions.invoke("file_token", event)
     assert response["statusCode"] == 201, response["body"]
     dto: dict[str, Any] = json_body(response)["result"]
     return dto
 
 
-def get(token_id: str, prefix: str = V6, accept: str | None = None, **options: Any) -> dict[str, Any]:
+def get(
+    functions: Functions, token_id: str, prefix: str = V6, accept: str | None = None, **options: Any
+) -> dict[str, Any]:
     event = api_event(f"{prefix}/Tokens/{{id}}", token_id, method="GET", accept=accept, **options)
-    return invoke("token_read", event)
+    return functions.invoke("token_read", event)
 
 
-def own(prefix: str = V6, route: str = "Own", **query: str | list[str]) -> dict[str, Any]:
+def own(functions: Functions, prefix: str = V6, route: str = "Own", **query: str | list[str]) -> dict[str, Any]:
     multi = {key: value if isinstance(value, list) else [value] for key, value in query.items()}
     event = api_event(f"{prefix}/Tokens/{route}", None, method="GET", multi_query=multi or None)
-    return invoke("token_read", event)
+    return functions.invoke("token_read", event)
 
 
 def ids(response: dict[str, Any]) -> list[str]:
@@ -58,8 +60,8 @@ def ids(response: dict[str, Any]) -> list[str]:
     return [dto["id"] for dto in json_body(response)["result"]]
 
 
-def revoke(token_id: str, prefix: str = V7) -> dict[str, Any]:
-    return invoke("token_revoke", api_event(f"{prefix}/Tokens/{{id}}", token_id, method="DELETE"))
+def revoke(functions: Functions, token_id: str, prefix: str = V7) -> dict[str, Any]:
+    return functions.invoke("token_revoke", api_event(f"{prefix}/Tokens/{{id}}", token_id, method="DELETE"))
 
 
 def error_of(response: dict[str, Any]) -> dict[str, Any]:
@@ -70,21 +72,21 @@ def error_of(response: dict[str, Any]) -> dict[str, Any]:
 # --- GET one --------------------------------------------------------------------------------------------
 
 
-def test_a_kept_token_reads_back_as_created_in_either_family(aws: Any, make_file: Factory) -> None:
-    dto = create(make_file(future()).id)
-    response = get(dto["id"])
+def test_a_kept_token_reads_back_as_created_in_either_family(functions: Functions, make_file: Factory) -> None:
+    dto = create(functions, make_file(future()).id)
+    response = get(functions, dto["id"])
     assert response["statusCode"] == 200
     assert json_body(response)["result"] == dto  # the reference rebuilt from stored data is identical
     assert header(response, "Cache-Control") == "no-store"
-    v7 = json_body(get(dto["id"], V7))["result"]
+    v7 = json_body(get(functions, dto["id"], V7))["result"]
     assert "truncatedReference" not in v7 and v7 == {k: v for k, v in dto.items() if k != "truncatedReference"}
 
 
-def test_a_token_created_under_connector_7_is_read_under_connector_6(aws: Any, make_file: Factory) -> None:
+def test_a_token_created_under_connector_7_is_read_under_connector_6(functions: Functions, make_file: Factory) -> None:
     body = {"passwordProtection": {"password": "1234", "passwordIsPin": True, "passwordLocationIndicator": 60}}
-    dto = create(make_file(future()).id, body, prefix=V7)
+    dto = create(functions, make_file(future()).id, body, prefix=V7)
     assert "truncatedReference" not in dto
-    v6 = json_body(get(dto["id"]))["result"]
+    v6 = json_body(get(functions, dto["id"]))["result"]
     assert v6["truncatedReference"] == dto["reference"]["truncated"]
     assert v6["passwordProtection"] == {"password": "1234", "passwordIsPin": True, "passwordLocationIndicator": 60}
 
@@ -100,10 +102,10 @@ def test_a_token_created_under_connector_7_is_read_under_connector_6(aws: Any, m
     ],
 )
 def test_the_qr_code_of_a_kept_token(
-    aws: Any, make_file: Factory, prefix: str, query: dict[str, str] | None, legacy: bool
+    functions: Functions, make_file: Factory, prefix: str, query: dict[str, str] | None, legacy: bool
 ) -> None:
-    dto = create(make_file(future()).id)
-    response = get(dto["id"], prefix, accept="image/png", query=query)
+    dto = create(functions, make_file(future()).id)
+    response = get(functions, dto["id"], prefix, accept="image/png", query=query)
     assert response["statusCode"] == 200  # not 201: nothing is created
     assert header(response, "Content-Type") == "image/png"
     assert header(response, "Content-Disposition") == f"attachment;filename={dto['id']}.png"
@@ -112,14 +114,14 @@ def test_the_qr_code_of_a_kept_token(
     assert decode_qr(png_bytes(response)) == expected
 
 
-def test_unknown_ephemeral_and_malformed_ids(aws: Any, make_file: Factory) -> None:
-    ephemeral = json_body(invoke("file_token", api_event(ROUTES["file_token"][1], make_file(future()).id)))
+def test_unknown_ephemeral_and_malformed_ids(functions: Functions, make_file: Factory) -> None:
+    ephemeral = json_body(functions.invoke("file_token", api_event(ROUTES["file_token"][1], make_file(future()).id)))
     for token_id in ("TOKunknown0000000000", ephemeral["result"]["id"]):
-        response = get(token_id)
+        response = get(functions, token_id)
         assert response["statusCode"] == 404
         assert error_of(response)["code"] == "error.runtime.recordNotFound"
         assert error_of(response)["message"] == NOT_FOUND
-    malformed = get("TOKshort")
+    malformed = get(functions, "TOKshort")
     assert malformed["statusCode"] == 400
     assert error_of(malformed) | {"id": "", "time": ""} == error_of(malformed) | {
         "code": INVALID,
@@ -129,13 +131,15 @@ def test_unknown_ephemeral_and_malformed_ids(aws: Any, make_file: Factory) -> No
     }
 
 
-def test_not_acceptable_comes_before_the_id(aws: Any) -> None:
-    response = get("TOKshort", accept="text/html")
+def test_not_acceptable_comes_before_the_id(functions: Functions) -> None:
+    response = get(functions, "TOKshort", accept="text/html")
     assert response["statusCode"] == 406 and error_of(response)["code"] == "error.connector.http.notAcceptable"
 
 
-def test_an_expired_token_stays_readable_until_its_retention_ends(aws: Any, make_file: Factory) -> None:
-    dto = create(make_file(future()).id, {"expiresAt": iso(datetime.now(UTC) + timedelta(seconds=5))})
+def test_an_expired_token_stays_readable_until_its_retention_ends(
+    functions: Functions, aws: Any, make_file: Factory
+) -> None:
+    dto = create(functions, make_file(future()).id, {"expiresAt": iso(datetime.now(UTC) + timedelta(seconds=5))})
     past = datetime.now(UTC) - timedelta(days=1)
     aws.update_item(  # as if it had expired a day ago: the record is retained for 30 days after expiry
         TableName=RECORDS_TABLE,
@@ -144,8 +148,8 @@ def test_an_expired_token_stays_readable_until_its_retention_ends(aws: Any, make
         ExpressionAttributeNames={"#ttl": "ttl"},
         ExpressionAttributeValues={":at": {"S": iso(past)}, ":ttl": {"N": str(epoch_seconds(past, 30))}},
     )
-    assert get(dto["id"])["statusCode"] == 200
-    assert ids(own(expiresAt=f"<{iso(datetime.now(UTC))}")) == [dto["id"]]
+    assert get(functions, dto["id"])["statusCode"] == 200
+    assert ids(own(functions, expiresAt=f"<{iso(datetime.now(UTC))}")) == [dto["id"]]
     aws.update_item(  # retention over (TTL deletes lag): gone for readers all the same
         TableName=RECORDS_TABLE,
         Key={"id": {"S": dto["id"]}},
@@ -153,21 +157,22 @@ def test_an_expired_token_stays_readable_until_its_retention_ends(aws: Any, make
         ExpressionAttributeNames={"#ttl": "ttl"},
         ExpressionAttributeValues={":ttl": {"N": str(epoch_seconds(datetime.now(UTC)) - 1)}},
     )
-    assert get(dto["id"])["statusCode"] == 404
-    assert ids(own()) == []
+    assert get(functions, dto["id"])["statusCode"] == 404
+    assert ids(own(functions)) == []
 
 
 # --- list and query ------------------------------------------------------------------------------------
 
 
 @pytest.fixture
-def three(aws: Any, make_file: Factory) -> dict[str, dict[str, Any]]:
+def three(functions: Functions, make_file: Factory) -> dict[str, dict[str, Any]]:
     """Three kept tokens, oldest first: plain, personalised with a password, PIN-protected."""
     file = make_file(future(400))
     address = "did:e:pilot.enmeshed.eu:dids:0123456789abcdef0123a8"
     made = {
-        "plain": create(file.id, {"expiresAt": "2031-01-01T00:00:00.000Z"}),
+        "plain": create(functions, file.id, {"expiresAt": "2031-01-01T00:00:00.000Z"}),
         "personal": create(
+            functions,
             file.id,
             {
                 "expiresAt": "2032-01-01T00:00:00.000Z",
@@ -176,6 +181,7 @@ def three(aws: Any, make_file: Factory) -> dict[str, dict[str, Any]]:
             },
         ),
         "pin": create(
+            functions,
             file.id,
             {
                 "expiresAt": "2033-01-01T00:00:00.000Z",
@@ -183,19 +189,19 @@ def three(aws: Any, make_file: Factory) -> dict[str, dict[str, Any]]:
             },
         ),
     }
-    invoke("file_token", api_event(ROUTES["file_token"][1], file.id))  # an ephemeral one: never listed
+    functions.invoke("file_token", api_event(ROUTES["file_token"][1], file.id))  # an ephemeral one: never listed
     return made
 
 
-def test_every_kept_token_oldest_first(three: dict[str, dict[str, Any]]) -> None:
+def test_every_kept_token_oldest_first(functions: Functions, three: dict[str, dict[str, Any]]) -> None:
     for prefix in (V6, V7):
-        response = own(prefix)
+        response = own(functions, prefix)
         dtos = json_body(response)["result"]
         assert [dto["id"] for dto in dtos] == [three[name]["id"] for name in ("plain", "personal", "pin")]
         assert header(response, "Cache-Control") == "no-store"
         assert all(dto["isEphemeral"] is False for dto in dtos)
         assert all(("truncatedReference" in dto) is (prefix == V6) for dto in dtos)
-    assert ids(own(isOwn="false")) == ids(own())  # accepted and overridden
+    assert ids(own(functions, isOwn="false")) == ids(own(functions))  # accepted and overridden
 
 
 @pytest.mark.parametrize(
@@ -229,17 +235,17 @@ def test_every_kept_token_oldest_first(three: dict[str, dict[str, Any]]) -> None
     ],
 )
 def test_the_query_language(
-    three: dict[str, dict[str, Any]], query: dict[str, str | list[str]], expected: list[str]
+    functions: Functions, three: dict[str, dict[str, Any]], query: dict[str, str | list[str]], expected: list[str]
 ) -> None:
-    assert ids(own(**query)) == [three[name]["id"] for name in expected]
-    assert ids(own(V7, **query)) == [three[name]["id"] for name in expected]
+    assert ids(own(functions, **query)) == [three[name]["id"] for name in expected]
+    assert ids(own(functions, V7, **query)) == [three[name]["id"] for name in expected]
 
 
-def test_created_at_narrows_the_search(three: dict[str, dict[str, Any]]) -> None:
+def test_created_at_narrows_the_search(functions: Functions, three: dict[str, dict[str, Any]]) -> None:
     created = [three[name]["createdAt"] for name in ("plain", "personal", "pin")]
-    assert ids(own(createdAt=f">={created[1]}")) == [three["personal"]["id"], three["pin"]["id"]]
-    assert ids(own(createdAt=[f">{created[0]}", f"<{created[2]}"])) == [three["personal"]["id"]]
-    assert ids(own(createdAt=[f">{created[2]}", f"<{created[0]}"])) == []  # an empty range
+    assert ids(own(functions, createdAt=f">={created[1]}")) == [three["personal"]["id"], three["pin"]["id"]]
+    assert ids(own(functions, createdAt=[f">{created[0]}", f"<{created[2]}"])) == [three["personal"]["id"]]
+    assert ids(own(functions, createdAt=[f">{created[2]}", f"<{created[0]}"])) == []  # an empty range
 
 
 @pytest.mark.parametrize(
@@ -256,11 +262,11 @@ def test_created_at_narrows_the_search(three: dict[str, dict[str, Any]]) -> None
     ],
 )
 def test_created_at_bounds_at_the_edges_of_text(
-    three: dict[str, dict[str, Any]], bounds: list[str], expected: list[str]
+    functions: Functions, three: dict[str, dict[str, Any]], bounds: list[str], expected: list[str]
 ) -> None:
-    """DynamoDB refuses an empty key bound: the search must not pass one on (a 500 before)."""
+    """Bounds at the edges of text are answered: DynamoDB refuses an empty key bound, so none is passed on."""
     for prefix in (V6, V7):
-        assert ids(own(prefix, createdAt=bounds)) == [three[name]["id"] for name in expected]
+        assert ids(own(functions, prefix, createdAt=bounds)) == [three[name]["id"] for name in expected]
 
 
 @pytest.mark.parametrize(
@@ -277,94 +283,94 @@ def test_created_at_bounds_at_the_edges_of_text(
         ({"createdBy": "~(a+)+$"}, "query/createdBy must be a simple regular expression"),
     ],
 )
-def test_query_errors(aws: Any, query: dict[str, str], message: str) -> None:
+def test_query_errors(functions: Functions, query: dict[str, str], message: str) -> None:
     for route in ("Own", "Peer"):
-        response = own(route=route, **query)
+        response = own(functions, route=route, **query)
         assert response["statusCode"] == 400
         assert error_of(response)["code"] == INVALID
         assert error_of(response)["message"].startswith(message)
 
 
-def test_peer_tokens_are_always_an_empty_list(three: dict[str, dict[str, Any]]) -> None:
-    assert ids(own(route="Peer")) == [] and ids(own(V7, route="Peer", createdAt=">2000")) == []
+def test_peer_tokens_are_always_an_empty_list(functions: Functions, three: dict[str, dict[str, Any]]) -> None:
+    assert ids(own(functions, route="Peer")) == [] and ids(own(functions, V7, route="Peer", createdAt=">2000")) == []
 
 
-def test_lists_are_json_only(aws: Any) -> None:
+def test_lists_are_json_only(functions: Functions) -> None:
     event = api_event(f"{V7}/Tokens/Own", None, method="GET", accept="image/png")
-    assert invoke("token_read", event)["statusCode"] == 406
+    assert functions.invoke("token_read", event)["statusCode"] == 406
 
 
 def test_a_list_too_big_for_one_response_is_a_clear_400(
-    three: dict[str, dict[str, Any]], monkeypatch: pytest.MonkeyPatch
+    functions: Functions, three: dict[str, dict[str, Any]], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     from nmshd_tokens.http import token_response
 
     monkeypatch.setattr(token_response, "MAX_LIST_BYTES", 2000)  # two DTOs do not fit
-    response = own()
+    response = own(functions)
     assert response["statusCode"] == 400
     assert error_of(response)["code"] == "error.connector.validation.queryTooBroad"
     assert "narrow it" in error_of(response)["message"]
-    assert ids(own(passwordProtection="!")) == [three["plain"]["id"]]  # narrowed, it fits
+    assert ids(own(functions, passwordProtection="!")) == [three["plain"]["id"]]  # narrowed, it fits
 
 
 def test_a_query_that_must_look_at_too_many_tokens_is_a_clear_400(
-    three: dict[str, dict[str, Any]], monkeypatch: pytest.MonkeyPatch
+    functions: Functions, three: dict[str, dict[str, Any]], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     from nmshd_tokens.usecases import kept_tokens
 
     monkeypatch.setattr(kept_tokens, "MAX_TOKENS_EXAMINED", 2)  # more would outlast the function's timeout
-    response = own(passwordProtection="!")
+    response = own(functions, passwordProtection="!")
     assert response["statusCode"] == 400
     assert error_of(response)["code"] == "error.connector.validation.queryTooBroad"
     # Narrowed by createdAt, the index is searched for two tokens only.
-    narrowed = own(createdAt=f">={three['personal']['createdAt']}", passwordProtection="")
+    narrowed = own(functions, createdAt=f">={three['personal']['createdAt']}", passwordProtection="")
     assert ids(narrowed) == [three["personal"]["id"], three["pin"]["id"]]
 
 
 # --- revoke ---------------------------------------------------------------------------------------------
 
 
-def test_revoke_removes_the_token_everywhere(aws: Any, make_file: Factory) -> None:
-    dto = create(make_file(future()).id)
-    response = revoke(dto["id"])
+def test_revoke_removes_the_token_everywhere(functions: Functions, aws: Any, make_file: Factory) -> None:
+    dto = create(functions, make_file(future()).id)
+    response = revoke(functions, dto["id"])
     assert response["statusCode"] == 204 and not response["body"]
     assert aws.get_item(TableName=BACKBONE_TABLE, Key={"id": {"S": dto["id"]}}).get("Item") is None
-    assert get(dto["id"])["statusCode"] == 404
-    assert ids(own()) == []
-    peer = invoke("backbone_token", api_event(ROUTES["backbone_token"][1], dto["id"], method="GET"))
+    assert get(functions, dto["id"])["statusCode"] == 404
+    assert ids(own(functions)) == []
+    peer = functions.invoke("backbone_token", api_event(ROUTES["backbone_token"][1], dto["id"], method="GET"))
     assert peer["statusCode"] == 404 and error_of(peer)["code"] == "error.platform.recordNotFound"
-    again = revoke(dto["id"])
+    again = revoke(functions, dto["id"])
     assert again["statusCode"] == 404 and error_of(again)["message"] == NOT_FOUND
 
 
-def test_an_ephemeral_token_cannot_be_revoked(aws: Any, make_file: Factory) -> None:
+def test_an_ephemeral_token_cannot_be_revoked(functions: Functions, aws: Any, make_file: Factory) -> None:
     """As upstream: it was never kept, so there is no record to revoke (it expires on the backbone)."""
-    ephemeral = json_body(invoke("file_token", api_event(ROUTES["file_token"][1], make_file(future()).id)))
-    response = revoke(ephemeral["result"]["id"])
+    ephemeral = json_body(functions.invoke("file_token", api_event(ROUTES["file_token"][1], make_file(future()).id)))
+    response = revoke(functions, ephemeral["result"]["id"])
     assert response["statusCode"] == 404
     token_id = ephemeral["result"]["id"]
     assert aws.get_item(TableName=BACKBONE_TABLE, Key={"id": {"S": token_id}}).get("Item") is not None
 
 
-def test_revoke_refuses_a_malformed_id(aws: Any) -> None:
-    response = revoke("nope")
+def test_revoke_refuses_a_malformed_id(functions: Functions) -> None:
+    response = revoke(functions, "nope")
     assert response["statusCode"] == 400
     assert error_of(response)["message"] == "tokenId must match pattern TOK[A-Za-z0-9]{17}"
 
 
-def test_connector_6_has_no_revoke(aws: Any, make_file: Factory) -> None:
-    dto = create(make_file(future()).id)
-    response = invoke("token_read", api_event(f"{V6}/Tokens/{{id}}", dto["id"], method="DELETE"))
+def test_connector_6_has_no_revoke(functions: Functions, make_file: Factory) -> None:
+    dto = create(functions, make_file(future()).id)
+    response = functions.invoke("token_read", api_event(f"{V6}/Tokens/{{id}}", dto["id"], method="DELETE"))
     assert response["statusCode"] == 405 and header(response, "Allow") == "GET"
     assert error_of(response)["code"] == "error.connector.http.methodNotAllowed"
     assert error_of(response)["message"] == "The request method is not supported for the requested resource."
-    assert get(dto["id"])["statusCode"] == 200
+    assert get(functions, dto["id"])["statusCode"] == 200
 
 
-def test_a_revoked_token_is_no_longer_loadable_by_its_reference(aws: Any, make_file: Factory) -> None:
-    dto = create(make_file(future()).id, {"passwordProtection": {"password": "pw"}})
+def test_a_revoked_token_is_no_longer_loadable_by_its_reference(functions: Functions, make_file: Factory) -> None:
+    dto = create(functions, make_file(future()).id, {"passwordProtection": {"password": "pw"}})
     reference = parse_reference(dto["reference"]["url"])
     assert reference.id == dto["id"]
-    assert revoke(dto["id"])["statusCode"] == 204
-    peer = invoke("backbone_token", api_event(ROUTES["backbone_token"][1], dto["id"], method="GET"))
+    assert revoke(functions, dto["id"])["statusCode"] == 204
+    peer = functions.invoke("backbone_token", api_event(ROUTES["backbone_token"][1], dto["id"], method="GET"))
     assert peer["statusCode"] == 404

@@ -22,7 +22,7 @@ from nmshd_tokens_local.server import LocalApi, LocalHttpServer
 from nmshd_tokens_local.tables import load_template
 
 from tests.conftest import BACKBONE_TABLE
-from tests.support import ROOT, decode_qr
+from tests.support import ROOT, Functions, decode_qr
 
 KEY = "local-test-key"
 Factory = Callable[..., Any]
@@ -34,9 +34,13 @@ def api() -> ApiSpec:
 
 
 @pytest.fixture
-def local_api(api: ApiSpec, records: DynamoRecordsRepository) -> LocalApi:
-    functions = {logical_id: LocalFunction.load(spec) for logical_id, spec in api.functions.items()}
-    return LocalApi(api, functions, KEY, page=lambda: render_page(records.list_own_records(), KEY), log=lambda _: None)
+def local_api(api: ApiSpec, functions: Functions, records: DynamoRecordsRepository) -> LocalApi:
+    """The gateway in front of the test's functions (functions/<name>/app.py's handlers on its container)."""
+    local = {
+        logical_id: LocalFunction(spec, functions.handler(spec.code_dir.name))
+        for logical_id, spec in api.functions.items()
+    }
+    return LocalApi(api, local, KEY, page=lambda: render_page(records.list_own_records(), KEY), log=lambda _: None)
 
 
 @pytest.fixture

@@ -15,7 +15,7 @@ from nmshd_tokens.metrics import NAMESPACE
 from nmshd_tokens_local.standin_backbone import StandinBackbone
 
 from tests.conftest import BACKBONE_TABLE
-from tests.support import ROUTES, api_event, future, invoke, json_body
+from tests.support import ROUTES, Functions, api_event, future, json_body
 
 Factory = Callable[..., Any]
 # Dimension values must come from small closed sets: an id, an address or a date would be a metric of its own.
@@ -58,9 +58,12 @@ def printed(capsys: pytest.CaptureFixture[str]) -> Iterator[Callable[[], list[di
 
 
 def test_tokens_created_by_use_case_generation_and_format(
-    aws: Any, make_file: Factory, make_template: Factory, printed: Callable[[], list[dict[str, Any]]]
+    functions: Functions,
+    make_file: Factory,
+    make_template: Factory,
+    printed: Callable[[], list[dict[str, Any]]],
 ) -> None:
-    invoke("file_token", api_event(ROUTES["file_token"][1], make_file(future()).id))
+    functions.invoke("file_token", api_event(ROUTES["file_token"][1], make_file(future()).id))
     assert named(printed(), "TokensCreated") == [
         {
             "name": "TokensCreated",
@@ -70,7 +73,7 @@ def test_tokens_created_by_use_case_generation_and_format(
         }
     ]
     event = api_event("/api/core/v1/RelationshipTemplates/Own/{id}/Token", make_template().id, accept="image/png")
-    invoke("template_token", event)
+    functions.invoke("template_token", event)
     (created,) = named(printed(), "TokensCreated")
     assert created["dimensions"] | {"service": ""} == {
         "service": "",
@@ -80,9 +83,9 @@ def test_tokens_created_by_use_case_generation_and_format(
     }
 
 
-def test_refusals_by_error_code(aws: Any, printed: Callable[[], list[dict[str, Any]]]) -> None:
-    invoke("file_token", api_event(ROUTES["file_token"][1], "FILdoesnotexist00000"))
-    invoke("file_token", api_event(ROUTES["file_token"][1], "FILdoesnotexist00000", accept="text/html"))
+def test_refusals_by_error_code(functions: Functions, printed: Callable[[], list[dict[str, Any]]]) -> None:
+    functions.invoke("file_token", api_event(ROUTES["file_token"][1], "FILdoesnotexist00000"))
+    functions.invoke("file_token", api_event(ROUTES["file_token"][1], "FILdoesnotexist00000", accept="text/html"))
     refused = named(printed(), "RequestsRefused")
     assert [metric["dimensions"]["ErrorCode"] for metric in refused] == [
         "error.runtime.recordNotFound",
@@ -91,10 +94,12 @@ def test_refusals_by_error_code(aws: Any, printed: Callable[[], list[dict[str, A
 
 
 def test_peer_loads_wrong_passwords_and_the_lock(
-    aws: Any, make_file: Factory, printed: Callable[[], list[dict[str, Any]]]
+    functions: Functions, aws: Any, make_file: Factory, printed: Callable[[], list[dict[str, Any]]]
 ) -> None:
     body = {"passwordProtection": {"password": "right"}}
-    created = json_body(invoke("file_token", api_event(ROUTES["file_token"][1], make_file(future()).id, body=body)))
+    created = json_body(
+        functions.invoke("file_token", api_event(ROUTES["file_token"][1], make_file(future()).id, body=body))
+    )
     reference = parse_reference(created["result"]["reference"]["url"])
     assert reference.password_protection is not None
     salt = reference.password_protection.salt
@@ -102,7 +107,7 @@ def test_peer_loads_wrong_passwords_and_the_lock(
     def load(password: str) -> int:
         query = {"password": b64_encode(derive_password_hash(password, salt))}
         event = api_event(ROUTES["backbone_token"][1], reference.id, method="GET", query=query)
-        return int(invoke("backbone_token", event)["statusCode"])
+        return int(functions.invoke("backbone_token", event)["statusCode"])
 
     printed()
     assert (load("right"), load("wrong")) == (200, 404)
@@ -121,28 +126,31 @@ def test_peer_loads_wrong_passwords_and_the_lock(
     assert {m["name"] for m in printed()} >= {"WrongPasswords", "TokensLocked", "RequestsRefused"}
 
 
-def test_revocations(aws: Any, make_file: Factory, printed: Callable[[], list[dict[str, Any]]]) -> None:
+def test_revocations(functions: Functions, make_file: Factory, printed: Callable[[], list[dict[str, Any]]]) -> None:
     body = {"ephemeral": False}
-    created = json_body(invoke("file_token", api_event(ROUTES["file_token"][1], make_file(future()).id, body=body)))
+    created = json_body(
+        functions.invoke("file_token", api_event(ROUTES["file_token"][1], make_file(future()).id, body=body))
+    )
     printed()
-    invoke("token_revoke", api_event("/api/core/v1/Tokens/{id}", created["result"]["id"], method="DELETE"))
+    functions.invoke("token_revoke", api_event("/api/core/v1/Tokens/{id}", created["result"]["id"], method="DELETE"))
     assert [m["name"] for m in printed()] == ["TokensRevoked"]
 
 
 def test_remote_backbone_latency_retries_and_failures(
-    aws: Any, make_file: Factory, monkeypatch: pytest.MonkeyPatch, printed: Callable[[], list[dict[str, Any]]]
+    functions: Functions,
+    make_file: Factory,
+    printed: Callable[[], list[dict[str, Any]]],
 ) -> None:
     with StandinBackbone() as standin:
-        for name, value in standin.env().items():
-            monkeypatch.setenv(name, value)
+        remote = functions.against(standin)
         file = make_file(future())
         standin.fail_next(1, 503, route="tokens")
-        assert invoke("file_token", api_event(ROUTES["file_token"][1], file.id))["statusCode"] == 201
+        assert remote.invoke("file_token", api_event(ROUTES["file_token"][1], file.id))["statusCode"] == 201
         metrics = printed()
         routes = {m["dimensions"]["Route"] for m in named(metrics, "BackboneLatency")}
         assert routes == {"login", "create token"}
         assert all(m["unit"] == "Milliseconds" and m["value"] > 0 for m in named(metrics, "BackboneLatency"))
         assert [m["dimensions"]["Route"] for m in named(metrics, "BackboneRetries")] == ["create token"]
         standin.fail_next(10, 503, route="tokens")
-        assert invoke("file_token", api_event(ROUTES["file_token"][1], file.id))["statusCode"] == 503
+        assert remote.invoke("file_token", api_event(ROUTES["file_token"][1], file.id))["statusCode"] == 503
         assert [m["dimensions"]["Route"] for m in named(printed(), "BackboneFailures")] == ["create token"]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import urllib.request
 from collections.abc import Callable, Iterator
+from dataclasses import replace
 from typing import Any
 from urllib.parse import quote
 
@@ -17,23 +18,29 @@ from nmshd_tokens.storage.records_table import DynamoRecordsRepository
 from nmshd_tokens_local.standin_backbone import StandinBackbone
 
 from tests.conftest import BACKBONE_TABLE, RECORDS_TABLE
-from tests.support import ROUTES, api_event, decode_qr, future, invoke, json_body, png_bytes
+from tests.support import ROUTES, Functions, api_event, decode_qr, future, json_body, png_bytes
 
 Factory = Callable[..., Any]
 
 
 @pytest.fixture
-def standin(aws: Any, monkeypatch: pytest.MonkeyPatch) -> Iterator[StandinBackbone]:
-    """Remote mode against a fresh stand-in; the embedded backbone's table is gone to prove it is not used."""
+def standin(aws: Any) -> Iterator[StandinBackbone]:
+    """A fresh stand-in; the embedded backbone's table is gone to prove it is not used."""
     with StandinBackbone() as backbone:
-        for name, value in backbone.env().items():
-            monkeypatch.setenv(name, value)
         aws.delete_table(TableName=BACKBONE_TABLE)
         yield backbone
 
 
-def create(name: str, path_id: str, body: Any = None, accept: str | None = None) -> dict[str, Any]:
-    return invoke(name, api_event(ROUTES[name][1], path_id, body=body, accept=accept))
+@pytest.fixture
+def remote(functions: Functions, standin: StandinBackbone) -> Functions:
+    """The functions in remote mode against the stand-in, as its device."""
+    return functions.against(standin)
+
+
+def create(
+    functions: Functions, name: str, path_id: str, body: Any = None, accept: str | None = None
+) -> dict[str, Any]:
+    return functions.invoke(name, api_event(ROUTES[name][1], path_id, body=body, accept=accept))
 
 
 def token_records(aws: Any) -> list[str]:
@@ -49,10 +56,10 @@ def peer_get(base_url: str, token_id: str, password_hash: bytes) -> dict[str, An
     return result
 
 
-def test_create_qr_load_round_trip(standin: StandinBackbone, make_file: Factory) -> None:
+def test_create_qr_load_round_trip(remote: Functions, standin: StandinBackbone, make_file: Factory) -> None:
     file = make_file(future())
     body = {"passwordProtection": {"password": "s3cret"}}
-    png = png_bytes(create("file_token", file.id, body, "image/png"))
+    png = png_bytes(create(remote, "file_token", file.id, body, "image/png"))
     reference = parse_reference(decode_qr(png))
     assert reference.backbone_base_url == standin.base_url
     assert reference.password_protection is not None
@@ -69,10 +76,10 @@ def test_create_qr_load_round_trip(standin: StandinBackbone, make_file: Factory)
     assert standin.tokens[reference.id].password == password_hash
 
 
-def test_personalised_template_token(standin: StandinBackbone, make_template: Factory) -> None:
+def test_personalised_template_token(remote: Functions, standin: StandinBackbone, make_template: Factory) -> None:
     address = backbone_address("example.org")
     template = make_template(expires_at=future(), for_identity=address)
-    response = create("template_token", template.id, {"forIdentity": address})
+    response = create(remote, "template_token", template.id, {"forIdentity": address})
     assert response["statusCode"] == 201
     dto = json_body(response)["result"]
     assert dto["reference"]["url"].startswith(f"{standin.base_url}/r/{dto['id']}#")
@@ -81,30 +88,34 @@ def test_personalised_template_token(standin: StandinBackbone, make_template: Fa
 
 
 def test_non_ephemeral_token_recorded_after_the_backbone_accepted_it(
-    aws: Any, standin: StandinBackbone, make_file: Factory
+    remote: Functions, aws: Any, standin: StandinBackbone, make_file: Factory
 ) -> None:
-    dto = json_body(create("file_token", make_file(future()).id, {"ephemeral": False}))["result"]
+    dto = json_body(create(remote, "file_token", make_file(future()).id, {"ephemeral": False}))["result"]
     assert dto["id"] in standin.tokens
     assert token_records(aws) == [dto["id"]]
     kept = DynamoRecordsRepository(RECORDS_TABLE, aws).get_token(dto["id"])
     assert kept is not None and kept.to_dto() == dto
 
 
-def test_ephemeral_token_has_no_record(aws: Any, standin: StandinBackbone, make_file: Factory) -> None:
-    dto = json_body(create("file_token", make_file(future()).id))["result"]
+def test_ephemeral_token_has_no_record(
+    remote: Functions, aws: Any, standin: StandinBackbone, make_file: Factory
+) -> None:
+    dto = json_body(create(remote, "file_token", make_file(future()).id))["result"]
     assert dto["id"] in standin.tokens and token_records(aws) == []
 
 
-def test_backbone_failure_is_503_and_writes_no_record(aws: Any, standin: StandinBackbone, make_file: Factory) -> None:
+def test_backbone_failure_is_503_and_writes_no_record(
+    remote: Functions, aws: Any, standin: StandinBackbone, make_file: Factory
+) -> None:
     standin.fail_next(3, 503, route="tokens")
-    response = create("file_token", make_file(future()).id, {"ephemeral": False})
+    response = create(remote, "file_token", make_file(future()).id, {"ephemeral": False})
     assert response["statusCode"] == 503
     assert json_body(response)["error"]["code"] == "error.connector.serviceUnavailable"
     assert token_records(aws) == [] and standin.tokens == {}
 
 
 def test_record_write_failure_is_503_with_the_token_on_the_backbone_only(
-    aws: Any, standin: StandinBackbone, make_file: Factory, monkeypatch: pytest.MonkeyPatch
+    remote: Functions, aws: Any, standin: StandinBackbone, make_file: Factory, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     from botocore.exceptions import ClientError
 
@@ -112,24 +123,26 @@ def test_record_write_failure_is_503_with_the_token_on_the_backbone_only(
         raise ClientError({"Error": {"Code": "AccessDeniedException", "Message": "no"}}, "PutItem")
 
     monkeypatch.setattr(DynamoRecordsRepository, "write_publication", refuse)
-    response = create("file_token", make_file(future()).id, {"ephemeral": False})
+    response = create(remote, "file_token", make_file(future()).id, {"ephemeral": False})
     assert response["statusCode"] == 503
     assert len(standin.tokens) == 1 and token_records(aws) == []
 
 
-def test_quota_exhausted_is_429(standin: StandinBackbone, make_file: Factory) -> None:
+def test_quota_exhausted_is_429(remote: Functions, standin: StandinBackbone, make_file: Factory) -> None:
     standin.quota_exhausted = True
-    response = create("file_token", make_file(future()).id)
+    response = create(remote, "file_token", make_file(future()).id)
     assert response["statusCode"] == 429
     error = json_body(response)["error"]
     assert error["code"] == "error.platform.quotaExhausted"
     assert error["docs"].endswith("#error.platform.quotaExhausted") and error["id"].startswith("ERR")
 
 
-def test_backbone_validation_error_passes_through(standin: StandinBackbone, make_file: Factory) -> None:
+def test_backbone_validation_error_passes_through(
+    remote: Functions, standin: StandinBackbone, make_file: Factory
+) -> None:
     # Our address pattern accepts it; the Backbone also checks the checksum.
     address = "did:e:localhost:dids:0123456789abcdef012345"
-    response = create("file_token", make_file(future()).id, {"forIdentity": address})
+    response = create(remote, "file_token", make_file(future()).id, {"forIdentity": address})
     assert response["statusCode"] == 400
     error = json_body(response)["error"]
     assert error["code"] == "error.platform.validation.invalidPropertyValue"
@@ -138,23 +151,25 @@ def test_backbone_validation_error_passes_through(standin: StandinBackbone, make
     )
 
 
-def test_one_login_for_warm_invocations(standin: StandinBackbone, make_file: Factory) -> None:
+def test_one_login_for_warm_invocations(remote: Functions, standin: StandinBackbone, make_file: Factory) -> None:
     file = make_file(future())
     for _ in range(3):
-        assert create("file_token", file.id)["statusCode"] == 201
+        assert create(remote, "file_token", file.id)["statusCode"] == 201
     assert standin.logins == 1
 
 
 # --- revoke and health in remote mode ---------------------------------------------------------------------
 
 
-def revoke(token_id: str) -> dict[str, Any]:
-    return invoke("token_revoke", api_event("/api/core/v1/Tokens/{id}", token_id, method="DELETE"))
+def revoke(functions: Functions, token_id: str) -> dict[str, Any]:
+    return functions.invoke("token_revoke", api_event("/api/core/v1/Tokens/{id}", token_id, method="DELETE"))
 
 
-def test_revoke_deletes_on_the_backbone_then_the_record(aws: Any, standin: StandinBackbone, make_file: Factory) -> None:
-    dto = json_body(create("file_token", make_file(future()).id, {"ephemeral": False}))["result"]
-    response = revoke(dto["id"])
+def test_revoke_deletes_on_the_backbone_then_the_record(
+    remote: Functions, aws: Any, standin: StandinBackbone, make_file: Factory
+) -> None:
+    dto = json_body(create(remote, "file_token", make_file(future()).id, {"ephemeral": False}))["result"]
+    response = revoke(remote, dto["id"])
     assert response["statusCode"] == 204
     assert dto["id"] not in standin.tokens and token_records(aws) == []
     deletes = [call for call in standin.calls if call.method == "DELETE"]
@@ -162,23 +177,21 @@ def test_revoke_deletes_on_the_backbone_then_the_record(aws: Any, standin: Stand
 
 
 def test_revoke_of_a_token_the_backbone_forgot_deletes_the_record_too(
-    aws: Any, standin: StandinBackbone, make_file: Factory
+    remote: Functions, aws: Any, standin: StandinBackbone, make_file: Factory
 ) -> None:
     """Upstream keeps a record that can then never be deleted; SPEC §13 deletes it and answers 204."""
-    dto = json_body(create("file_token", make_file(future()).id, {"ephemeral": False}))["result"]
+    dto = json_body(create(remote, "file_token", make_file(future()).id, {"ephemeral": False}))["result"]
     del standin.tokens[dto["id"]]  # the Backbone's housekeeping removed it
-    assert revoke(dto["id"])["statusCode"] == 204
+    assert revoke(remote, dto["id"])["statusCode"] == 204
     assert token_records(aws) == []
 
 
 def test_a_backbone_refusal_passes_through_and_keeps_the_record(
-    aws: Any, standin: StandinBackbone, make_file: Factory, monkeypatch: pytest.MonkeyPatch
+    functions: Functions, remote: Functions, aws: Any, standin: StandinBackbone, make_file: Factory
 ) -> None:
-    dto = json_body(create("file_token", make_file(future()).id, {"ephemeral": False}))["result"]
+    dto = json_body(create(remote, "file_token", make_file(future()).id, {"ephemeral": False}))["result"]
     other = standin.add_device()  # another identity's device: not the token's creator
-    monkeypatch.setenv("BACKBONE_USERNAME", other.username)
-    monkeypatch.setenv("BACKBONE_PASSWORD", other.password)
-    response = revoke(dto["id"])
+    response = revoke(functions.against(standin, login=other), dto["id"])
     assert response["statusCode"] == 403
     error = json_body(response)["error"]
     assert error["code"] == "error.platform.forbidden"
@@ -187,8 +200,8 @@ def test_a_backbone_refusal_passes_through_and_keeps_the_record(
     assert dto["id"] in standin.tokens and token_records(aws) == [dto["id"]]
 
 
-def test_health_in_remote_mode_asks_the_backbone(standin: StandinBackbone) -> None:
-    response = invoke("service_status", api_event("/health", None, method="GET", headers={"x-api-key": ""}))
+def test_health_in_remote_mode_asks_the_backbone(remote: Functions, standin: StandinBackbone) -> None:
+    response = remote.invoke("service_status", api_event("/health", None, method="GET", headers={"x-api-key": ""}))
     assert response["statusCode"] == 200
     assert json_body(response) == {
         "isHealthy": True,
@@ -197,9 +210,11 @@ def test_health_in_remote_mode_asks_the_backbone(standin: StandinBackbone) -> No
     assert {call.path for call in standin.calls} >= {"/api/v2/Version", "/connect/token"}
 
 
-def test_health_reports_a_refused_login(standin: StandinBackbone, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("BACKBONE_PASSWORD", "not-the-password")
-    response = invoke("service_status", api_event("/health", None, method="GET"))
+def test_health_reports_a_refused_login(functions: Functions, standin: StandinBackbone) -> None:
+    wrong_password = replace(standin.device, password="not-the-password")  # noqa: S106 - a test value
+    response = functions.against(standin, login=wrong_password).invoke(
+        "service_status", api_event("/health", None, method="GET")
+    )
     assert response["statusCode"] == 500
     assert json_body(response)["services"] == {
         "database": "healthy",

@@ -17,7 +17,7 @@ from nmshd_tokens.storage.embedded_backbone import backbone_item
 from nmshd_tokens.storage.records_table import DynamoRecordsRepository
 
 from tests.conftest import BACKBONE_TABLE, RECORDS_TABLE
-from tests.support import ROOT, decode_qr, header, invoke, json_body, png_bytes
+from tests.support import ROOT, Functions, decode_qr, header, json_body, png_bytes
 
 EVENTS = ROOT / "events"
 # API Gateway samples: file → (function, expected status, expected content type)
@@ -81,10 +81,10 @@ def demo(aws: Any, records: DynamoRecordsRepository) -> None:
 
 
 @pytest.mark.parametrize("name", sorted(API_SAMPLES))
-def test_api_gateway_sample(demo: None, name: str) -> None:
+def test_api_gateway_sample(functions: Functions, demo: None, name: str) -> None:
     function, status, content_type = API_SAMPLES[name]
     event = json.loads((EVENTS / f"{name}.json").read_text(encoding="utf-8"))
-    response = invoke(function, event)
+    response = functions.invoke(function, event)
     assert response["statusCode"] == status, response.get("body")
     assert (header(response, "Content-Type") or "").startswith(content_type)
     if content_type == "image/png":
@@ -101,6 +101,9 @@ def test_api_gateway_sample(demo: None, name: str) -> None:
     elif name == "tokens_own_query":
         assert [dto["id"] for dto in json_body(response)["result"]] == [KEPT_TOKEN_ID]
     elif name == "token_revoke":
-        assert invoke("token_read", json.loads((EVENTS / "token_get_json.json").read_text()))["statusCode"] == 404
+        assert (
+            functions.invoke("token_read", json.loads((EVENTS / "token_get_json.json").read_text()))["statusCode"]
+            == 404
+        )
     elif name in ("health", "version"):
         assert "error" not in json_body(response)

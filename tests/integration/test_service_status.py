@@ -9,15 +9,15 @@ import pytest
 from nmshd_tokens.version import VERSION
 
 from tests.conftest import BACKBONE_TABLE, RECORDS_TABLE
-from tests.support import api_event, header, invoke, json_body, load_handler
+from tests.support import Functions, api_event, header, json_body, load_handler
 
 
-def call(path: str) -> dict[str, Any]:
-    return invoke("service_status", api_event(path, None, method="GET"))
+def call(functions: Functions, path: str) -> dict[str, Any]:
+    return functions.invoke("service_status", api_event(path, None, method="GET"))
 
 
-def test_healthy(aws: Any) -> None:
-    response = call("/health")
+def test_healthy(functions: Functions) -> None:
+    response = call(functions, "/health")
     assert response["statusCode"] == 200
     assert json_body(response) == {  # the Connector's shape: no envelope, no "result"
         "isHealthy": True,
@@ -26,9 +26,11 @@ def test_healthy(aws: Any) -> None:
 
 
 @pytest.mark.parametrize(("table", "service"), [(RECORDS_TABLE, "database"), (BACKBONE_TABLE, "backboneConnection")])
-def test_a_dependency_that_does_not_answer_is_unhealthy_and_500(aws: Any, table: str, service: str) -> None:
+def test_a_dependency_that_does_not_answer_is_unhealthy_and_500(
+    functions: Functions, aws: Any, table: str, service: str
+) -> None:
     aws.delete_table(TableName=table)
-    response = call("/health")
+    response = call(functions, "/health")
     assert response["statusCode"] == 500
     report = json_body(response)
     assert report["isHealthy"] is False and report["services"][service] == "unhealthy"
@@ -42,9 +44,8 @@ def test_the_health_probes_are_single_quick_calls(aws: Any) -> None:
     assert config.read_timeout <= 1 and config.connect_timeout <= 1
 
 
-def test_version(aws: Any, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("SERVICE_COMMIT", "0123abc")
-    response = call("/Monitoring/Version")
+def test_version(functions: Functions) -> None:
+    response = call(functions.configured(commit="0123abc"), "/Monitoring/Version")
     assert response["statusCode"] == 200
     assert json_body(response) == {
         "version": VERSION,

@@ -26,7 +26,7 @@ from nmshd_tokens_local.peer import BackboneError, load_token
 from nmshd_tokens_local.standin_backbone import StandinBackbone
 
 from tests.conftest import BACKBONE_TABLE
-from tests.support import ROUTES, FakeClock, api_event, future, invoke, json_body
+from tests.support import ROUTES, FakeClock, Functions, api_event, future, json_body
 from tests.upstream_node import UpstreamClient, device_json, running_upstream
 
 pytestmark = pytest.mark.upstream
@@ -40,16 +40,18 @@ def upstream() -> Iterator[UpstreamClient]:
 
 
 @pytest.fixture
-def standin(
-    aws: Any, monkeypatch: pytest.MonkeyPatch, upstream: UpstreamClient, clock: FakeClock
-) -> Iterator[StandinBackbone]:
-    """Remote mode against a fresh stand-in (no embedded backbone table), which the upstream library uses too."""
+def standin(aws: Any, upstream: UpstreamClient, clock: FakeClock) -> Iterator[StandinBackbone]:
+    """A fresh stand-in (no embedded backbone table), which the upstream library uses too."""
     with StandinBackbone(clock=clock.now) as backbone:
-        for name, value in backbone.env().items():
-            monkeypatch.setenv(name, value)
         aws.delete_table(TableName=BACKBONE_TABLE)
         upstream.configure(backbone)
         yield backbone
+
+
+@pytest.fixture
+def remote_mode(functions: Functions, standin: StandinBackbone) -> Functions:
+    """The functions in remote mode against the stand-in, as its device."""
+    return functions.against(standin)
 
 
 def remote(standin: StandinBackbone) -> RemoteBackbone:
@@ -59,8 +61,8 @@ def remote(standin: StandinBackbone) -> RemoteBackbone:
     return RemoteBackbone(standin.base_url, StaticCredentials(credentials), records=None)  # type: ignore[arg-type]
 
 
-def create(name: str, path_id: str, body: Any = None) -> dict[str, Any]:
-    response = invoke(name, api_event(ROUTES[name][1], path_id, body=body, accept="application/json"))
+def create(functions: Functions, name: str, path_id: str, body: Any = None) -> dict[str, Any]:
+    response = functions.invoke(name, api_event(ROUTES[name][1], path_id, body=body, accept="application/json"))
     assert response["statusCode"] == 201, response
     dto: dict[str, Any] = json_body(response)["result"]
     return dto
@@ -88,10 +90,10 @@ def assert_agree(ours: tuple[str, str, Any], theirs: dict[str, Any]) -> None:
 
 
 def test_a_file_token_loads_with_the_upstream_anonymous_loader(
-    standin: StandinBackbone, upstream: UpstreamClient, make_file: Factory
+    remote_mode: Functions, standin: StandinBackbone, upstream: UpstreamClient, make_file: Factory
 ) -> None:
     file = make_file(future())
-    dto = create("file_token", file.id)
+    dto = create(remote_mode, "file_token", file.id)
     for reference in (dto["reference"]["url"], dto["reference"]["truncated"]):
         loaded = upstream.result("loadAnonymous", reference=reference)
         assert loaded["content"] == {
@@ -104,9 +106,9 @@ def test_a_file_token_loads_with_the_upstream_anonymous_loader(
 
 
 def test_a_password_token_loads_with_the_right_password_only(
-    standin: StandinBackbone, upstream: UpstreamClient, make_file: Factory
+    remote_mode: Functions, standin: StandinBackbone, upstream: UpstreamClient, make_file: Factory
 ) -> None:
-    dto = create("file_token", make_file(future()).id, {"passwordProtection": {"password": "s3cret pw"}})
+    dto = create(remote_mode, "file_token", make_file(future()).id, {"passwordProtection": {"password": "s3cret pw"}})
     reference = dto["reference"]["url"]
     assert upstream.result("loadAnonymous", reference=reference, password="s3cret pw")["id"] == dto["id"]
     assert upstream.error("loadAnonymous", reference=reference, password="wrong")["status"] == 404
@@ -114,11 +116,11 @@ def test_a_password_token_loads_with_the_right_password_only(
 
 
 def test_a_pin_template_token_with_its_protection_in_the_content(
-    standin: StandinBackbone, upstream: UpstreamClient, make_template: Factory
+    remote_mode: Functions, standin: StandinBackbone, upstream: UpstreamClient, make_template: Factory
 ) -> None:
     template = make_template(expires_at=future(), password="90715", pin=True, indicator=2)
     body = {"passwordProtection": {"password": "90715", "passwordIsPin": True, "passwordLocationIndicator": "Letter"}}
-    dto = create("template_token", template.id, body)
+    dto = create(remote_mode, "template_token", template.id, body)
     loaded = upstream.result("loadAnonymous", reference=dto["reference"]["url"], password="90715")
     content = loaded["content"]
     assert (content["@type"], content["templateId"]) == ("TokenContentRelationshipTemplate", template.id)
@@ -128,10 +130,10 @@ def test_a_pin_template_token_with_its_protection_in_the_content(
 
 
 def test_after_our_revoke_the_token_is_gone(
-    standin: StandinBackbone, upstream: UpstreamClient, make_file: Factory
+    remote_mode: Functions, standin: StandinBackbone, upstream: UpstreamClient, make_file: Factory
 ) -> None:
-    plain = create("file_token", make_file(future()).id, {"ephemeral": False})
-    protected = create("file_token", make_file(future()).id, {"passwordProtection": {"password": "pw"}})
+    plain = create(remote_mode, "file_token", make_file(future()).id, {"ephemeral": False})
+    protected = create(remote_mode, "file_token", make_file(future()).id, {"passwordProtection": {"password": "pw"}})
     client = remote(standin)
     for dto, password in ((plain, None), (protected, "pw")):
         assert upstream.result("loadAnonymous", reference=dto["reference"]["url"], password=password)
@@ -166,8 +168,10 @@ def test_our_revoke_of_another_identitys_token_passes_the_403_through(
 # --- the peer's refusals: ours and the upstream loader's ------------------------------------------------
 
 
-def test_password_refusals_agree(standin: StandinBackbone, upstream: UpstreamClient, make_file: Factory) -> None:
-    dto = create("file_token", make_file(future()).id, {"passwordProtection": {"password": "s3cret"}})
+def test_password_refusals_agree(
+    remote_mode: Functions, standin: StandinBackbone, upstream: UpstreamClient, make_file: Factory
+) -> None:
+    dto = create(remote_mode, "file_token", make_file(future()).id, {"passwordProtection": {"password": "s3cret"}})
     url, reference = dto["reference"]["url"], parse_reference(dto["reference"]["url"])
     assert_agree(ours(reference), upstream.error("loadAnonymous", reference=url))
     assert_agree(ours(reference, "wrong"), upstream.error("loadAnonymous", reference=url, password="wrong"))
@@ -183,10 +187,10 @@ def test_password_refusals_agree(standin: StandinBackbone, upstream: UpstreamCli
 
 
 def test_expired_unknown_and_revoked_agree(
-    standin: StandinBackbone, upstream: UpstreamClient, make_file: Factory, clock: FakeClock
+    remote_mode: Functions, standin: StandinBackbone, upstream: UpstreamClient, make_file: Factory, clock: FakeClock
 ) -> None:
-    expiring = create("file_token", make_file(datetime.now(UTC) + timedelta(hours=1)).id)
-    revoked = create("file_token", make_file(future()).id)
+    expiring = create(remote_mode, "file_token", make_file(datetime.now(UTC) + timedelta(hours=1)).id)
+    revoked = create(remote_mode, "file_token", make_file(future()).id)
     remote(standin).delete_on_backbone(revoked["id"])
     unknown = parse_reference(revoked["reference"]["url"])
     unknown = Reference("TOKunknown0000000000", unknown.key, unknown.backbone_base_url)
@@ -218,11 +222,11 @@ def test_an_empty_token_is_refused_alike(standin: StandinBackbone, upstream: Ups
 
 
 def test_not_intended_for_you_agrees(
-    standin: StandinBackbone, upstream: UpstreamClient, make_template: Factory
+    remote_mode: Functions, standin: StandinBackbone, upstream: UpstreamClient, make_template: Factory
 ) -> None:
     intended, stranger = standin.add_device(), standin.add_device()
     template = make_template(expires_at=future(), for_identity=intended.address)
-    dto = create("template_token", template.id, {"forIdentity": intended.address})
+    dto = create(remote_mode, "template_token", template.id, {"forIdentity": intended.address})
     url, reference = dto["reference"]["url"], parse_reference(dto["reference"]["url"])
     calls = len(standin.calls)
     assert_agree(ours(reference), upstream.error("loadAnonymous", reference=url))

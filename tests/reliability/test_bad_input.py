@@ -1,4 +1,4 @@
-"""Bad input gets a clear 4xx (issue #8 §2): over HTTP through `serve` where the server matters, and the
+"""Bad input gets a clear 4xx: over HTTP through `serve` where the server matters, and the
 `nmshd-tokens load` command with malformed references and images.
 
 Decision on Content-Type (see docs/reliability.md): the body is read as JSON whatever the Content-Type says

@@ -1,4 +1,4 @@
-"""Fault injection on DynamoDB at every call of every use case (issue #8 §3).
+"""Fault injection on DynamoDB at every call of every use case.
 
 The storage is moto throughout. Faults are injected on the real, moto-backed boto3 client through botocore's
 `before-send` event (registered first, so it runs before moto answers): the N-th attempts of one operation get
@@ -32,7 +32,7 @@ from nmshd_tokens.domain.encoding import b64_encode
 from nmshd_tokens.domain.references import parse_reference
 
 from tests.conftest import BACKBONE_TABLE, RECORDS_TABLE
-from tests.support import ROUTES, api_event, future, invoke, json_body
+from tests.support import ROUTES, Functions, api_event, future, json_body
 
 MAX_ATTEMPTS = 4  # storage/aws_clients.py: retries={"max_attempts": 3} are 3 RETRIES in botocore, so 4 attempts
 ALL = frozenset(range(1, 100))
@@ -177,17 +177,22 @@ class UseCase:
     peer: bool = False
 
 
-def _create(handler: str, path_id: str, body: Any = None, accept: str | None = None) -> dict[str, Any]:
-    return invoke(handler, api_event(ROUTES[handler][1], path_id, body=body, accept=accept))
+def _create(
+    functions: Functions, handler: str, path_id: str, body: Any = None, accept: str | None = None
+) -> dict[str, Any]:
+    return functions.invoke(handler, api_event(ROUTES[handler][1], path_id, body=body, accept=accept))
 
 
-def _fetch(token_id: str, password_hash: str | None = None) -> dict[str, Any]:
+def _fetch(functions: Functions, token_id: str, password_hash: str | None = None) -> dict[str, Any]:
     query = {"password": password_hash} if password_hash is not None else None
-    return invoke("backbone_token", api_event(ROUTES["backbone_token"][1], token_id, method="GET", query=query))
+    return functions.invoke(
+        "backbone_token", api_event(ROUTES["backbone_token"][1], token_id, method="GET", query=query)
+    )
 
 
 @dataclass
 class Setup:
+    functions: Functions
     file_id: str
     template_id: str
     plain_token: str = ""
@@ -197,20 +202,28 @@ class Setup:
 
 
 USE_CASES = {
-    "file-json-ephemeral": UseCase("file-json-ephemeral", lambda s: _create("file_token", s.file_id)),
-    "file-png": UseCase("file-png", lambda s: _create("file_token", s.file_id, accept="image/png")),
+    "file-json-ephemeral": UseCase("file-json-ephemeral", lambda s: _create(s.functions, "file_token", s.file_id)),
+    "file-png": UseCase("file-png", lambda s: _create(s.functions, "file_token", s.file_id, accept="image/png")),
     "file-json-persistent": UseCase(
-        "file-json-persistent", lambda s: _create("file_token", s.file_id, {"ephemeral": False}), persistent=True
-    ),
-    "template-json-ephemeral": UseCase("template-json-ephemeral", lambda s: _create("template_token", s.template_id)),
-    "template-json-persistent": UseCase(
-        "template-json-persistent",
-        lambda s: _create("template_token", s.template_id, {"ephemeral": False}),
+        "file-json-persistent",
+        lambda s: _create(s.functions, "file_token", s.file_id, {"ephemeral": False}),
         persistent=True,
     ),
-    "peer-read": UseCase("peer-read", lambda s: _fetch(s.plain_token), peer=True),
-    "peer-wrong-password": UseCase("peer-wrong-password", lambda s: _fetch(s.protected_token, s.wrong_hash), peer=True),
-    "peer-right-password": UseCase("peer-right-password", lambda s: _fetch(s.protected_token, s.right_hash), peer=True),
+    "template-json-ephemeral": UseCase(
+        "template-json-ephemeral", lambda s: _create(s.functions, "template_token", s.template_id)
+    ),
+    "template-json-persistent": UseCase(
+        "template-json-persistent",
+        lambda s: _create(s.functions, "template_token", s.template_id, {"ephemeral": False}),
+        persistent=True,
+    ),
+    "peer-read": UseCase("peer-read", lambda s: _fetch(s.functions, s.plain_token), peer=True),
+    "peer-wrong-password": UseCase(
+        "peer-wrong-password", lambda s: _fetch(s.functions, s.protected_token, s.wrong_hash), peer=True
+    ),
+    "peer-right-password": UseCase(
+        "peer-right-password", lambda s: _fetch(s.functions, s.protected_token, s.right_hash), peer=True
+    ),
 }
 # Every DynamoDB call of every use case, in order.
 CALLS = [
@@ -232,10 +245,12 @@ CALLS = [
 
 
 @pytest.fixture
-def setup(make_file: Callable[..., Any], make_template: Callable[..., Any]) -> Setup:
-    result = Setup(make_file(future()).id, make_template(expires_at=future()).id)
-    result.plain_token = json_body(_create("file_token", result.file_id))["result"]["id"]
-    protected = json_body(_create("file_token", result.file_id, {"passwordProtection": {"password": PASSWORD}}))
+def setup(functions: Functions, make_file: Callable[..., Any], make_template: Callable[..., Any]) -> Setup:
+    result = Setup(functions, make_file(future()).id, make_template(expires_at=future()).id)
+    result.plain_token = json_body(_create(functions, "file_token", result.file_id))["result"]["id"]
+    protected = json_body(
+        _create(functions, "file_token", result.file_id, {"passwordProtection": {"password": PASSWORD}})
+    )
     reference = parse_reference(protected["result"]["reference"]["truncated"])
     assert reference.password_protection is not None
     result.protected_token = reference.id

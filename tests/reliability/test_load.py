@@ -1,8 +1,9 @@
-"""Concurrency and load on `serve` (issue #8 §4): loopback only, bounded, latency reported (never asserted).
+"""Concurrency and load on `serve`: loopback only, bounded, latency reported (never asserted).
 
 Note: the local gateway runs each function like one Lambda instance (one request at a time per function), so
-HTTP concurrency here interleaves the two token functions and the DynamoDB calls; the lockout test therefore
-also hammers the atomic counter directly through the embedded DynamoDB endpoint, with no lock in between.
+HTTP concurrency here interleaves the two token functions and the DynamoDB calls, while the peer's requests run one
+after another. The lockout races themselves (wrong passwords at once; right passwords at once, at 99 failures)
+therefore run on threads that call the peer use case directly against the embedded DynamoDB, with no lock between.
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ from nmshd_tokens.domain.errors import DomainError
 from nmshd_tokens.domain.references import parse_reference
 from nmshd_tokens.storage.embedded_backbone import LOCK_AFTER_FAILED_ATTEMPTS, DynamoBackbone
 from nmshd_tokens.storage.records_table import DynamoRecordsRepository
+from nmshd_tokens.usecases.peer_token import fetch_token_for_peer
 from nmshd_tokens_local import seed
 
 from tests.reliability.conftest import API_KEY, Served, call
@@ -231,6 +233,7 @@ def _fetch(served: Served, token_id: str, password_hash: str) -> tuple[int, str]
 
 
 def test_150_concurrent_wrong_passwords_lock_the_token(serve: Any, figures: Any) -> None:
+    """Over HTTP (the gateway runs them one at a time): the statuses and codes a peer sees around the lock."""
     served: Served = serve()
     token_id, right, wrong = _protected_token(served, "the-right-password")
     with ThreadPoolExecutor(max_workers=30) as pool:
@@ -252,7 +255,8 @@ def test_150_concurrent_wrong_passwords_lock_the_token(serve: Any, figures: Any)
 
 
 def test_concurrent_right_passwords_at_99_failures_all_succeed(serve: Any, figures: Any) -> None:
-    """A right password is never counted, not even for a moment (SPEC §9): none of them sees "locked"."""
+    """Over HTTP (the gateway runs them one at a time), right passwords at 99 failures get the token and are not
+    counted (SPEC §9); the race itself: test_concurrent_right_passwords_at_99_failures_all_succeed_without_…"""
     served: Served = serve()
     token_id, right, _ = _protected_token(served, "the-right-password")
     client = dynamodb(served)
@@ -269,9 +273,18 @@ def test_concurrent_right_passwords_at_99_failures_all_succeed(serve: Any, figur
     assert _failed_attempts(client, token_id) == LOCK_AFTER_FAILED_ATTEMPTS - 1
 
 
-def test_the_failure_counter_is_atomic_without_the_gateway_in_between(serve: Any, figures: Any) -> None:
-    """150 threads read-compare-count at once against the embedded DynamoDB (no per-function lock)."""
-    served: Served = serve("--no-seed")
+@dataclass
+class Direct:
+    """A protected token of a fresh `serve`, and the embedded backbone on its DynamoDB, with no gateway between."""
+
+    client: Any
+    backbone: DynamoBackbone
+    token_id: str
+    right: bytes  # the password hashes, as a peer sends them (decoded)
+    wrong: bytes
+
+
+def _direct(served: Served) -> Direct:
     status, _, raw = call(served, "GET", "/")
     assert status == 200
     served_file = json.loads(served.cli("records", "add-file").stdout)["id"]
@@ -280,33 +293,66 @@ def test_the_failure_counter_is_atomic_without_the_gateway_in_between(serve: Any
     assert status == 201, raw
     reference = parse_reference(json.loads(raw)["result"]["reference"]["truncated"])
     assert reference.password_protection is not None
-    wrong = derive_password_hash("wrong", reference.password_protection.salt)
-    right = derive_password_hash("p", reference.password_protection.salt)
     client = dynamodb(served)
     backbone = DynamoBackbone(DEFAULT_BACKBONE_TABLE, DynamoRecordsRepository(DEFAULT_RECORDS_TABLE, client), client)
-    barrier = threading.Barrier(WRONG_GUESSES, timeout=LOAD_SAFETY_NET_S)
+    salt = reference.password_protection.salt
+    return Direct(client, backbone, reference.id, derive_password_hash("p", salt), derive_password_hash("wrong", salt))
 
-    def guess(_: int) -> str:
+
+def _race(direct: Direct, password_hash: bytes, threads: int) -> Counter[str]:
+    """`threads` peers read the token at the same moment (a barrier): the error code each gets, or "accepted"."""
+    barrier = threading.Barrier(threads, timeout=LOAD_SAFETY_NET_S)
+    parameter = b64_encode(password_hash)
+
+    def fetch(_: int) -> str:
         barrier.wait()
         try:
-            backbone.fetch_for_peer(reference.id, wrong)
+            fetch_token_for_peer(direct.backbone, direct.token_id, parameter)
         except DomainError as error:
             return error.code
         return "accepted"
 
-    with ThreadPoolExecutor(max_workers=WRONG_GUESSES) as pool:
-        codes = Counter(pool.map(guess, range(WRONG_GUESSES), timeout=LOAD_SAFETY_NET_S))
-    failures = _failed_attempts(client, reference.id)
+    with ThreadPoolExecutor(max_workers=threads) as pool:
+        return Counter(pool.map(fetch, range(threads), timeout=LOAD_SAFETY_NET_S))
+
+
+def test_the_failure_counter_is_atomic_without_the_gateway_in_between(serve: Any, figures: Any) -> None:
+    """150 threads read-compare-count at once against the embedded DynamoDB (no per-function lock)."""
+    direct = _direct(serve("--no-seed"))
+    codes = _race(direct, direct.wrong, WRONG_GUESSES)
+    failures = _failed_attempts(direct.client, direct.token_id)
     figures("lockout-direct", {"answers": dict(codes), "failedAttempts": failures})
     assert codes["accepted"] == 0
-    assert codes["error.platform.recordNotFound"] <= LOCK_AFTER_FAILED_ATTEMPTS - 1
-    assert (
-        codes["error.platform.recordNotFound"] + codes["error.platform.token.tooManyFailedPasswordAttempts"]
-        == WRONG_GUESSES
+    # Exactly the attempts counted below the limit look like an ordinary wrong password; the rest see the lock.
+    assert codes == Counter(
+        {
+            "error.platform.recordNotFound": LOCK_AFTER_FAILED_ATTEMPTS - 1,
+            "error.platform.token.tooManyFailedPasswordAttempts": WRONG_GUESSES - (LOCK_AFTER_FAILED_ATTEMPTS - 1),
+        }
     )
     assert failures == LOCK_AFTER_FAILED_ATTEMPTS  # exactly: the count stops at the limit
     # Every guess that was answered "not found" was counted before it was answered.
     assert failures >= codes["error.platform.recordNotFound"]
     with pytest.raises(DomainError) as locked:
-        backbone.fetch_for_peer(reference.id, right)
+        direct.backbone.fetch_for_peer(direct.token_id, direct.right)
     assert locked.value.code == "error.platform.token.tooManyFailedPasswordAttempts"
+
+
+def test_concurrent_right_passwords_at_99_failures_all_succeed_without_the_gateway_in_between(
+    serve: Any, figures: Any
+) -> None:
+    """60 threads send the right password at once to a token one failure short of the lock: every one gets the
+    token, and none is counted, not even for a moment (SPEC §9)."""
+    direct = _direct(serve("--no-seed"))
+    direct.client.update_item(
+        TableName=DEFAULT_BACKBONE_TABLE,
+        Key={"id": {"S": direct.token_id}},
+        UpdateExpression="SET failedAttempts = :n",
+        ExpressionAttributeValues={":n": {"N": str(LOCK_AFTER_FAILED_ATTEMPTS - 1)}},
+    )
+    codes = _race(direct, direct.right, 60)
+    figures("right-passwords-at-99-direct", {"answers": dict(codes)})
+    assert codes == Counter({"accepted": 60})
+    assert _failed_attempts(direct.client, direct.token_id) == LOCK_AFTER_FAILED_ATTEMPTS - 1
+    # One wrong password now locks the token.
+    assert _race(direct, direct.wrong, 1) == Counter({"error.platform.token.tooManyFailedPasswordAttempts": 1})

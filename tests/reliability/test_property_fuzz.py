@@ -1,4 +1,4 @@
-"""Property-based fuzzing of the request path (issue #8 §2): body parsing and validation refuse anything with a
+"""Property-based fuzzing of the request path: body parsing and validation refuse anything with a
 DomainError (400/413) and never raise anything else; what they accept is consistent.
 
 The reference parser has its own property tests (tests/unit/test_references_property.py); here only the CLI's

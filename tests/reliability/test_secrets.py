@@ -1,4 +1,4 @@
-"""Secrets never reach logs or error bodies; secret comparisons are constant-time (issue #8 §5).
+"""Secrets never reach logs or error bodies; secret comparisons are constant-time.
 
 Secrets: passwords and PINs, the API key (printed once in the start-up banner by design, SPEC §12), password
 hashes (base64 and base64url of the Argon2id hash), references (truncated, URL, URL fragment), token keys and
@@ -32,7 +32,7 @@ from nmshd_tokens_local.tables import load_template
 
 from tests.reliability.conftest import API_KEY, Served, call
 from tests.reliability.test_load import dynamodb as dynamodb_client
-from tests.support import ROOT, ROUTES, api_event, future, invoke, json_body, png_bytes
+from tests.support import ROOT, ROUTES, Functions, api_event, future, json_body, png_bytes
 
 PASSWORD = "Zebra-Kettle-93!xq"  # noqa: S105 - test secrets, distinctive so that a match is no accident
 TEMPLATE_PASSWORD = "Quartz-Lantern-57#wp"  # noqa: S105
@@ -131,11 +131,12 @@ def test_a_serve_run_logs_no_secret(serve: Callable[..., Served]) -> None:
         wrong = b64_encode(derive_password_hash("not it", reference.password_protection.salt))
         right_hashes = hash_secrets(password, reference)
         secrets |= right_hashes | {wrong}
-        for candidate in (wrong, b64_encode(derive_password_hash(password, reference.password_protection.salt))):
+        right = b64_encode(derive_password_hash(password, reference.password_protection.salt))
+        for candidate, expected in ((wrong, 404), (right, 200)):
             status, _, raw = call(
                 served, "GET", f"/backbone/api/v2/Tokens/{reference.id}?password={quote(candidate, safe='')}", key=None
             )
-            assert status in (200, 404)
+            assert status == expected, raw
         assert call(served, "GET", f"/backbone/r/{reference.id}", key=None)[0] == 200
     done = served.cli("load", references[0][0].url, "--password", PASSWORD)
     assert done.returncode == 0, done.stderr
@@ -196,6 +197,7 @@ def assert_envelope_without_internals(response: dict[str, Any], secrets: set[str
 
 
 def test_handler_runs_log_no_secret(
+    functions: Functions,
     make_file: Callable[..., Any],
     make_template: Callable[..., Any],
     captured: Callable[[], str],
@@ -214,15 +216,15 @@ def test_handler_runs_log_no_secret(
     file_resource, template_resource = ROUTES["file_token"][1], ROUTES["template_token"][1]
 
     created = [
-        invoke(
+        functions.invoke(
             "file_token",
             api_event(file_resource, file.id, body={"ephemeral": False, "passwordProtection": {"password": PASSWORD}}),
         ),
-        invoke(
+        functions.invoke(
             "file_token",
             api_event(file_resource, file.id, body={"passwordProtection": {"password": PIN, "passwordIsPin": True}}),
         ),
-        invoke(
+        functions.invoke(
             "template_token",
             api_event(template_resource, template.id, body={"passwordProtection": {"password": TEMPLATE_PASSWORD}}),
         ),
@@ -233,7 +235,7 @@ def test_handler_runs_log_no_secret(
         reference = parse_reference(json_body(response)["result"]["reference"]["truncated"])
         references.append(reference)
         secrets |= reference_secrets(reference) | hash_secrets(password, reference)
-    qr = invoke(
+    qr = functions.invoke(
         "file_token",
         api_event(file_resource, file.id, accept="image/png", body={"passwordProtection": {"password": PASSWORD}}),
     )
@@ -241,11 +243,11 @@ def test_handler_runs_log_no_secret(
 
     for reference, password in zip(references, (PASSWORD, PIN, TEMPLATE_PASSWORD), strict=True):
         assert reference.password_protection is not None
-        for candidate in (password, "wrong"):
+        for candidate, expected in ((password, 200), ("wrong", 404)):
             digest = b64_encode(derive_password_hash(candidate, reference.password_protection.salt))
             secrets.add(digest)
             event = api_event(ROUTES["backbone_token"][1], reference.id, method="GET", query={"password": digest})
-            assert invoke("backbone_token", event)["statusCode"] in (200, 404)
+            assert functions.invoke("backbone_token", event)["statusCode"] == expected
 
     refusals = [
         api_event(
@@ -261,7 +263,7 @@ def test_handler_runs_log_no_secret(
         api_event(file_resource, file.id, body={"forIdentity": REFUSED_PASSWORD}),
     ]
     for event in refusals:
-        response = invoke("file_token" if "/Files/" in event["resource"] else "template_token", event)
+        response = functions.invoke("file_token" if "/Files/" in event["resource"] else "template_token", event)
         assert response["statusCode"] == 400, response
         assert_envelope_without_internals(response, secrets)
 
@@ -270,7 +272,7 @@ def test_handler_runs_log_no_secret(
         raise RuntimeError(f"boom {REFUSED_PASSWORD} {b64url_encode(file.secret_key)}")
 
     monkeypatch.setattr(records_table.DynamoRecordsRepository, "get_file", explode)
-    failed = invoke(
+    failed = functions.invoke(
         "file_token", api_event(file_resource, file.id, body={"passwordProtection": {"password": REFUSED_PASSWORD}})
     )
     assert failed["statusCode"] == 500
@@ -283,7 +285,7 @@ def test_handler_runs_log_no_secret(
     assert_no_secret(logs, secrets, "the handler logs")
 
 
-def test_every_error_body_is_a_bare_envelope(aws: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_every_error_body_is_a_bare_envelope(functions: Functions, aws: Any, monkeypatch: pytest.MonkeyPatch) -> None:
     """Error bodies carry a known message, never an exception's text, a frame or a path."""
     from botocore.exceptions import ClientError
 
@@ -297,15 +299,15 @@ def test_every_error_body_is_a_bare_envelope(aws: Any, monkeypatch: pytest.Monke
         api_event(resource, "FILdoesnotexist00000", accept="text/html"),
         api_event("/api/v2/Files/{id}/Nope", "FILdoesnotexist00000"),
     ]
-    bodies = [invoke("file_token", event) for event in events]
+    bodies = [functions.invoke("file_token", event) for event in events]
 
     def throttled(**_: Any) -> None:
         raise ClientError({"Error": {"Code": "ThrottlingException", "Message": "slow down /work/x.py"}}, "GetItem")
 
     monkeypatch.setattr(aws, "get_item", throttled)
-    bodies.append(invoke("file_token", api_event(resource, "FILabcdefghij0123456")))
+    bodies.append(functions.invoke("file_token", api_event(resource, "FILabcdefghij0123456")))
     monkeypatch.setattr(aws, "get_item", lambda **_: 1 / 0)
-    bodies.append(invoke("file_token", api_event(resource, "FILabcdefghij0123456")))
+    bodies.append(functions.invoke("file_token", api_event(resource, "FILabcdefghij0123456")))
 
     assert sorted({response["statusCode"] for response in bodies}) == [400, 404, 406, 413, 500, 503]
     for response in bodies:
@@ -316,7 +318,7 @@ def test_every_error_body_is_a_bare_envelope(aws: Any, monkeypatch: pytest.Monke
         ), message
 
 
-def test_a_crashing_function_is_a_502_envelope_and_its_message_is_not_logged() -> None:
+def test_a_crashing_function_is_a_502_envelope_and_its_message_is_not_logged(functions: Functions) -> None:
     lines: list[str] = []
     api = api_from_template(load_template(), ROOT)
     spec = api.functions["FileTokenFunction"]
@@ -362,7 +364,7 @@ def test_the_local_api_key_check_is_constant_time(monkeypatch: pytest.MonkeyPatc
 
 
 def test_the_backbone_compares_hashes_with_secrets_equal(
-    make_file: Callable[..., Any], monkeypatch: pytest.MonkeyPatch
+    functions: Functions, make_file: Callable[..., Any], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     calls: list[tuple[bytes, bytes]] = []
     real = embedded_backbone.secrets_equal
@@ -372,7 +374,7 @@ def test_the_backbone_compares_hashes_with_secrets_equal(
         return real(left, right)
 
     monkeypatch.setattr(embedded_backbone, "secrets_equal", spy)
-    created = invoke(
+    created = functions.invoke(
         "file_token",
         api_event(ROUTES["file_token"][1], make_file().id, body={"passwordProtection": {"password": PASSWORD}}),
     )
@@ -383,7 +385,7 @@ def test_the_backbone_compares_hashes_with_secrets_equal(
         event = api_event(
             ROUTES["backbone_token"][1], reference.id, method="GET", query={"password": b64_encode(digest)}
         )
-        invoke("backbone_token", event)
+        functions.invoke("backbone_token", event)
     assert len(calls) == 2 and calls[1][0] == calls[1][1] != calls[0][1]
     assert "secrets_equal(" in inspect.getsource(embedded_backbone.DynamoBackbone._check_password)
     assert "hmac.compare_digest(" in inspect.getsource(algorithms.secrets_equal)
@@ -399,14 +401,17 @@ def test_the_template_never_turns_on_event_logging() -> None:
 
 
 def test_event_logging_stays_off_even_when_the_environment_asks_for_it(
-    aws: Any, make_file: Callable[..., Any], monkeypatch: pytest.MonkeyPatch, captured: Callable[[], str]
+    functions: Functions,
+    make_file: Callable[..., Any],
+    monkeypatch: pytest.MonkeyPatch,
+    captured: Callable[[], str],
 ) -> None:
     monkeypatch.setenv("POWERTOOLS_LOGGER_LOG_EVENT", "true")
     password = "event-logging-canary-4711"
     body = {"passwordProtection": {"password": password}}
-    response = invoke("file_token", api_event(ROUTES["file_token"][1], make_file(future()).id, body=body))
+    response = functions.invoke("file_token", api_event(ROUTES["file_token"][1], make_file(future()).id, body=body))
     assert response["statusCode"] == 201
-    missing = invoke("file_token", api_event(ROUTES["file_token"][1], "FILdoesnotexist00000", body=body))
+    missing = functions.invoke("file_token", api_event(ROUTES["file_token"][1], "FILdoesnotexist00000", body=body))
     assert missing["statusCode"] == 404
     logs = captured()
     assert "request refused" in logs  # the logs were captured at all
@@ -414,13 +419,13 @@ def test_event_logging_stays_off_even_when_the_environment_asks_for_it(
 
 
 def test_root_debug_logging_never_logs_request_parameters(
-    aws: Any, make_file: Callable[..., Any], caplog: pytest.LogCaptureFixture
+    functions: Functions, make_file: Callable[..., Any], caplog: pytest.LogCaptureFixture
 ) -> None:
     """AWS_LAMBDA_LOG_LEVEL=DEBUG sets the root logger to DEBUG: botocore must still not log a request's params."""
     caplog.set_level(logging.DEBUG)  # the root logger, as Lambda's runtime sets it
     secret = "debug-root-secret-0815"
     body = {"ephemeral": False, "passwordProtection": {"password": secret}}
-    response = invoke("file_token", api_event(ROUTES["file_token"][1], make_file().id, body=body))
+    response = functions.invoke("file_token", api_event(ROUTES["file_token"][1], make_file().id, body=body))
     assert response["statusCode"] == 201
     key = json_body(response)["result"]["content"]["secretKey"]["key"]
     libraries = [record for record in caplog.records if record.name.split(".")[0] in ("botocore", "urllib3")]

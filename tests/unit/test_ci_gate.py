@@ -54,24 +54,63 @@ def test_a_missing_prerequisite_skips_locally_and_fails_in_ci(
     require(True, "the thing", "apt-get install thing")  # present: nothing happens
 
 
+def run_pytest(folder: Path, *plugin: str) -> subprocess.CompletedProcess[str]:
+    """The venv's pytest on the sample files in `folder`, with the given plugin arguments."""
+    return subprocess.run(  # noqa: S603 - the venv's pytest on sample files
+        [sys.executable, "-m", "pytest", "-q", "-ra", "-p", "no:cacheprovider", "-p", "no:xdist", *plugin, str(folder)],
+        cwd=folder,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+        capture_output=True,
+        text=True,
+        timeout=TIMEOUT_S,
+        check=False,
+    )
+
+
 def test_a_skip_fails_the_run_with_the_ci_plugin(tmp_path: Path) -> None:
     (tmp_path / "test_sample.py").write_text(
         "import pytest\n\ndef test_runs():\n    pass\n\ndef test_skips():\n    pytest.skip('needs a thing')\n",
         encoding="utf-8",
     )
-
-    def run(*plugin: str) -> subprocess.CompletedProcess[str]:
-        return subprocess.run(  # noqa: S603 - the venv's pytest on a sample file
-            [sys.executable, "-m", "pytest", "-q", "-ra", "-p", "no:cacheprovider", *plugin, str(tmp_path)],
-            cwd=tmp_path,
-            env={**os.environ, "PYTHONPATH": str(ROOT)},
-            capture_output=True,
-            text=True,
-            timeout=TIMEOUT_S,
-            check=False,
-        )
-
-    assert run().returncode == 0
-    gated = run("-p", "tests.ci_no_skips")
+    assert run_pytest(tmp_path).returncode == 0
+    gated = run_pytest(tmp_path, "-p", "tests.ci_no_skips")
     assert gated.returncode == 1, gated.stdout
     assert "1 test(s) skipped" in gated.stdout and "needs a thing" in gated.stdout
+
+
+XFAIL = "import pytest\n\n@pytest.mark.xfail(reason='known')\ndef test_known():\n    assert False\n"
+XPASS = "import pytest\n\n@pytest.mark.xfail(reason='known')\ndef test_known():\n    pass\n"
+NO_TEST = "def check_something():  # lost its test_ prefix\n    assert True\n"
+EMPTY_CLASS = "class TestNothing:\n    def check(self):\n        pass\n"
+
+
+@pytest.mark.parametrize(
+    ("sample", "said"),
+    [
+        (XFAIL, "CI: 1 test(s) xfailed"),
+        (XPASS, "CI: 1 test(s) xpassed"),
+        (NO_TEST, "CI: test_sample.py collects no test"),
+        (EMPTY_CLASS, "CI: test_sample.py::TestNothing collects no test"),
+    ],
+    ids=["xfail", "xpass", "module without tests", "class without tests"],
+)
+def test_an_xfail_or_a_test_file_without_tests_fails_the_run_with_the_ci_plugin(
+    tmp_path: Path, sample: str, said: str
+) -> None:
+    (tmp_path / "test_runs.py").write_text("def test_runs():\n    pass\n", encoding="utf-8")
+    (tmp_path / "test_sample.py").write_text(sample, encoding="utf-8")
+    assert run_pytest(tmp_path).returncode == 0
+    gated = run_pytest(tmp_path, "-p", "tests.ci_no_skips")
+    assert gated.returncode != 0, gated.stdout
+    assert said in gated.stdout, gated.stdout
+
+
+def test_the_ci_plugin_passes_a_run_where_every_check_ran(tmp_path: Path) -> None:
+    (tmp_path / "test_runs.py").write_text(
+        "import pytest\n\nclass TestGroup:\n    def test_one(self):\n        pass\n\n"
+        "@pytest.mark.parametrize('n', [1, 2])\ndef test_each(n):\n    assert n\n",
+        encoding="utf-8",
+    )
+    gated = run_pytest(tmp_path, "-p", "tests.ci_no_skips")
+    assert gated.returncode == 0, gated.stdout
+    assert "3 passed" in gated.stdout

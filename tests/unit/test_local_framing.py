@@ -53,12 +53,12 @@ def test_well_formed_bodies_are_read_exactly(message: Message, data: bytes, body
 @pytest.mark.parametrize(
     ("message", "data"),
     [
-        (CHUNKED, b"-5\r\nhello"),  # read(-5) used to read until the client closed
+        (CHUNKED, b"-5\r\nhello"),  # not read(-5), which reads until the client closes
         (CHUNKED, b"-0\r\n\r\n"),
         (CHUNKED, b"+5\r\nhello\r\n0\r\n\r\n"),
         (CHUNKED, b"0x5\r\nhello\r\n0\r\n\r\n"),
         (CHUNKED, b" 5\r\nhello\r\n0\r\n\r\n"),
-        (CHUNKED, b"\r\nhello\r\n0\r\n\r\n"),  # an empty size line used to count as the last chunk
+        (CHUNKED, b"\r\nhello\r\n0\r\n\r\n"),  # an empty size line is no size, not the last chunk
         (CHUNKED, b"g\r\n"),
         (CHUNKED, b"1" * 17 + b"\r\n"),
         (CHUNKED, b"5\r\nhel"),  # the stream ends inside a chunk

@@ -1,4 +1,5 @@
-"""The use cases on small in-memory fakes of their ports: SPEC §3's rules and bulk creation's exactly-once logic.
+"""The use cases on small in-memory fakes of their ports: SPEC §3's rules, bulk creation's exactly-once logic, the
+kept tokens (read, list, revoke), the peer's load, health and version, and commands.
 
 No sockets, no moto: what is checked here is the use cases' own logic. The same rules are also checked through the
 handlers on moto (tests/integration), which is where storage behaviour is tested.
@@ -6,22 +7,33 @@ handlers on moto (tests/integration), which is where storage behaviour is tested
 
 from __future__ import annotations
 
+import base64
 import json
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
+from nmshd_tokens.domain.clock import format_timestamp
 from nmshd_tokens.domain.connector import QrForm
 from nmshd_tokens.domain.crypto import decrypt_content, derive_password_hash, generate_key, generate_salt
-from nmshd_tokens.domain.errors import DomainError, ErrorKind
+from nmshd_tokens.domain.encoding import b64_encode, b64url_encode
+from nmshd_tokens.domain.errors import DomainError, ErrorKind, validation_error
 from nmshd_tokens.domain.records import NEVER_EXPIRES, FileRecord, StoredPasswordProtection, TemplateRecord
+from nmshd_tokens.domain.references import parse_reference
 from nmshd_tokens.domain.tokens import Token
 from nmshd_tokens.domain.validation import parse_token_request
+from nmshd_tokens.usecases import kept_tokens
 from nmshd_tokens.usecases.batch import BatchTokenCreator, Message, Outcome
+from nmshd_tokens.usecases.commands import command_kind, parse_command, run_command
 from nmshd_tokens.usecases.create_token import ServiceIdentity, TokenCreation
+from nmshd_tokens.usecases.kept_tokens import KeptTokens, TokenRevocation
+from nmshd_tokens.usecases.peer_token import fetch_token_for_peer, token_exists
 from nmshd_tokens.usecases.ports import CommandAlreadyRecorded, CommandRecord, TokenWrite
+from nmshd_tokens.usecases.service_status import BuildInfo, Health
+
+from tests.support import decode_qr
 
 NOW = datetime(2030, 1, 1, 12, 0, tzinfo=UTC)
 BASE_URL = "https://backbone.example.com"
@@ -295,3 +307,266 @@ def test_a_transient_failure_propagates_for_a_retry(world: World, batch: tuple[B
     with pytest.raises(DomainError):
         creator.process(message("m-1"))
     assert outputs.objects == {} and world.backbone.commands == {}
+
+
+# --- kept tokens: read, list and query, revoke ------------------------------------------------------------
+
+
+@dataclass
+class MemoryKeptTokens:
+    """The kept tokens' records, and a backbone that revokes: a revoke removes the token from both, unless the
+    backbone refuses (then both keep it)."""
+
+    records: dict[str, Token]
+    published: set[str]
+    refusal: DomainError | None = None
+
+    def get_token(self, token_id: str) -> Token | None:
+        return self.records.get(token_id)
+
+    def tokens(self, created_from: str | None = None, created_to: str | None = None) -> Iterator[Token]:
+        for token in sorted(self.records.values(), key=lambda token: (token.created_at, token.id)):
+            created = format_timestamp(token.created_at)
+            if (created_from is None or created >= created_from) and (created_to is None or created <= created_to):
+                yield token
+
+    def revoke(self, token: Token) -> None:
+        if self.refusal is not None:
+            raise self.refusal
+        self.published.discard(token.id)
+        del self.records[token.id]
+
+
+@pytest.fixture
+def kept(world: World) -> MemoryKeptTokens:
+    """Three kept tokens, a minute apart, created through the creation use case; one ephemeral token besides."""
+    world.records.files["FILabcdefghij0123456"] = FileRecord("FILabcdefghij0123456", generate_key())
+    bodies: list[dict[str, Any]] = [
+        {},
+        {"forIdentity": ADDRESS},
+        {"passwordProtection": {"password": "1234", "passwordIsPin": True}},
+    ]
+    for body in bodies:
+        world.creation.for_file(file_request("FILabcdefghij0123456", ephemeral=False, **body), BASE_URL)
+    world.creation.for_file(file_request("FILabcdefghij0123456"), BASE_URL)
+    minutes = {token_id: index for index, token_id in enumerate(world.backbone.kept)}
+    records = {
+        token_id: replace(token, created_at=NOW + timedelta(minutes=minutes[token_id]))
+        for token_id, token in world.backbone.kept.items()
+    }
+    return MemoryKeptTokens(records, set(world.backbone.published))
+
+
+def test_a_kept_token_reads_back_and_an_unknown_or_ephemeral_one_is_not_found(
+    world: World, kept: MemoryKeptTokens
+) -> None:
+    reader = KeptTokens(kept)
+    for token_id, token in kept.records.items():
+        assert reader.get(token_id) is token
+    (ephemeral,) = set(world.backbone.published) - set(kept.records)
+    for token_id in (ephemeral, "TOKunknown0000000000"):
+        assert refusal(reader.get, token_id).kind is ErrorKind.TOKEN_RECORD_NOT_FOUND
+    malformed = refusal(reader.get, "TOKshort")
+    assert (malformed.status, malformed.message) == (400, "id must match pattern TOK[A-Za-z0-9]{17}")
+
+
+def test_own_tokens_are_listed_oldest_first_and_filtered_by_the_query(kept: MemoryKeptTokens) -> None:
+    reader = KeptTokens(kept)
+    plain, personal, pin = sorted(kept.records.values(), key=lambda token: token.created_at)
+    assert reader.own({}) == [plain, personal, pin]
+    assert reader.own({"forIdentity": [ADDRESS]}) == [personal]
+    assert reader.own({"passwordProtection": [""]}) == [pin]
+    assert reader.own({"passwordProtection": ["!"]}) == [plain, personal]
+    second = format_timestamp(personal.created_at)
+    assert reader.own({"createdAt": [f">={second}"]}) == [personal, pin]
+    assert reader.own({"createdAt": [f">{second}", f"<{second}"]}) == []  # an empty range
+    error = refusal(reader.own, {"id": ["TOKx"]})
+    assert (error.status, error.message) == (400, "query must NOT have additional properties")
+
+
+def test_a_query_that_would_examine_too_many_tokens_is_refused(
+    kept: MemoryKeptTokens, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(kept_tokens, "MAX_TOKENS_EXAMINED", 2)
+    reader = KeptTokens(kept)
+    assert refusal(reader.own, {"passwordProtection": ["!"]}).kind is ErrorKind.QUERY_TOO_BROAD
+    # Narrowed by createdAt, the store is searched for two tokens only.
+    newest_two = sorted(kept.records.values(), key=lambda token: token.created_at)[1:]
+    narrowed = {"createdAt": [f">={format_timestamp(newest_two[0].created_at)}"]}
+    assert reader.own(narrowed) == newest_two
+
+
+def test_peer_tokens_are_always_none_but_the_query_is_checked(kept: MemoryKeptTokens) -> None:
+    reader = KeptTokens(kept)
+    assert reader.peer({}) == [] and reader.peer({"createdBy": [IDENTITY.address]}) == []
+    assert refusal(reader.peer, {"nope": ["x"]}).message == "query must NOT have additional properties"
+
+
+def test_revoke_removes_the_token_from_the_backbone_and_its_record(kept: MemoryKeptTokens) -> None:
+    revocation = TokenRevocation(kept, kept)
+    token_id = next(iter(kept.records))
+    revocation.revoke(token_id)
+    assert token_id not in kept.records and token_id not in kept.published
+    assert refusal(revocation.revoke, token_id).kind is ErrorKind.TOKEN_RECORD_NOT_FOUND  # gone: a second is 404
+
+
+def test_an_ephemeral_unknown_or_malformed_token_is_not_revoked(world: World, kept: MemoryKeptTokens) -> None:
+    revocation = TokenRevocation(kept, kept)
+    published = set(kept.published)
+    (ephemeral,) = published - set(kept.records)
+    for token_id in (ephemeral, "TOKunknown0000000000"):
+        assert refusal(revocation.revoke, token_id).kind is ErrorKind.TOKEN_RECORD_NOT_FOUND
+    malformed = refusal(revocation.revoke, "nope")
+    assert (malformed.status, malformed.message) == (400, "tokenId must match pattern TOK[A-Za-z0-9]{17}")
+    assert kept.published == published  # the ephemeral token is still on the backbone, to expire there
+
+
+def test_a_backbone_refusal_keeps_the_record(kept: MemoryKeptTokens) -> None:
+    kept.refusal = DomainError(ErrorKind.UNEXPECTED, code="error.platform.forbidden", status=403)
+    revocation = TokenRevocation(kept, kept)
+    token_id = next(iter(kept.records))
+    assert refusal(revocation.revoke, token_id).code == "error.platform.forbidden"
+    assert token_id in kept.records and token_id in kept.published
+
+
+# --- the peer's load: GET /backbone/api/v2/Tokens/{id}[?password=] -----------------------------------------
+
+
+PASSWORD_HASH = bytes(range(200, 232))  # its standard base64 has '+' and '/', its url-safe form '-' and '_'
+
+
+@dataclass
+class MemoryPeerBackbone:
+    """One protected token: the right hash gets its content, anything else is "not found", as the Backbone."""
+
+    token_id: str = "TOKabcdefghij0123456"
+    asked: int = 0
+
+    def fetch_for_peer(self, token_id: str, password_hash: bytes | None) -> dict[str, Any]:
+        self.asked += 1
+        if token_id != self.token_id or password_hash != PASSWORD_HASH:
+            raise DomainError(ErrorKind.TOKEN_NOT_FOUND)
+        return {"id": token_id, "content": "cipher"}
+
+    def exists(self, token_id: str) -> bool:
+        self.asked += 1
+        return token_id == self.token_id
+
+
+@pytest.mark.parametrize(
+    "parameter",
+    [
+        b64_encode(PASSWORD_HASH),
+        b64url_encode(PASSWORD_HASH),  # the Backbone reads either form
+        b64_encode(PASSWORD_HASH).replace("+", " "),  # a '+' that was not percent-encoded arrives as a space
+    ],
+    ids=["standard", "url-safe", "plus as space"],
+)
+def test_the_right_password_hash_in_any_form_the_backbone_reads_loads_the_token(parameter: str) -> None:
+    backbone = MemoryPeerBackbone()
+    assert fetch_token_for_peer(backbone, backbone.token_id, parameter) == {
+        "id": backbone.token_id,
+        "content": "cipher",
+    }
+
+
+@pytest.mark.parametrize(
+    "parameter",
+    [None, "", b64_encode(b"wrong" * 6), "not base64 at all!", b64_encode(PASSWORD_HASH) * 10],
+    ids=["none", "empty", "wrong", "unreadable", "too long"],
+)
+def test_a_missing_wrong_or_unreadable_password_is_not_found(parameter: str | None) -> None:
+    backbone = MemoryPeerBackbone()
+    error = refusal(fetch_token_for_peer, backbone, backbone.token_id, parameter)
+    assert error.kind is ErrorKind.TOKEN_NOT_FOUND
+
+
+def test_a_malformed_token_id_is_not_found_without_asking_the_backbone() -> None:
+    backbone = MemoryPeerBackbone()
+    error = refusal(fetch_token_for_peer, backbone, "TOKshort", b64_encode(PASSWORD_HASH))
+    assert error.kind is ErrorKind.TOKEN_NOT_FOUND
+    assert token_exists(backbone, "TOKshort") is False
+    assert backbone.asked == 0
+    assert token_exists(backbone, backbone.token_id) is True
+    assert token_exists(backbone, "TOKunknown0000000000") is False
+
+
+# --- health and version -----------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("failing", [None, "database", "backboneConnection", "backboneAuthentication"])
+def test_health_names_the_dependency_that_does_not_answer(failing: str | None) -> None:
+    def probe(name: str) -> Any:
+        return lambda: name != failing
+
+    health = Health(probe("database"), probe("backboneConnection"), probe("backboneAuthentication"))
+    report = health.report()
+    assert report["isHealthy"] is (failing is None)
+    assert report["services"] == {
+        name: "unhealthy" if name == failing else "healthy"
+        for name in ("database", "backboneConnection", "backboneAuthentication")
+    }
+
+
+def test_the_version_report_has_the_connectors_shape() -> None:
+    report = BuildInfo("1.2.3", "build-7", "2030-01-01", "0123abc").report()
+    assert list(report) == ["version", "build", "date", "commit", "runtimeVersion", "modules"]
+    assert report | {"runtimeVersion": ""} == {
+        "version": "1.2.3",
+        "build": "build-7",
+        "date": "2030-01-01",
+        "commit": "0123abc",
+        "runtimeVersion": "",
+        "modules": {},
+    }
+    assert report["runtimeVersion"].count(".") == 2  # the Python runtime's version
+
+
+# --- commands: the creation use cases driven by an event ----------------------------------------------------
+
+
+def test_a_command_answers_the_token_dto(world: World) -> None:
+    world.records.files["FILabcdefghij0123456"] = FileRecord("FILabcdefghij0123456", generate_key())
+    command = {"fileId": "FILabcdefghij0123456", "ephemeral": False}
+    result = run_command(world.creation, command, "fileId", QrForm.URL, BASE_URL)
+    assert set(result) == {"result"}
+    (token_id,) = world.backbone.kept
+    assert result["result"] == world.backbone.kept[token_id].to_dto()
+    assert result["result"]["reference"]["url"].startswith(f"{BASE_URL}/r/{token_id}#")
+
+
+@pytest.mark.parametrize(
+    ("default", "flag", "legacy"),
+    [(QrForm.URL, None, False), (QrForm.LEGACY, None, True), (QrForm.LEGACY, True, False), (QrForm.URL, False, True)],
+)
+def test_a_qr_code_command_answers_an_ephemeral_token_and_its_png(
+    world: World, default: QrForm, flag: bool | None, legacy: bool
+) -> None:
+    template = TemplateRecord("RLTabcdefghij0123456", generate_key())
+    world.records.templates[template.id] = template
+    command: dict[str, Any] = {"templateId": template.id, "qrCode": True, "ephemeral": False}
+    if flag is not None:
+        command["newQRCodeFormat"] = flag
+    result = run_command(world.creation, command, "templateId", default, BASE_URL)
+    assert result["result"]["isEphemeral"] is True and world.backbone.kept == {}  # a QR code's token is ephemeral
+    text = decode_qr(base64.b64decode(result["qrCodePng"]))
+    assert text.startswith("nmshd://tr#" if legacy else f"{BASE_URL}/r/")
+    assert parse_reference(text).id == result["result"]["id"]
+
+
+def test_a_refused_command_publishes_nothing(world: World) -> None:
+    error = refusal(run_command, world.creation, {"fileId": "FILabcdefghij0123456"}, "fileId", QrForm.URL, BASE_URL)
+    assert error.kind is ErrorKind.FILE_NOT_FOUND and world.backbone.published == {}
+
+
+def test_a_command_is_checked_as_the_http_route_checks_a_body() -> None:
+    assert refusal(parse_command, ["not", "an", "object"], QrForm.URL).kind is ErrorKind.INVALID_JSON
+    # qrCode first, as Accept comes before the body over HTTP.
+    error = refusal(parse_command, {"fileId": "bad", "qrCode": "yes"}, QrForm.URL)
+    assert error.message == validation_error("qrCode must be boolean").message
+    error = refusal(parse_command, {"fileId": "FILabcdefghij0123456", "templateId": "RLTabcdefghij0123456"}, QrForm.URL)
+    assert error.message == "must NOT have both properties 'fileId' and 'templateId'"
+    assert command_kind({"templateId": "RLTabcdefghij0123456"}) == "templateId"
+    assert command_kind({"fileId": "FILabcdefghij0123456"}) == command_kind({}) == "fileId"
+    command = parse_command({"templateId": "RLTabcdefghij0123456", "qrCode": True}, QrForm.LEGACY)
+    assert (command.id_field, command.wants_qr_code, command.request.qr_form) == ("templateId", True, QrForm.LEGACY)
