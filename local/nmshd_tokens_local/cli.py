@@ -46,7 +46,7 @@ def _env_port(variable: str, default: int) -> int:
 
 def _serve(args: argparse.Namespace) -> int:
     started_at = time.perf_counter()  # before the imports, which are most of the start-up time
-    from .serve import ServeOptions, serve
+    from .serve_command import ServeOptions, serve
 
     return serve(
         ServeOptions(
@@ -62,13 +62,13 @@ def _serve(args: argparse.Namespace) -> int:
 
 
 def _store(args: argparse.Namespace) -> Any:
-    from .record_store import RecordStore
+    from .records_target import RecordsTarget
 
-    return RecordStore.configured(args.dynamodb_endpoint, real_aws=args.aws)
+    return RecordsTarget.configured(args.dynamodb_endpoint, real_aws=args.aws)
 
 
 def _add_file(args: argparse.Namespace) -> int:
-    from .records import new_file, record_to_json
+    from .record_forms import new_file, record_to_json
 
     record = new_file(args.id, args.expires_at)
     _store(args).add(record)
@@ -77,7 +77,7 @@ def _add_file(args: argparse.Namespace) -> int:
 
 
 def _add_template(args: argparse.Namespace) -> int:
-    from .records import new_template, record_to_json
+    from .record_forms import new_template, record_to_json
 
     record = new_template(
         record_id=args.id,
@@ -107,7 +107,7 @@ def _read_json(source: str) -> Any:
 
 
 def _import(args: argparse.Namespace) -> int:
-    from .records import record_from_dto, record_to_json
+    from .record_forms import record_from_dto, record_to_json
 
     record = record_from_dto(_read_json(args.file))
     _store(args).add(record)
@@ -116,7 +116,7 @@ def _import(args: argparse.Namespace) -> int:
 
 
 def _list(args: argparse.Namespace) -> int:
-    from .records import record_to_json
+    from .record_forms import record_to_json
 
     _print_json([record_to_json(record) for record in _store(args).list()])
     return 0
@@ -145,7 +145,7 @@ def _load(args: argparse.Namespace) -> int:
 
 def _running_serve_backbone() -> str | None:
     """A reference that names no backbone is read from the running `serve`'s backbone."""
-    from .record_store import note
+    from .errors import note
     from .state import read_state
 
     state = read_state(note)
@@ -153,7 +153,7 @@ def _running_serve_backbone() -> str | None:
 
 
 def _status(args: argparse.Namespace) -> int:
-    from .record_store import note
+    from .errors import note
     from .state import read_state, state_path
 
     state = read_state(note)

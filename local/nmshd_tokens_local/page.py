@@ -14,7 +14,7 @@ import re
 from collections.abc import Iterable
 from importlib.resources import files
 
-from .records import OwnRecord, record_summary
+from .record_forms import OwnRecord, record_summary
 from .routes import FILE_TOKEN_PATH, KEPT_TOKEN_PATH, OWN_TOKENS_PATH, TEMPLATE_TOKEN_PATH
 
 _TEMPLATE = files(__package__).joinpath("page.html").read_text(encoding="utf-8")

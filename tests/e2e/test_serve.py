@@ -19,7 +19,7 @@ from nmshd_tokens.domain.crypto import generate_key, generate_salt
 from nmshd_tokens.domain.references import Reference, SharedPasswordProtection, parse_reference
 from nmshd_tokens_local import seed
 from nmshd_tokens_local.cli import EXIT_BROKEN_PIPE
-from nmshd_tokens_local.serve import EXAMPLES_DIR
+from nmshd_tokens_local.serve_command import EXAMPLES_DIR
 
 from tests.e2e.conftest import API_KEY, Served, clean_env, executable, free_port, start_serve
 from tests.support import decode_qr, future, iso

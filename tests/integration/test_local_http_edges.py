@@ -16,8 +16,8 @@ from typing import Any
 
 import pytest
 from nmshd_tokens_local.functions import LocalFunction
+from nmshd_tokens_local.http_server import LocalApi, LocalHttpServer
 from nmshd_tokens_local.routes import ApiSpec, api_from_template
-from nmshd_tokens_local.server import LocalApi, LocalHttpServer
 from nmshd_tokens_local.tables import load_template
 
 from tests.support import ROOT

@@ -12,7 +12,7 @@ from nmshd_tokens.domain.records import FileRecord, TemplateRecord
 from nmshd_tokens.domain.references import Reference, SharedPasswordProtection
 from nmshd_tokens_local.errors import InputError
 from nmshd_tokens_local.page import render_page
-from nmshd_tokens_local.records import (
+from nmshd_tokens_local.record_forms import (
     new_file,
     new_template,
     parse_indicator,

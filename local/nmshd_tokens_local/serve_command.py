@@ -1,4 +1,8 @@
-"""`nmshd-tokens serve`: the API on 127.0.0.1 with an embedded DynamoDB and demo records (SPEC §12)."""
+"""The `nmshd-tokens serve` command: the local stack started and stopped in order (SPEC §12).
+
+The embedded DynamoDB, the stand-in Backbone if asked for, the functions, the HTTP server (http_server.py) on
+127.0.0.1, the demo records and the banner; Ctrl-C stops them all.
+"""
 
 from __future__ import annotations
 
@@ -25,8 +29,9 @@ from .aws_env import ENDPOINT_VARIABLE, use_endpoint
 from .embedded_dynamodb import HOST, EmbeddedDynamoDB, check_port_free
 from .errors import CommandError
 from .functions import LocalFunction
+from .http_server import LocalApi, LocalHttpServer
 from .page import render_page
-from .record_store import RecordStore
+from .records_target import RecordsTarget
 from .routes import (
     BACKBONE_TOKEN_PATH,
     FILE_TOKEN_PATH,
@@ -39,7 +44,6 @@ from .routes import (
     api_from_template,
 )
 from .seed import DEMO_PASSWORD, FILE_ID, PASSWORD_TEMPLATE_ID, DemoRecord, seed
-from .server import LocalApi, LocalHttpServer
 from .standin_backbone import StandinBackbone
 from .state import ServeState, remove_state, write_state
 from .tables import TEMPLATE_PATH, create_tables, load_template
@@ -245,7 +249,7 @@ def _serve(options: ServeOptions, api: ApiSpec, template: dict[str, Any], base_u
     database, endpoint = _start_dynamodb(options)
     try:
         use_endpoint(endpoint)
-        store = RecordStore(endpoint, settings)
+        store = RecordsTarget(endpoint, settings)
         embedded_endpoint = endpoint if database is not None else None
         server = _start(options, api, template, settings, store.repository, api_key, embedded_endpoint)
         with store.failures():
