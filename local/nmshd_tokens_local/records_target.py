@@ -15,7 +15,7 @@ from nmshd_tokens.storage.records_table import DynamoRecordsRepository
 from .aws_env import ENDPOINT_VARIABLE, local_endpoint, use_endpoint
 from .errors import CommandError, InputError, note
 from .record_forms import OwnRecord
-from .state import read_state
+from .state import find_server
 
 
 class RecordsTarget:
@@ -29,13 +29,21 @@ class RecordsTarget:
 
     @classmethod
     def configured(
-        cls, endpoint: str | None = None, *, real_aws: bool = False, warn: Callable[[str], None] = note
+        cls,
+        endpoint: str | None = None,
+        *,
+        real_aws: bool = False,
+        server: int | None = None,
+        warn: Callable[[str], None] = note,
     ) -> RecordsTarget:
-        """`endpoint`, else AWS_ENDPOINT_URL_DYNAMODB, else the DynamoDB of the running `serve` (its state file),
-        else the default port of the embedded one; or real AWS."""
+        """`endpoint`; or the DynamoDB of the `serve` on API port `server`; else AWS_ENDPOINT_URL_DYNAMODB, else the
+        DynamoDB of the only running `serve` (its state file), else the default port of the embedded one; or real
+        AWS."""
         if real_aws:
             os.environ.pop(ENDPOINT_VARIABLE, None)  # boto3 itself would read it
             chosen = None
+        elif server is not None:
+            chosen = _running_serve_endpoint(warn, server)
         else:
             chosen = endpoint or os.environ.get(ENDPOINT_VARIABLE) or _running_serve_endpoint(warn) or local_endpoint()
         use_endpoint(chosen)
@@ -81,6 +89,6 @@ class RecordsTarget:
             return self.repository.list_own_records()
 
 
-def _running_serve_endpoint(warn: Callable[[str], None]) -> str | None:
-    state = read_state(warn)
+def _running_serve_endpoint(warn: Callable[[str], None], port: int | None = None) -> str | None:
+    state = find_server(warn, port)
     return state.dynamodb_endpoint if state is not None else None

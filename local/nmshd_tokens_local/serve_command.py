@@ -139,7 +139,7 @@ def _banner(api_key: str, demos: list[DemoRecord], state: ServeState, state_file
     say(f"web page: {state.page_url}")
     say(f"DynamoDB: {state.dynamodb_endpoint or 'AWS (no endpoint override)'}")
     if state_file is not None:
-        say(f"state:    {state_file} (records, load and status find this server through it)")
+        say(f"state:    {state_file} (records, load and status find it; --server {state.port} when several run)")
     if not demos:
         return
     file_url = state.api_url + FILE_TOKEN_PATH.replace("{id}", FILE_ID)
@@ -274,7 +274,7 @@ def _serve(options: ServeOptions, api: ApiSpec, template: dict[str, Any], base_u
         stop.event.wait()
         say("stopping…")
     finally:
-        remove_state(state.pid)
+        remove_state(state)
         server.shutdown()
         server.server_close()
         thread.join(timeout=5)
