@@ -127,6 +127,11 @@ def _program() -> str:
     return invoked if Path(invoked).name == "nmshd-tokens" else "nmshd-tokens"
 
 
+def shell_variables(api_key: str, api_url: str) -> str:
+    """`K=<key> B=<base URL>`, quoted for a POSIX shell: the variables the README's examples use."""
+    return f"K={shlex.quote(api_key)} B={shlex.quote(api_url)}"
+
+
 def _banner(api_key: str, demos: list[DemoRecord], state: ServeState, state_file: Path | None) -> None:
     if demos:
         say("demo records:")
@@ -140,6 +145,7 @@ def _banner(api_key: str, demos: list[DemoRecord], state: ServeState, state_file
     say(f"DynamoDB: {state.dynamodb_endpoint or 'AWS (no endpoint override)'}")
     if state_file is not None:
         say(f"state:    {state_file} (records, load and status find it; --server {state.port} when several run)")
+    say(f"shell:    {shell_variables(api_key, state.api_url)}   (paste it: the README's examples use $K and $B)")
     if not demos:
         return
     file_url = state.api_url + FILE_TOKEN_PATH.replace("{id}", FILE_ID)

@@ -74,6 +74,7 @@ def test_startup_output(served: Served) -> None:
         assert record_id in output
     assert seed.DEMO_PASSWORD in output and seed.DEMO_PIN in output
     assert "curl -s -X POST" in output and f"--create-dirs -o {EXAMPLES_DIR / 'token.png'}" in output
+    assert f"shell:    K={API_KEY} B={served.base}   " in output  # the variables of the README's examples
 
 
 def test_json_token_for_the_demo_file_loads_as_a_peer(served: Served) -> None:

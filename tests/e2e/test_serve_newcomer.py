@@ -297,17 +297,25 @@ def _readme_section(title: str) -> str:
     return text.split(f"\n## {title}\n", 1)[1].split("\n## ", 1)[0]
 
 
+def _shell_line(served: Served) -> str:
+    """The banner's `K=… B=…` line, as a user pastes it before the README's examples."""
+    found = re.search(r"^shell: +(K=\S+ B=\S+) ", served.output, flags=re.MULTILINE)
+    assert found, served.output
+    return found.group(1)
+
+
 def _run_as_pasted(script: str, served: Served, tmp_path: Path) -> list[str]:
-    """Runs README lines in bash with the README's `B` and `K`; one output per command, in order."""
+    """Runs README lines in bash after the banner's `K=… B=…` line; one output per command, in order."""
     script = script.replace("/tmp/nmshd-tokens/", f"{tmp_path}/")  # the README's scratch folder, kept per test
     script = script.replace(".venv/bin/nmshd-tokens", " ".join(executable()))
+    script = _shell_line(served) + "\n" + script
     done = subprocess.run(  # noqa: S603 - the README's own lines
         ["bash", "-c", script],  # noqa: S607
         capture_output=True,
         text=True,
         timeout=COMMAND_TIMEOUT_S * 4,
         cwd=ROOT,
-        env=clean_env(B=served.base, K=API_KEY, NMSHD_TOKENS_STATE_DIR=str(served.state_dir)),
+        env=clean_env(NMSHD_TOKENS_STATE_DIR=str(served.state_dir)),
         check=False,
     )
     assert done.returncode == 0, f"{script}\n{done.stderr}"
