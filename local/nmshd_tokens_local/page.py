@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import html
 import json
 import re
 from collections.abc import Iterable
@@ -54,10 +55,12 @@ PAGE_HEADERS: tuple[tuple[str, str], ...] = (
 )
 
 
-def render_page(records: Iterable[OwnRecord], api_key: str) -> str:
-    """The page with its data inlined: the records (no keys, no passwords) and the local API key."""
+def render_page(records: Iterable[OwnRecord], api_key: str, program: str = "nmshd-tokens") -> str:
+    """The page with its data inlined: the records (no keys, no passwords), the local API key, and how to call the
+    CLI (`.venv/bin/nmshd-tokens`, as `serve` was called) in the commands it shows."""
     config = {
         "apiKey": api_key,
+        "program": program,
         "paths": {
             "File": FILE_TOKEN_PATH,
             "RelationshipTemplate": TEMPLATE_TOKEN_PATH,
@@ -66,4 +69,5 @@ def render_page(records: Iterable[OwnRecord], api_key: str) -> str:
         },
         "records": [record_summary(record) for record in records],
     }
-    return _TEMPLATE.replace("__CONFIG__", _script_safe_json(config))
+    page = _TEMPLATE.replace("__PROGRAM__", html.escape(program))
+    return page.replace("__CONFIG__", _script_safe_json(config))

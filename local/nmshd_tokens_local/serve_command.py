@@ -121,10 +121,11 @@ def _curl(url: str, api_key: str, accept: str, body: str | None = None, output: 
     return " ".join(shlex.quote(part) for part in parts)
 
 
-def _program() -> str:
-    """How the user called us, so the printed `load` line works when pasted (`.venv/bin/nmshd-tokens` …)."""
+def program() -> str:
+    """How the user called us, quoted for a shell, so that the printed and shown `load` and `records` lines work
+    when pasted (`.venv/bin/nmshd-tokens` …)."""
     invoked = sys.argv[0] if sys.argv else ""
-    return invoked if Path(invoked).name == "nmshd-tokens" else "nmshd-tokens"
+    return shlex.quote(invoked) if Path(invoked).name == "nmshd-tokens" else "nmshd-tokens"
 
 
 def shell_variables(api_key: str, api_url: str) -> str:
@@ -156,9 +157,9 @@ def _banner(api_key: str, demos: list[DemoRecord], state: ServeState, state_file
     say("try:")
     say("  " + _curl(file_url, api_key, "application/json"))
     say("  " + _curl(file_url, api_key, "image/png", output=token_png))
-    say(f"  {_program()} load {shlex.quote(str(token_png))}")
+    say(f"  {program()} load {shlex.quote(str(token_png))}")
     say("  " + _curl(template_url, api_key, "image/png", body=body, output=template_png))
-    say(f"  {_program()} load {shlex.quote(str(template_png))} --password {shlex.quote(DEMO_PASSWORD)}")
+    say(f"  {program()} load {shlex.quote(str(template_png))} --password {shlex.quote(DEMO_PASSWORD)}")
 
 
 def _record_state(state: ServeState) -> Path | None:
@@ -210,7 +211,10 @@ def _start(
     say(f"loading functions {', '.join(api.functions)}…")
     functions = {logical_id: LocalFunction.load(spec) for logical_id, spec in api.functions.items()}
     send_json_logs_to_stderr()
-    local_api = LocalApi(api, functions, api_key, page=lambda: render_page(records.list_own_records(), api_key))
+    called_as = program()
+    local_api = LocalApi(
+        api, functions, api_key, page=lambda: render_page(records.list_own_records(), api_key, called_as)
+    )
     try:
         return LocalHttpServer((HOST, options.port), local_api, log=say)
     except OSError as exc:

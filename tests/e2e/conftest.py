@@ -64,6 +64,11 @@ class Served:
     errors: Path | None = None  # stderr, when kept apart
 
     @property
+    def program(self) -> str:
+        """How the server was called: the banner's and the page's commands name it."""
+        return " ".join(executable())
+
+    @property
     def state_file(self) -> Path:
         return self.state_dir / f".nmshd-tokens-serve-{self.port}.json"
 

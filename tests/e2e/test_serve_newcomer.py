@@ -271,6 +271,16 @@ def test_make_run_takes_both_ports(tmp_path: Path) -> None:
     assert "stopped" in log.read_text(encoding="utf-8")
 
 
+def test_the_readme_shows_every_command_of_the_cli() -> None:
+    done = command("--help")
+    assert done.returncode == 0, done.stderr
+    commands = re.findall(r"^    (\w+) ", done.stdout.split("positional arguments:", 1)[1], flags=re.MULTILINE)
+    assert set(commands) == {"serve", "records", "load", "status", "address"}, done.stdout
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    for name in commands:
+        assert f"nmshd-tokens {name}" in readme, name
+
+
 def test_make_help_lists_setup_and_every_test_layer() -> None:
     require(shutil.which("make") is not None, "`make help` is the README's index", "apt-get install make")
     done = subprocess.run(  # noqa: S603
