@@ -8,6 +8,8 @@ import os
 import re
 import shutil
 import signal
+import socket
+import struct
 import subprocess
 import sys
 import time
@@ -195,6 +197,19 @@ def test_stdout_shows_the_banner_and_access_lines_and_json_logs_go_to_stderr(ser
     assert any(json.loads(line)["message"] == "request refused" for line in json_lines), server.error_output
     assert not [line for line in stdout.splitlines() if line.lstrip().startswith("{")], stdout
     assert "API key: " in stdout and "ready in" in stdout
+
+
+def test_a_client_that_goes_away_is_one_quiet_line_and_no_traceback(serve: Callable[..., Served]) -> None:
+    """A browser tab closed while its PNGs load: the connection is reset before the answer is written."""
+    server = serve("--no-seed", split_streams=True)
+    connection = socket.create_connection(("127.0.0.1", server.port), timeout=COMMAND_TIMEOUT_S)
+    head = f"POST {FILE_PATH.format('FILaaaaaaaaaaaaaaaa1')} HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 100\r\n\r\n"
+    connection.sendall(head.encode() + b"{")
+    connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))  # close with a reset
+    connection.close()
+    stdout = _eventually(lambda: server.output, "(client went away) ConnectionResetError")
+    assert stdout.count("went away") == 1
+    assert "Traceback" not in server.error_output and "Exception occurred" not in server.error_output
 
 
 def _eventually(read: Callable[[], str], needle: str) -> str:
