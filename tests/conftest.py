@@ -30,8 +30,8 @@ os.environ.update(
 )
 os.environ.pop("AWS_ENDPOINT_URL_DYNAMODB", None)
 os.environ.pop("AWS_PROFILE", None)
-# Nor a `make run` of this checkout: the CLI finds a running server through its state file (local/state.py).
-os.environ["NMSHD_TOKENS_STATE"] = os.path.join(os.path.dirname(__file__), "artifacts", "no-running-serve.json")
+# Nor a `make run` of this checkout: the CLI finds running servers through their state files (state.py).
+os.environ["NMSHD_TOKENS_STATE_DIR"] = os.path.join(os.path.dirname(__file__), "artifacts", "no-running-serve")
 
 RECORDS_TABLE = "test-records"
 BACKBONE_TABLE = "test-backbone"

@@ -1,5 +1,7 @@
-"""`nmshd-tokens`: run the API locally (`serve`), manage its records (`records`), load a token as a peer (`load`),
-say where the running server listens (`status`).
+"""`nmshd-tokens`: the local API and its tools.
+
+`serve` runs the API locally, `records` manages its Files and RelationshipTemplates, `load` loads a token as a
+peer, `status` says where the running servers listen, `address` prints an enmeshed address.
 
 Exit status: 0 success, 1 the command failed (unreachable service, refused token, taken port), 2 bad input.
 """
@@ -46,7 +48,7 @@ def _env_port(variable: str, default: int) -> int:
 
 def _serve(args: argparse.Namespace) -> int:
     started_at = time.perf_counter()  # before the imports, which are most of the start-up time
-    from .serve import ServeOptions, serve
+    from .serve_command import ServeOptions, serve
 
     return serve(
         ServeOptions(
@@ -62,13 +64,13 @@ def _serve(args: argparse.Namespace) -> int:
 
 
 def _store(args: argparse.Namespace) -> Any:
-    from .record_store import RecordStore
+    from .records_target import RecordsTarget
 
-    return RecordStore.configured(args.dynamodb_endpoint, real_aws=args.aws)
+    return RecordsTarget.configured(args.dynamodb_endpoint, real_aws=args.aws, server=args.server)
 
 
 def _add_file(args: argparse.Namespace) -> int:
-    from .records import new_file, record_to_json
+    from .record_forms import new_file, record_to_json
 
     record = new_file(args.id, args.expires_at)
     _store(args).add(record)
@@ -77,7 +79,7 @@ def _add_file(args: argparse.Namespace) -> int:
 
 
 def _add_template(args: argparse.Namespace) -> int:
-    from .records import new_template, record_to_json
+    from .record_forms import new_template, record_to_json
 
     record = new_template(
         record_id=args.id,
@@ -107,7 +109,7 @@ def _read_json(source: str) -> Any:
 
 
 def _import(args: argparse.Namespace) -> int:
-    from .records import record_from_dto, record_to_json
+    from .record_forms import record_from_dto, record_to_json
 
     record = record_from_dto(_read_json(args.file))
     _store(args).add(record)
@@ -116,7 +118,7 @@ def _import(args: argparse.Namespace) -> int:
 
 
 def _list(args: argparse.Namespace) -> int:
-    from .records import record_to_json
+    from .record_forms import record_to_json
 
     _print_json([record_to_json(record) for record in _store(args).list()])
     return 0
@@ -138,36 +140,42 @@ def _load(args: argparse.Namespace) -> int:
     reference = read_reference(args.reference)
     backbone_url = args.backbone_url
     if backbone_url is None and reference.backbone_base_url is None:
-        backbone_url = _running_serve_backbone()
+        backbone_url = _running_serve_backbone(args.server)
     _print_json(load_token(reference, args.password, identity=args.identity, backbone_url=backbone_url))
     return 0
 
 
-def _running_serve_backbone() -> str | None:
+def _running_serve_backbone(port: int | None) -> str | None:
     """A reference that names no backbone is read from the running `serve`'s backbone."""
-    from .record_store import note
-    from .state import read_state
+    from .errors import note
+    from .state import find_server
 
-    state = read_state(note)
+    state = find_server(note, port)
     return state.backbone_url if state is not None else None
 
 
 def _status(args: argparse.Namespace) -> int:
-    from .record_store import note
-    from .state import read_state, state_path
+    """Where the named server listens; without --server, every running one (a list is no choice to refuse)."""
+    from .errors import note
+    from .state import find_server, running_servers, state_dir
 
-    state = read_state(note)
-    if state is None:
-        raise CommandError(f"no running `nmshd-tokens serve` found ({state_path()}); start one with `make run`")
-    print(f"API:      {state.api_url}/api/v2/…")
-    print(f"backbone: {state.backbone_url}")
-    print(f"web page: {state.page_url}")
-    print(f"DynamoDB: {state.dynamodb_endpoint or 'AWS (no endpoint override)'}")
-    print(f"pid:      {state.pid}")
+    servers = [state] if args.server and (state := find_server(note, args.server)) else running_servers(note)
+    if not servers:
+        raise CommandError(f"no running `nmshd-tokens serve` found (in {state_dir()}); start one with `make run`")
+    for index, state in enumerate(servers):
+        if index:
+            print()
+        print(f"API:      {state.api_url}/api/v2/…")
+        print(f"backbone: {state.backbone_url}")
+        print(f"web page: {state.page_url}")
+        print(f"DynamoDB: {state.dynamodb_endpoint or 'AWS (no endpoint override)'}")
+        print(f"pid:      {state.pid}")
     return 0
 
 
 # --- parser ------------------------------------------------------------------------------------------
+
+SERVER_HELP = "the running `serve` on this API port (needed only when several run)"
 
 
 def _records_parser(commands: Any) -> None:
@@ -180,6 +188,7 @@ def _records_parser(commands: Any) -> None:
         f"http://127.0.0.1:{DEFAULT_DYNAMODB_PORT})",
     )
     where.add_argument("--aws", action="store_true", help="use real AWS (credentials and region from the environment)")
+    where.add_argument("--server", metavar="PORT", type=_port, help=f"the DynamoDB of {SERVER_HELP}")
     timing = argparse.ArgumentParser(add_help=False)
     timing.add_argument("--id", help="the record id (default: a fresh random one)")
     timing.add_argument("--expires-at", metavar="ISO8601", help="expiry, e.g. 2030-01-31T12:00:00Z (default: never)")
@@ -214,7 +223,8 @@ def _records_parser(commands: Any) -> None:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="nmshd-tokens", description=__doc__.split("\n", 1)[0])
+    description = __doc__.split("\n\n", 2)[1].replace("\n", " ")
+    parser = argparse.ArgumentParser(prog="nmshd-tokens", description=description)
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     serve = commands.add_parser("serve", help="serve the API on 127.0.0.1 with an embedded DynamoDB (make run)")
@@ -262,9 +272,13 @@ def build_parser() -> argparse.ArgumentParser:
         help="fetch from this backbone instead of the reference's (default for a reference that names none: the "
         "running `serve`'s)",
     )
+    load.add_argument(
+        "--server", metavar="PORT", type=_port, help=f"for a reference that names no backbone: {SERVER_HELP}"
+    )
     load.set_defaults(run=_load)
 
-    status = commands.add_parser("status", help="where the running `serve` listens: API, backbone, page, DynamoDB")
+    status = commands.add_parser("status", help="where each running `serve` listens: API, backbone, page, DynamoDB")
+    status.add_argument("--server", metavar="PORT", type=_port, help="only the `serve` on this API port")
     status.set_defaults(run=_status)
 
     address = commands.add_parser(

@@ -1,6 +1,13 @@
-"""Errors of the local tooling, each with the exit status the CLI answers with."""
+"""Errors of the local tooling, each with the exit status the CLI answers with, and remarks that do not stop it."""
 
 from __future__ import annotations
+
+import sys
+
+
+def note(line: str) -> None:
+    """A one-line remark on stderr that does not stop the command."""
+    print(f"nmshd-tokens: {line}", file=sys.stderr, flush=True)
 
 
 class CommandError(Exception):

@@ -9,12 +9,13 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import html
 import json
 import re
 from collections.abc import Iterable
 from importlib.resources import files
 
-from .records import OwnRecord, record_summary
+from .record_forms import OwnRecord, record_summary
 from .routes import FILE_TOKEN_PATH, KEPT_TOKEN_PATH, OWN_TOKENS_PATH, TEMPLATE_TOKEN_PATH
 
 _TEMPLATE = files(__package__).joinpath("page.html").read_text(encoding="utf-8")
@@ -54,10 +55,12 @@ PAGE_HEADERS: tuple[tuple[str, str], ...] = (
 )
 
 
-def render_page(records: Iterable[OwnRecord], api_key: str) -> str:
-    """The page with its data inlined: the records (no keys, no passwords) and the local API key."""
+def render_page(records: Iterable[OwnRecord], api_key: str, program: str = "nmshd-tokens") -> str:
+    """The page with its data inlined: the records (no keys, no passwords), the local API key, and how to call the
+    CLI (`.venv/bin/nmshd-tokens`, as `serve` was called) in the commands it shows."""
     config = {
         "apiKey": api_key,
+        "program": program,
         "paths": {
             "File": FILE_TOKEN_PATH,
             "RelationshipTemplate": TEMPLATE_TOKEN_PATH,
@@ -66,4 +69,5 @@ def render_page(records: Iterable[OwnRecord], api_key: str) -> str:
         },
         "records": [record_summary(record) for record in records],
     }
-    return _TEMPLATE.replace("__CONFIG__", _script_safe_json(config))
+    page = _TEMPLATE.replace("__PROGRAM__", html.escape(program))
+    return page.replace("__CONFIG__", _script_safe_json(config))

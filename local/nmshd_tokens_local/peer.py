@@ -41,8 +41,18 @@ def decode_qr_image(path: Path) -> str:
                 raise InputError(f"cannot read the image {path}: larger than {_MAX_IMAGE_PIXELS} pixels")
             image.load()  # a truncated file fails here (OSError), not inside zxing (TypeError)
             results = zxingcpp.read_barcodes(image)
-    except (OSError, UnidentifiedImageError, Image.DecompressionBombError, ValueError, TypeError) as exc:
-        raise InputError(f"cannot read the image {path}: {type(exc).__name__}") from None
+    except UnidentifiedImageError:  # an OSError too: first
+        raise InputError(f"cannot read the image {path}: not an image file (PNG, JPEG, GIF …)") from None
+    except Image.DecompressionBombError:
+        raise InputError(f"cannot read the image {path}: larger than {_MAX_IMAGE_PIXELS} pixels") from None
+    except FileNotFoundError:
+        raise InputError(f"cannot read the image {path}: no such file") from None
+    except OSError as exc:  # a folder, no permission, a truncated or damaged image
+        raise InputError(
+            f"cannot read the image {path}: {exc.strerror or 'the file is truncated or damaged'}"
+        ) from None
+    except (ValueError, TypeError):
+        raise InputError(f"cannot read the image {path}: the file is truncated or damaged") from None
     texts = [str(result.text) for result in results if result.format == zxingcpp.BarcodeFormat.QRCode]
     if len(texts) != 1:
         raise InputError(f"expected one QR code in {path}, found {len(texts)}")
@@ -56,10 +66,14 @@ def _is_file(path: Path) -> bool:
         return False
 
 
+# A name with one of these endings is meant as an image file, whether or not it exists (no reference ends so).
+IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".gif", ".bmp", ".webp", ".tif", ".tiff")
+
+
 def read_reference(source: str) -> Reference:
     """A reference from a truncated string, a URL reference, `nmshd://tr#…`, or a path to a QR image."""
     path = Path(source)
-    text = decode_qr_image(path) if source.lower().endswith(".png") or _is_file(path) else source
+    text = decode_qr_image(path) if source.lower().endswith(IMAGE_SUFFIXES) or _is_file(path) else source
     try:
         return parse_reference(text)
     except ReferenceError as exc:

@@ -33,7 +33,7 @@ _CLEARED = (
     "PORT",
     "DYNAMODB_PORT",
     "API_KEY",
-    "NMSHD_TOKENS_STATE",
+    "NMSHD_TOKENS_STATE_DIR",
 )
 
 
@@ -60,8 +60,17 @@ class Served:
     port: int
     dynamodb_port: int
     log: Path  # stdout, and stderr too unless it has its own file
-    state_file: Path  # where this server says where it listens (NMSHD_TOKENS_STATE), not the checkout's
+    state_dir: Path  # where this server says where it listens (NMSHD_TOKENS_STATE_DIR), not the checkout
     errors: Path | None = None  # stderr, when kept apart
+
+    @property
+    def program(self) -> str:
+        """How the server was called: the banner's and the page's commands name it."""
+        return " ".join(executable())
+
+    @property
+    def state_file(self) -> Path:
+        return self.state_dir / f".nmshd-tokens-serve-{self.port}.json"
 
     @property
     def base(self) -> str:
@@ -78,9 +87,13 @@ class Served:
     def cli(
         self, *args: str, timeout: float = 120, stdout: int = subprocess.PIPE, **env: str
     ) -> subprocess.CompletedProcess[str]:
-        """Another `nmshd-tokens` command against this server's DynamoDB (as its banner tells a user); its output
-        is captured unless `stdout` names another file descriptor."""
-        environment = clean_env(**({"AWS_ENDPOINT_URL_DYNAMODB": f"http://127.0.0.1:{self.dynamodb_port}"} | env))
+        """Another `nmshd-tokens` command against this server's DynamoDB (as its banner tells a user) and its state
+        files; its output is captured unless `stdout` names another file descriptor."""
+        defaults = {
+            "AWS_ENDPOINT_URL_DYNAMODB": f"http://127.0.0.1:{self.dynamodb_port}",
+            "NMSHD_TOKENS_STATE_DIR": str(self.state_dir),
+        }
+        environment = clean_env(**(defaults | env))
         return subprocess.run(  # noqa: S603 - our own console script
             [*executable(), *args],
             env=environment,
@@ -103,21 +116,28 @@ class Served:
             raise
 
 
-def start_serve(tmp: Path, *extra: str, split_streams: bool = False, env: dict[str, str] | None = None) -> Served:
+def start_serve(
+    tmp: Path,
+    *extra: str,
+    split_streams: bool = False,
+    env: dict[str, str] | None = None,
+    state_dir: Path | None = None,
+) -> Served:
+    """A `serve` on free ports; its state file goes to its own folder unless `state_dir` is shared with another."""
     port, dynamodb_port = free_port(), free_port()
     log = tmp / f"serve-{port}.log"
     errors = tmp / f"serve-{port}.err" if split_streams else None
-    state_file = tmp / f"serve-{port}.json"
+    state_dir = state_dir or tmp / f"state-{port}"
     with log.open("w", encoding="utf-8") as sink, open(errors or os.devnull, "w", encoding="utf-8") as error_sink:
         process = subprocess.Popen(  # noqa: S603 - our own console script
             [*executable(), "serve", "--port", str(port), "--dynamodb-port", str(dynamodb_port), *extra],
-            env=clean_env(API_KEY=API_KEY, NMSHD_TOKENS_STATE=str(state_file), **(env or {})),
+            env=clean_env(API_KEY=API_KEY, NMSHD_TOKENS_STATE_DIR=str(state_dir), **(env or {})),
             stdout=sink,
             stderr=error_sink if errors else subprocess.STDOUT,
             text=True,
             cwd=ROOT,
         )
-    served = Served(process, port, dynamodb_port, log, state_file, errors)
+    served = Served(process, port, dynamodb_port, log, state_dir, errors)
     deadline = time.monotonic() + START_DEADLINE_S
     while time.monotonic() < deadline:
         if process.poll() is not None:

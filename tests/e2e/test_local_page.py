@@ -1,18 +1,23 @@
-"""The local page (GET /) in headless Chromium: a real click creates a token QR code that a peer can load, and
-nothing else does (opening a link, a script's synthetic click).
+"""The local page (GET /) in headless Chromium: a real click creates one token, shown as a QR code that a peer can
+load with the command shown beside it, and nothing else does (opening a link, a script's synthetic click); a record
+the API refuses tokens for has its buttons off, with the reason.
 
 Chromium is driven through the DevTools protocol over a pipe (tests/e2e/cdp.py): the test types the PIN
 into the record's input and clicks its button with real mouse events, then screenshots the page and decodes
 the QR code from the pixels. The page runs under its own Content-Security-Policy, so these tests also show that
 the policy lets the page work. Without /usr/bin/chromium the tests skip locally and fail in CI
 (`apt-get install chromium`).
+
+"Nothing happened" is read from the page's own count of the requests it sent that change something
+(`data-changes`, counted as each request starts) and from the backbone's token count: a click's listeners run
+before `click()` returns, so both are final when it does; no test waits for time to pass.
 """
 
 from __future__ import annotations
 
 import io
 import json
-import time
+import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -23,12 +28,12 @@ from nmshd_tokens.domain.references import parse_reference
 from nmshd_tokens_local import seed
 
 from tests.e2e.cdp import CHROMIUM, Browser
-from tests.e2e.conftest import Served
+from tests.e2e.conftest import Served, clean_env
 from tests.prerequisites import require
 from tests.support import ROOT
 
 ARTIFACTS = ROOT / "tests" / "artifacts"
-SETTLE_S = 1.0  # how long a page that would act on its own is given to do so (it needs a few milliseconds)
+COMMAND_TIMEOUT_S = 120  # a safety net: `load` takes 1-3 s
 
 
 @pytest.fixture
@@ -58,7 +63,12 @@ def _decode_qr(png: bytes) -> list[str]:
     return [str(result.text) for result in zxingcpp.read_barcodes(Image.open(io.BytesIO(png)))]
 
 
-def test_clicking_a_record_shows_a_qr_code_that_loads(served: Served, browser: Browser) -> None:
+def changes(browser: Browser) -> int:
+    """How many POST and DELETE requests the page has sent since it was opened."""
+    return int(browser.evaluate("document.body.dataset.changes"))
+
+
+def test_clicking_a_record_shows_a_qr_code_that_loads(served: Served, browser: Browser, tmp_path: Path) -> None:
     browser.open(served.base + "/")
     row = f'tr[data-id="{seed.PIN_TEMPLATE_ID}"]'
     browser.wait_for(f"document.querySelector({json.dumps(row)}) !== null")
@@ -82,31 +92,65 @@ def test_clicking_a_record_shows_a_qr_code_that_loads(served: Served, browser: B
     assert reference.password_protection is not None
     assert reference.password_protection.password_type == "pin4"
 
-    done = served.cli("load", texts[0], "--password", seed.DEMO_PIN)
-    assert done.returncode == 0, done.stderr
+    # The command the page shows, run as pasted where the image was saved as token.png.
+    (tmp_path / "token.png").write_bytes(screenshot)
+    shown = browser.evaluate("document.getElementById('load-command').textContent")
+    assert shown.startswith(f"{served.program} load token.png "), shown
+    done = subprocess.run(  # noqa: S603 - the page's own line
+        ["bash", "-c", shown],  # noqa: S607
+        capture_output=True,
+        text=True,
+        timeout=COMMAND_TIMEOUT_S,
+        cwd=tmp_path,
+        env=clean_env(),
+        check=False,
+    )
+    assert done.returncode == 0, f"{shown}\n{done.stderr}"
     assert json.loads(done.stdout)["templateId"] == seed.PIN_TEMPLATE_ID
 
-    shown = browser.evaluate("document.getElementById('reference-url').textContent")
-    assert parse_reference(shown).id != reference.id  # the JSON call made a second token for the same record
+    result = browser.evaluate("document.getElementById('result').textContent")
+    assert "/r/TOK" not in result and "VE9L" not in result  # no reference of another token beside the QR code
+    assert changes(browser) == 1  # one token: the QR code's
 
 
 def test_a_refused_request_shows_the_error_envelope(served: Served, browser: Browser) -> None:
     browser.open(served.base + "/")
-    button = f'tr[data-id="{seed.PEER_TEMPLATE_ID}"] button'
+    button = f'tr[data-id="{seed.PASSWORD_TEMPLATE_ID}"] button'  # clicked without the template's password
     browser.wait_for(f"document.querySelector({json.dumps(button)}) !== null")
     browser.click(button)
     browser.wait_for("['done', 'failed'].includes(document.body.dataset.state)")
     error = browser.evaluate("document.getElementById('error').textContent")
-    assert "HTTP 400 error.runtime.relationshipTemplates.cannotCreateTokenForPeerTemplate" in error
+    assert "HTTP 400 error.runtime.relationshipTemplates.passwordProtectionMustBeInherited" in error
+
+
+def test_a_peer_templates_buttons_are_off_and_say_why(served: Served, browser: Browser) -> None:
+    browser.open(served.base + "/")
+    row = f'tr[data-id="{seed.PEER_TEMPLATE_ID}"]'
+    browser.wait_for(f"document.querySelector({json.dumps(row)}) !== null")
+    buttons = browser.evaluate(
+        f"[...document.querySelectorAll({json.dumps(row + ' button')})].map(b => [b.textContent, b.disabled, b.title])"
+    )
+    assert [name for name, _, _ in buttons] == ["Create QR code", "Keep a token"]
+    for _, disabled, title in buttons:
+        assert disabled and "cannotCreateTokenForPeerTemplate" in title
+    assert "the API refuses tokens for it" in browser.evaluate(f"document.querySelector({json.dumps(row)}).textContent")
+    own = f'tr[data-id="{seed.OWN_TEMPLATE_ID}"] button'
+    assert browser.evaluate(f"document.querySelector({json.dumps(own)}).disabled") is False
+
+    before = published_tokens(served)
+    browser.click(f"{row} button")  # a person's click on a disabled button: nothing
+    assert browser.evaluate("document.body.dataset.state || 'idle'") == "idle"
+    assert changes(browser) == 0 and published_tokens(served) == before
 
 
 def test_opening_a_link_creates_no_token(served: Served, browser: Browser) -> None:
     """A link such as /?auto=<id> (which once clicked a record's button on load) only shows the page."""
     before = published_tokens(served)
     browser.open(f"{served.base}/?auto={seed.OWN_TEMPLATE_ID}&password=x")
-    browser.wait_for("document.querySelectorAll('#records tbody tr').length >= 6")
-    time.sleep(SETTLE_S)
+    browser.wait_for("document.body.dataset.kept !== undefined")  # the page's start-up work is done
+    assert browser.evaluate("document.querySelectorAll('#records tbody tr').length") >= 6
     assert browser.evaluate("document.body.dataset.state || 'idle'") == "idle"
+    assert changes(browser) == 0
     assert published_tokens(served) == before
 
 
@@ -116,14 +160,14 @@ def test_only_a_persons_click_creates_a_token(served: Served, browser: Browser) 
     browser.wait_for(f"document.querySelector({json.dumps(button)}) !== null")
     before = published_tokens(served)
     browser.evaluate(f"document.querySelector({json.dumps(button)}).click()")  # a script's click: isTrusted false
-    time.sleep(SETTLE_S)
     assert browser.evaluate("document.body.dataset.state || 'idle'") == "idle"
-    assert published_tokens(served) == before
+    assert changes(browser) == 0
 
     browser.click(button)  # mouse events through the input pipeline, as a person's click
     browser.wait_for("['done', 'failed'].includes(document.body.dataset.state)")
     assert browser.evaluate("document.body.dataset.state") == "done"
-    assert published_tokens(served) == before + 2  # the QR code's token and the JSON one
+    assert changes(browser) == 1
+    assert published_tokens(served) == before + 1  # the QR code's token, and only it
 
 
 def test_a_kept_token_is_listed_with_its_qr_code_and_revoked_by_a_click(served: Served, browser: Browser) -> None:
@@ -146,12 +190,14 @@ def test_a_kept_token_is_listed_with_its_qr_code_and_revoked_by_a_click(served: 
     assert json.loads(loaded.stdout)["templateId"] == seed.OWN_TEMPLATE_ID
 
     revoke = f'#kept tr[data-id="{token_id}"] button.revoke'
+    sent = changes(browser)
     browser.evaluate(f"document.querySelector({json.dumps(revoke)}).click()")  # a script's click: nothing
-    time.sleep(SETTLE_S)
-    assert browser.evaluate("document.body.dataset.kept") == "1"
+    assert changes(browser) == sent
+    assert browser.evaluate("document.body.dataset.state") == "done"
     browser.click(revoke)
     browser.wait_for("['revoked', 'failed'].includes(document.body.dataset.state)")
     assert browser.evaluate("document.body.dataset.state") == "revoked"
     assert browser.evaluate("document.body.dataset.kept") == "0"
+    assert changes(browser) == sent + 1  # the one DELETE
     gone = served.cli("load", reference)
     assert gone.returncode == 1 and "error.platform.recordNotFound" in gone.stderr

@@ -19,7 +19,7 @@ from nmshd_tokens.domain.crypto import generate_key, generate_salt
 from nmshd_tokens.domain.references import Reference, SharedPasswordProtection, parse_reference
 from nmshd_tokens_local import seed
 from nmshd_tokens_local.cli import EXIT_BROKEN_PIPE
-from nmshd_tokens_local.serve import EXAMPLES_DIR
+from nmshd_tokens_local.serve_command import EXAMPLES_DIR
 
 from tests.e2e.conftest import API_KEY, Served, clean_env, executable, free_port, start_serve
 from tests.support import decode_qr, future, iso
@@ -74,6 +74,7 @@ def test_startup_output(served: Served) -> None:
         assert record_id in output
     assert seed.DEMO_PASSWORD in output and seed.DEMO_PIN in output
     assert "curl -s -X POST" in output and f"--create-dirs -o {EXAMPLES_DIR / 'token.png'}" in output
+    assert f"shell:    K={API_KEY} B={served.base}   " in output  # the variables of the README's examples
 
 
 def test_json_token_for_the_demo_file_loads_as_a_peer(served: Served) -> None:

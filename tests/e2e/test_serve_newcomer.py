@@ -8,6 +8,8 @@ import os
 import re
 import shutil
 import signal
+import socket
+import struct
 import subprocess
 import sys
 import time
@@ -80,7 +82,7 @@ def test_the_state_file_says_where_the_server_listens_and_holds_no_secret(served
 
 
 def test_records_find_the_server_through_the_state_file(served: Served) -> None:
-    added = command("records", "add-file", NMSHD_TOKENS_STATE=str(served.state_file))
+    added = command("records", "add-file", NMSHD_TOKENS_STATE_DIR=str(served.state_dir))
     assert added.returncode == 0, added.stderr
     file_id = json.loads(added.stdout)["id"]
     status, _, _ = request(served, "POST", FILE_PATH.format(file_id), accept="application/json")
@@ -91,13 +93,13 @@ def test_load_reads_a_reference_without_backbone_from_the_running_server(served:
     token = create_json(served, FILE_PATH.format(seed.FILE_ID))
     reference = parse_reference(token["reference"]["truncated"])
     bare = Reference(reference.id, reference.key).truncated  # names no backbone
-    done = command("load", bare, NMSHD_TOKENS_STATE=str(served.state_file))
+    done = command("load", bare, NMSHD_TOKENS_STATE_DIR=str(served.state_dir))
     assert done.returncode == 0, done.stderr
     assert json.loads(done.stdout)["fileId"] == seed.FILE_ID
 
 
 def test_status_prints_where_the_server_listens(served: Served) -> None:
-    done = command("status", NMSHD_TOKENS_STATE=str(served.state_file))
+    done = command("status", NMSHD_TOKENS_STATE_DIR=str(served.state_dir))
     assert done.returncode == 0, done.stderr
     assert f"web page: {served.base}/" in done.stdout
     assert f"DynamoDB: http://127.0.0.1:{served.dynamodb_port}" in done.stdout
@@ -107,17 +109,18 @@ def test_status_prints_where_the_server_listens(served: Served) -> None:
 def test_a_stale_state_file_is_ignored_with_a_clear_message(served: Served, tmp_path: Path) -> None:
     gone = subprocess.Popen([sys.executable, "-c", "pass"])  # noqa: S603 - a process that is gone at once
     gone.wait(timeout=COMMAND_TIMEOUT_S)
-    stale = tmp_path / "stale.json"
+    stale = tmp_path / "stale" / served.state_file.name
+    stale.parent.mkdir()
     state = json.loads(served.state_file.read_text(encoding="utf-8")) | {"pid": gone.pid}
     stale.write_text(json.dumps(state), encoding="utf-8")  # a live server's endpoints, a dead writer
     message = f"ignoring {stale}: the `nmshd-tokens serve` that wrote it (pid {gone.pid}) is no longer running"
 
-    status = command("status", NMSHD_TOKENS_STATE=str(stale))
+    status = command("status", NMSHD_TOKENS_STATE_DIR=str(stale.parent))
     assert status.returncode == 1
     assert message in status.stderr and "no running `nmshd-tokens serve` found" in status.stderr
 
     marker = json.loads(served.cli("records", "add-file").stdout)["id"]
-    listed = command("records", "list", NMSHD_TOKENS_STATE=str(stale))
+    listed = command("records", "list", NMSHD_TOKENS_STATE_DIR=str(stale.parent))
     assert message in listed.stderr
     assert marker not in listed.stdout  # the stale file's endpoint was not used
 
@@ -127,6 +130,47 @@ def test_the_state_file_goes_when_the_server_stops(serve: Callable[..., Served])
     assert server.state_file.is_file()
     assert server.stop(signal.SIGINT) == 0
     assert not server.state_file.exists()
+
+
+def test_two_servers_in_one_checkout_keep_their_own_state_and_the_commands_ask_which(tmp_path: Path) -> None:
+    """`make run` beside `serve --backbone standin`: both findable, neither overwrites or removes the other's state."""
+    shared = tmp_path / "checkout"
+    first = start_serve(tmp_path, state_dir=shared)
+    second = start_serve(tmp_path, "--no-seed", state_dir=shared)
+    try:
+        in_checkout = {"NMSHD_TOKENS_STATE_DIR": str(shared)}
+        status = command("status", **in_checkout)
+        assert status.returncode == 0, status.stderr
+        assert f"web page: {first.base}/" in status.stdout and f"web page: {second.base}/" in status.stdout
+
+        refused = command("records", "list", **in_checkout)
+        assert refused.returncode == 2
+        assert refused.stderr.strip() == (
+            "nmshd-tokens: error: 2 `nmshd-tokens serve` are running; name one: "
+            + ", ".join(f"--server {s.port} ({s.base})" for s in sorted((first, second), key=lambda s: s.port))
+        )
+        added = command("records", "add-file", "--server", str(second.port), **in_checkout)
+        assert added.returncode == 0, added.stderr
+        file_id = json.loads(added.stdout)["id"]
+        assert request(second, "POST", FILE_PATH.format(file_id), accept="application/json")[0] == 201
+        assert request(first, "POST", FILE_PATH.format(file_id), accept="application/json")[0] == 404
+
+        token = create_json(first, FILE_PATH.format(seed.FILE_ID))
+        reference = parse_reference(token["reference"]["truncated"])
+        bare = Reference(reference.id, reference.key).truncated  # names no backbone: the server's is asked
+        assert command("load", bare, **in_checkout).returncode == 2
+        loaded = command("load", bare, "--server", str(first.port), **in_checkout)
+        assert loaded.returncode == 0, loaded.stderr
+
+        assert second.stop(signal.SIGINT) == 0
+        assert first.state_file.is_file() and not second.state_file.exists()
+        status = command("status", **in_checkout)
+        assert status.returncode == 0 and f"web page: {first.base}/" in status.stdout, status.stderr
+        assert second.base not in status.stdout
+        assert command("records", "list", **in_checkout).returncode == 0  # the only one left is found
+    finally:
+        second.stop(signal.SIGINT)
+        first.stop(signal.SIGINT)
 
 
 def test_the_sample_dtos_of_the_readme_import_and_take_tokens(served: Served) -> None:
@@ -153,6 +197,19 @@ def test_stdout_shows_the_banner_and_access_lines_and_json_logs_go_to_stderr(ser
     assert any(json.loads(line)["message"] == "request refused" for line in json_lines), server.error_output
     assert not [line for line in stdout.splitlines() if line.lstrip().startswith("{")], stdout
     assert "API key: " in stdout and "ready in" in stdout
+
+
+def test_a_client_that_goes_away_is_one_quiet_line_and_no_traceback(serve: Callable[..., Served]) -> None:
+    """A browser tab closed while its PNGs load: the connection is reset before the answer is written."""
+    server = serve("--no-seed", split_streams=True)
+    connection = socket.create_connection(("127.0.0.1", server.port), timeout=COMMAND_TIMEOUT_S)
+    head = f"POST {FILE_PATH.format('FILaaaaaaaaaaaaaaaa1')} HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 100\r\n\r\n"
+    connection.sendall(head.encode() + b"{")
+    connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))  # close with a reset
+    connection.close()
+    stdout = _eventually(lambda: server.output, "(client went away) ConnectionResetError")
+    assert stdout.count("went away") == 1
+    assert "Traceback" not in server.error_output and "Exception occurred" not in server.error_output
 
 
 def _eventually(read: Callable[[], str], needle: str) -> str:
@@ -209,7 +266,7 @@ def test_make_run_takes_both_ports(tmp_path: Path) -> None:
         process = subprocess.Popen(  # noqa: S603 - make with fixed arguments
             arguments,
             cwd=ROOT,
-            env=clean_env(API_KEY=API_KEY, NMSHD_TOKENS_STATE=str(tmp_path / "state.json")),
+            env=clean_env(API_KEY=API_KEY, NMSHD_TOKENS_STATE_DIR=str(tmp_path / "state")),
             stdout=sink,
             stderr=subprocess.STDOUT,
             start_new_session=True,  # Ctrl-C reaches make and serve alike, as in a terminal
@@ -227,6 +284,16 @@ def test_make_run_takes_both_ports(tmp_path: Path) -> None:
             os.killpg(process.pid, signal.SIGINT)
         process.wait(timeout=STOP_DEADLINE_S)
     assert "stopped" in log.read_text(encoding="utf-8")
+
+
+def test_the_readme_shows_every_command_of_the_cli() -> None:
+    done = command("--help")
+    assert done.returncode == 0, done.stderr
+    commands = re.findall(r"^    (\w+) ", done.stdout.split("positional arguments:", 1)[1], flags=re.MULTILINE)
+    assert set(commands) == {"serve", "records", "load", "status", "address"}, done.stdout
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    for name in commands:
+        assert f"nmshd-tokens {name}" in readme, name
 
 
 def test_make_help_lists_setup_and_every_test_layer() -> None:
@@ -255,17 +322,25 @@ def _readme_section(title: str) -> str:
     return text.split(f"\n## {title}\n", 1)[1].split("\n## ", 1)[0]
 
 
+def _shell_line(served: Served) -> str:
+    """The banner's `K=… B=…` line, as a user pastes it before the README's examples."""
+    found = re.search(r"^shell: +(K=\S+ B=\S+) ", served.output, flags=re.MULTILINE)
+    assert found, served.output
+    return found.group(1)
+
+
 def _run_as_pasted(script: str, served: Served, tmp_path: Path) -> list[str]:
-    """Runs README lines in bash with the README's `B` and `K`; one output per command, in order."""
+    """Runs README lines in bash after the banner's `K=… B=…` line; one output per command, in order."""
     script = script.replace("/tmp/nmshd-tokens/", f"{tmp_path}/")  # the README's scratch folder, kept per test
     script = script.replace(".venv/bin/nmshd-tokens", " ".join(executable()))
+    script = _shell_line(served) + "\n" + script
     done = subprocess.run(  # noqa: S603 - the README's own lines
         ["bash", "-c", script],  # noqa: S607
         capture_output=True,
         text=True,
         timeout=COMMAND_TIMEOUT_S * 4,
         cwd=ROOT,
-        env=clean_env(B=served.base, K=API_KEY, NMSHD_TOKENS_STATE=str(served.state_file)),
+        env=clean_env(NMSHD_TOKENS_STATE_DIR=str(served.state_dir)),
         check=False,
     )
     assert done.returncode == 0, f"{script}\n{done.stderr}"

@@ -1,4 +1,4 @@
-"""Tool caches, reports and the local server's state file never show up as changes in git."""
+"""Tool caches, reports and the local servers' state files never show up as changes in git."""
 
 from __future__ import annotations
 
@@ -20,8 +20,8 @@ IGNORED = [
     ".coverage.host.123",
     "htmlcov/index.html",
     "tests/artifacts/local-page.png",
-    ".nmshd-tokens-serve.json",
-    ".nmshd-tokens-serve.jsonk3j2h1",  # the state file's atomic-write temporary
+    ".nmshd-tokens-serve-3000.json",  # one state file per running server, by API port
+    ".nmshd-tokens-serve-3000.jsonk3j2h1",  # a state file's atomic-write temporary
     "tests/upstream/node_modules/x/package.json",
     ".venv/bin/python",
     "shared/nmshd_tokens/__pycache__/cli.cpython-311.pyc",

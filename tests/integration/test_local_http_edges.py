@@ -1,4 +1,5 @@
-"""The local HTTP server at the socket: malformed framing is refused at once, and a burst of clients is queued.
+"""The local HTTP server at the socket: malformed framing is refused at once, every refusal of the HTTP layer is in
+the error envelope, a client that goes away is one quiet log line, and a burst of clients is queued.
 
 In-process servers on free loopback ports; the function echoes the body it got, so a well-framed body is shown to
 arrive intact.
@@ -7,17 +8,19 @@ arrive intact.
 from __future__ import annotations
 
 import errno
+import json
 import select
 import socket
+import struct
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
 from nmshd_tokens_local.functions import LocalFunction
+from nmshd_tokens_local.http_server import LocalApi, LocalHttpServer
 from nmshd_tokens_local.routes import ApiSpec, api_from_template
-from nmshd_tokens_local.server import LocalApi, LocalHttpServer
 from nmshd_tokens_local.tables import load_template
 
 from tests.support import ROOT
@@ -38,16 +41,22 @@ def api() -> ApiSpec:
     return api_from_template(load_template(), ROOT)
 
 
-@pytest.fixture
-def server(api: ApiSpec) -> Iterator[LocalHttpServer]:
-    functions = {logical_id: LocalFunction(spec, echo) for logical_id, spec in api.functions.items()}
-    local = LocalHttpServer(("127.0.0.1", 0), LocalApi(api, functions, KEY, log=lambda _: None), log=lambda _: None)
+def serving(
+    api: ApiSpec, function: Callable[[dict[str, Any], Any], Any], log: Callable[[str], None]
+) -> Iterator[LocalHttpServer]:
+    functions = {logical_id: LocalFunction(spec, function) for logical_id, spec in api.functions.items()}
+    local = LocalHttpServer(("127.0.0.1", 0), LocalApi(api, functions, KEY, log=log), log=log)
     thread = threading.Thread(target=local.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
     thread.start()
     yield local
     local.shutdown()
     local.server_close()
     thread.join(timeout=10)
+
+
+@pytest.fixture
+def server(api: ApiSpec) -> Iterator[LocalHttpServer]:
+    yield from serving(api, echo, lambda _: None)
 
 
 def exchange(server: LocalHttpServer, head: str, body: bytes = b"") -> bytes:
@@ -120,6 +129,85 @@ def test_a_refused_frame_is_the_end_of_the_connection(server: LocalHttpServer) -
         while chunk := connection.recv(65536):
             answer += chunk
     assert answer.count(b"HTTP/1.1 ") == 1 and answer.startswith(b"HTTP/1.1 400 ")
+
+
+def envelope(answer: bytes) -> dict[str, Any]:
+    head, _, body = answer.partition(b"\r\n\r\n")
+    assert b"Content-Type: application/json; charset=utf-8" in head, head
+    error: dict[str, Any] = json.loads(body)["error"]
+    assert set(error) == {"code", "message", "id", "time", "docs"}
+    assert error["docs"].endswith(error["code"])
+    return error
+
+
+@pytest.mark.parametrize(
+    ("head", "status", "code"),
+    [
+        (request_head("Content-Length: -1"), 400, "error.connector.http.malformedRequest"),
+        ("GET / HTTP/1.x\nHost: 127.0.0.1\n", 400, "error.connector.http.malformedRequest"),
+        ("GET / HTTP/1.1\nHost: evil.example\n", 421, "error.connector.http.misdirectedRequest"),
+        ("GET / HTTP/1.1\nHost: 127.0.0.1\n" + "X-Many: 1\n" * 101, 431, "error.connector.http.headersTooLarge"),
+        (
+            "GET / HTTP/1.1\nHost: 127.0.0.1\nX-Long: " + "a" * 70_000 + "\n",
+            431,
+            "error.connector.http.headersTooLarge",
+        ),
+        ("GET /" + "a" * 70_000 + " HTTP/1.1\nHost: 127.0.0.1\n", 414, "error.connector.http.uriTooLong"),
+        ("GET / HTTP/2.0\nHost: 127.0.0.1\n", 505, "error.connector.http.versionNotSupported"),
+    ],
+)
+def test_every_refusal_of_the_http_layer_is_in_the_error_envelope(
+    server: LocalHttpServer, head: str, status: int, code: str
+) -> None:
+    answer = exchange(server, head)
+    assert answer.startswith(f"HTTP/1.1 {status} ".encode()), answer[:300]
+    error = envelope(answer)
+    assert error["code"] == code
+    assert "70000" not in error["message"] and "aaaa" not in error["message"]  # nothing of the request echoed
+
+
+def test_a_framing_refusal_says_what_is_wrong(server: LocalHttpServer) -> None:
+    error = envelope(exchange(server, request_head("Content-Length: 2", "Content-Length: 3"), b"{}"))
+    assert error["message"] == "The request is not well-formed HTTP/1.1: Content-Length must be one decimal number."
+
+
+def close_abruptly(connection: socket.socket) -> None:
+    """Close with a TCP reset (SO_LINGER 0), as a browser tab or an interrupted curl may: no orderly FIN."""
+    connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+    connection.close()
+
+
+@pytest.mark.parametrize("when", ["while the server reads the body", "while the function runs"])
+def test_a_client_that_goes_away_is_one_quiet_log_line(
+    api: ApiSpec, capfd: pytest.CaptureFixture[str], when: str
+) -> None:
+    lines: list[str] = []
+    went_away = threading.Event()
+    arrived, release = threading.Event(), threading.Event()
+
+    def log(line: str) -> None:
+        lines.append(line)
+        if "went away" in line:
+            went_away.set()
+
+    def slow(event: dict[str, Any], context: Any) -> dict[str, Any]:
+        arrived.set()
+        release.wait(ANSWER_DEADLINE_S)
+        return echo(event, context)
+
+    for local in serving(api, slow, log):
+        connection = socket.create_connection(local.server_address[:2], timeout=ANSWER_DEADLINE_S)
+        if when == "while the server reads the body":
+            connection.sendall(request_head("Content-Length: 100", key=True).replace("\n", "\r\n").encode() + b"\r\n{")
+        else:
+            connection.sendall(request_head("Content-Length: 2", key=True).replace("\n", "\r\n").encode() + b"\r\n{}")
+            assert arrived.wait(ANSWER_DEADLINE_S)
+        close_abruptly(connection)
+        release.set()
+        assert went_away.wait(ANSWER_DEADLINE_S), lines
+    went = [line for line in lines if "went away" in line]
+    assert len(went) == 1 and went[0].split(") ")[1] in ("ConnectionResetError", "BrokenPipeError"), lines
+    assert capfd.readouterr().err == ""  # no traceback
 
 
 def test_a_base64_echo_shows_the_body_intact(server: LocalHttpServer) -> None:

@@ -15,10 +15,10 @@ from nmshd_tokens.storage.records_table import DynamoRecordsRepository
 from nmshd_tokens_local.errors import CommandError
 from nmshd_tokens_local.functions import LocalFunction
 from nmshd_tokens_local.gateway import HttpRequest
+from nmshd_tokens_local.http_server import LocalApi, LocalHttpServer
 from nmshd_tokens_local.page import render_page
 from nmshd_tokens_local.peer import load_token
 from nmshd_tokens_local.routes import ApiSpec, api_from_template
-from nmshd_tokens_local.server import LocalApi, LocalHttpServer
 from nmshd_tokens_local.tables import load_template
 
 from tests.conftest import BACKBONE_TABLE

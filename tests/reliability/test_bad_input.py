@@ -26,7 +26,7 @@ from nmshd_tokens.http.body import MAX_BODY_BYTES
 from nmshd_tokens.qr import qr_png
 from nmshd_tokens_local import seed
 from nmshd_tokens_local.cli import main
-from nmshd_tokens_local.server import MAX_BODY_BYTES as SERVER_MAX_BODY_BYTES
+from nmshd_tokens_local.http_server import MAX_BODY_BYTES as SERVER_MAX_BODY_BYTES
 
 from tests.e2e.conftest import executable
 from tests.reliability.conftest import API_KEY, Served, call, error_of

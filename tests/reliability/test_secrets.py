@@ -23,8 +23,8 @@ from nmshd_tokens.domain.encoding import b64_encode, b64url_encode
 from nmshd_tokens.domain.errors import ErrorKind
 from nmshd_tokens.domain.references import Reference, parse_reference
 from nmshd_tokens.storage import embedded_backbone, records_table
+from nmshd_tokens_local import http_server as local_server
 from nmshd_tokens_local import seed
-from nmshd_tokens_local import server as local_server
 from nmshd_tokens_local.functions import LocalFunction
 from nmshd_tokens_local.gateway import HttpRequest
 from nmshd_tokens_local.routes import api_from_template

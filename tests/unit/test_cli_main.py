@@ -32,8 +32,10 @@ def test_help_lists_the_commands(capsys: pytest.CaptureFixture[str]) -> None:
         main(["--help"])
     assert exited.value.code == 0
     out = capsys.readouterr().out
-    for command in ("serve", "records", "load"):
-        assert command in out
+    description = out.split("\n\n", 2)[1]
+    for command in ("serve", "records", "load", "status", "address"):
+        assert f"`{command}` " in description, description
+    assert description.rstrip().endswith(".")  # a sentence, not a line cut off after a comma
 
 
 @pytest.mark.parametrize(

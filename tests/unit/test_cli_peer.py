@@ -55,10 +55,18 @@ def test_read_reference_rejects_non_references(text: str) -> None:
 def test_read_reference_rejects_unreadable_images(tmp_path: Path) -> None:
     not_an_image = tmp_path / "x.png"
     not_an_image.write_bytes(b"not a png")
-    with pytest.raises(InputError, match="cannot read the image"):
+    with pytest.raises(InputError, match=r"^cannot read the image .*x\.png: not an image file \(PNG, JPEG, GIF …\)$"):
         read_reference(str(not_an_image))
-    with pytest.raises(InputError, match="cannot read the image"):
-        read_reference(str(tmp_path / "missing.png"))
+    text = tmp_path / "notes.txt"  # an existing file of any name is read as an image
+    text.write_text("hello", encoding="utf-8")
+    with pytest.raises(InputError, match=r"notes\.txt: not an image file"):
+        read_reference(str(text))
+    for missing in ("missing.png", "missing.JPG"):
+        with pytest.raises(InputError, match=rf"^cannot read the image .*{missing}: no such file$"):
+            read_reference(str(tmp_path / missing))
+    with pytest.raises(InputError, match=r"cannot read the image .*folder\.png: Is a directory$"):
+        (tmp_path / "folder.png").mkdir()
+        read_reference(str(tmp_path / "folder.png"))
     blank = tmp_path / "blank.png"
     from PIL import Image
 

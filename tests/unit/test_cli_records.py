@@ -12,7 +12,7 @@ from nmshd_tokens.domain.records import FileRecord, TemplateRecord
 from nmshd_tokens.domain.references import Reference, SharedPasswordProtection
 from nmshd_tokens_local.errors import InputError
 from nmshd_tokens_local.page import render_page
-from nmshd_tokens_local.records import (
+from nmshd_tokens_local.record_forms import (
     new_file,
     new_template,
     parse_indicator,
@@ -206,3 +206,9 @@ def test_page_inlines_records_without_secrets_and_cannot_be_broken_out_of() -> N
     assert b64url_encode(template.secret_key) not in page
     assert "</script><b>" not in page
     assert page.count("</script>") == 2  # the config block and the code block
+
+
+def test_page_shows_the_commands_as_serve_was_called() -> None:
+    page = render_page([], "the-key", "'/home/a b/.venv/bin/nmshd-tokens'")
+    assert "<code>&#x27;/home/a b/.venv/bin/nmshd-tokens&#x27; records add-file|" in page
+    assert '"program": "\'/home/a b/.venv/bin/nmshd-tokens\'"' in page  # the load command's, in the config

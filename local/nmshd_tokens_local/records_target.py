@@ -1,9 +1,8 @@
-"""The records table the CLI writes to: the one a running `serve` uses, unless configured otherwise."""
+"""The records table a `records` command works on: the one a running `serve` uses, unless configured otherwise."""
 
 from __future__ import annotations
 
 import os
-import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
@@ -14,17 +13,12 @@ from nmshd_tokens.storage.aws_clients import aws_client
 from nmshd_tokens.storage.records_table import DynamoRecordsRepository
 
 from .aws_env import ENDPOINT_VARIABLE, local_endpoint, use_endpoint
-from .errors import CommandError, InputError
-from .records import OwnRecord
-from .state import read_state
+from .errors import CommandError, InputError, note
+from .record_forms import OwnRecord
+from .state import find_server
 
 
-def note(line: str) -> None:
-    """A one-line remark on stderr that does not stop the command."""
-    print(f"nmshd-tokens: {line}", file=sys.stderr, flush=True)
-
-
-class RecordStore:
+class RecordsTarget:
     """Writes and lists records, turning every storage failure into a one-line CommandError."""
 
     def __init__(self, endpoint: str | None, settings: Settings) -> None:
@@ -35,13 +29,21 @@ class RecordStore:
 
     @classmethod
     def configured(
-        cls, endpoint: str | None = None, *, real_aws: bool = False, warn: Callable[[str], None] = note
-    ) -> RecordStore:
-        """`endpoint`, else AWS_ENDPOINT_URL_DYNAMODB, else the DynamoDB of the running `serve` (its state file),
-        else the default port of the embedded one; or real AWS."""
+        cls,
+        endpoint: str | None = None,
+        *,
+        real_aws: bool = False,
+        server: int | None = None,
+        warn: Callable[[str], None] = note,
+    ) -> RecordsTarget:
+        """`endpoint`; or the DynamoDB of the `serve` on API port `server`; else AWS_ENDPOINT_URL_DYNAMODB, else the
+        DynamoDB of the only running `serve` (its state file), else the default port of the embedded one; or real
+        AWS."""
         if real_aws:
             os.environ.pop(ENDPOINT_VARIABLE, None)  # boto3 itself would read it
             chosen = None
+        elif server is not None:
+            chosen = _running_serve_endpoint(warn, server)
         else:
             chosen = endpoint or os.environ.get(ENDPOINT_VARIABLE) or _running_serve_endpoint(warn) or local_endpoint()
         use_endpoint(chosen)
@@ -87,6 +89,6 @@ class RecordStore:
             return self.repository.list_own_records()
 
 
-def _running_serve_endpoint(warn: Callable[[str], None]) -> str | None:
-    state = read_state(warn)
+def _running_serve_endpoint(warn: Callable[[str], None], port: int | None = None) -> str | None:
+    state = find_server(warn, port)
     return state.dynamodb_endpoint if state is not None else None

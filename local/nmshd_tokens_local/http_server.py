@@ -4,12 +4,14 @@ Order of checks (SPEC §7): API key → 401, unknown route → 404, known path w
 then the function; a crash or an unreadable function result → 502, as API Gateway answers a broken Lambda.
 Before all of them the HTTP server makes two checks that only a server on a developer's machine needs: malformed
 framing → 400 (framing.py), and a Host that is not a loopback name → 421, so that a DNS-rebinding web page never
-gets an answer (the page holds the API key).
+gets an answer (the page holds the API key). Every answer, those and the HTTP parser's own (414, 431, …)
+included, is in the Connector's error envelope (SPEC §7). A client that goes away mid-request is one log line.
 """
 
 from __future__ import annotations
 
 import hmac
+import json
 import socketserver
 import sys
 import time
@@ -20,7 +22,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import urlsplit
 
-from nmshd_tokens.domain.errors import DomainError, ErrorKind
+from nmshd_tokens.domain.errors import DomainError, ErrorKind, error_envelope
 
 from .framing import BadFraming, read_body
 from .functions import LocalFunction
@@ -41,7 +43,16 @@ LOOPBACK_HOST_NAMES = ("127.0.0.1", "localhost")
 # beyond that has its SYNs dropped and waits for TCP's retransmit, a second or more).
 LISTEN_BACKLOG = 1024
 Log = Callable[[str], None]
-_TEXT = ("Content-Type", "text/plain; charset=utf-8")
+# The answers of the HTTP layer itself, before any route is known. The Connector has no code for them (Node's
+# parser answers plain text), so these are the local server's own, in the same envelope. The messages are fixed:
+# the parser's own would quote the request line, and with it a backbone query's password hash.
+HTTP_ERRORS: dict[int, tuple[str, str]] = {
+    400: ("error.connector.http.malformedRequest", "The request is not well-formed HTTP/1.1."),
+    414: ("error.connector.http.uriTooLong", "The request line is longer than 65536 bytes."),
+    421: ("error.connector.http.misdirectedRequest", "This local server answers only for {names}."),
+    431: ("error.connector.http.headersTooLarge", "The request has too many header fields or one is too long."),
+    505: ("error.connector.http.versionNotSupported", "Only HTTP/1.0 and HTTP/1.1 are supported."),
+}
 
 
 def _stderr(line: str) -> None:
@@ -60,6 +71,16 @@ def host_name(host_header: str | None) -> str | None:
     if parts.username is not None or parts.path or parts.query or parts.fragment:
         return None
     return parts.hostname
+
+
+def http_error(status: int, detail: str | None = None, **values: str) -> HttpResponse:
+    """An answer of the HTTP layer (HTTP_ERRORS) in the error envelope; `detail` is a sentence of our own."""
+    code, message = HTTP_ERRORS.get(status, HTTP_ERRORS[400])
+    message = message.format(**values)
+    if detail:
+        message = f"{message[:-1]}: {detail}."
+    body = json.dumps(error_envelope(code, message), separators=(",", ":")).encode("utf-8")
+    return HttpResponse(status, [("Content-Type", "application/json; charset=utf-8")], body)
 
 
 class LocalApi:
@@ -134,7 +155,7 @@ class _RequestHandler(BaseHTTPRequestHandler):
             body = read_body(self.headers, self.rfile, MAX_BODY_BYTES)
         except BadFraming as exc:
             self.close_connection = True  # the rest of the stream cannot be trusted to be a next request
-            response = HttpResponse(400, [_TEXT], f"Bad request: {exc}.\n".encode())
+            response = http_error(400, str(exc))
         else:
             response = self._respond(body)
         self._write(response)
@@ -145,8 +166,7 @@ class _RequestHandler(BaseHTTPRequestHandler):
 
     def _respond(self, body: bytes | None) -> HttpResponse:
         if not self.server.answers_for(self.headers.get_all("Host") or []):
-            names = " and ".join(sorted(self.server.host_names))
-            return HttpResponse(421, [_TEXT], f"This local server answers only for {names}.\n".encode())
+            return http_error(421, names=" and ".join(sorted(self.server.host_names)))
         if body is None:
             self.close_connection = True
             return envelope_response(ErrorKind.PAYLOAD_TOO_LARGE)
@@ -164,6 +184,15 @@ class _RequestHandler(BaseHTTPRequestHandler):
         self.end_headers()
         if self.command != "HEAD":
             self.wfile.write(response.body)
+
+    def send_error(self, code: int, message: str | None = None, explain: str | None = None) -> None:
+        """The HTTP parser's refusals (414, 431, 400, 505) in the envelope, instead of the base class's HTML page."""
+        self.close_connection = True
+        if self.request_version == "HTTP/0.9":  # a garbled request line: answer with a status line all the same
+            self.request_version = "HTTP/1.1"
+        response = http_error(code)
+        self._write(response)
+        self.server.log(f"(malformed request) {response.status}")
 
     def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - the base class's signature
         """Silenced: the base class would log the request line, query string (and password hash) included."""
@@ -194,6 +223,14 @@ class LocalHttpServer(ThreadingHTTPServer):
         self.log = log
         self.host_names = frozenset(name.lower() for name in host_names)
         super().__init__(address, _RequestHandler)
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        """A client that went away mid-request (a closed page, curl interrupted) is one line, not a traceback."""
+        error = sys.exc_info()[1]
+        if isinstance(error, ConnectionError):
+            self.log(f"(client went away) {type(error).__name__}")
+            return
+        super().handle_error(request, client_address)
 
     def answers_for(self, host_headers: list[str]) -> bool:
         """Exactly one Host header, naming one of our host names (any port)."""

@@ -1,4 +1,8 @@
-"""`nmshd-tokens serve`: the API on 127.0.0.1 with an embedded DynamoDB and demo records (SPEC §12)."""
+"""The `nmshd-tokens serve` command: the local stack started and stopped in order (SPEC §12).
+
+The embedded DynamoDB, the stand-in Backbone if asked for, the functions, the HTTP server (http_server.py) on
+127.0.0.1, the demo records and the banner; Ctrl-C stops them all.
+"""
 
 from __future__ import annotations
 
@@ -25,8 +29,9 @@ from .aws_env import ENDPOINT_VARIABLE, use_endpoint
 from .embedded_dynamodb import HOST, EmbeddedDynamoDB, check_port_free
 from .errors import CommandError
 from .functions import LocalFunction
+from .http_server import LocalApi, LocalHttpServer
 from .page import render_page
-from .record_store import RecordStore
+from .records_target import RecordsTarget
 from .routes import (
     BACKBONE_TOKEN_PATH,
     FILE_TOKEN_PATH,
@@ -39,7 +44,6 @@ from .routes import (
     api_from_template,
 )
 from .seed import DEMO_PASSWORD, FILE_ID, PASSWORD_TEMPLATE_ID, DemoRecord, seed
-from .server import LocalApi, LocalHttpServer
 from .standin_backbone import StandinBackbone
 from .state import ServeState, remove_state, write_state
 from .tables import TEMPLATE_PATH, create_tables, load_template
@@ -117,10 +121,16 @@ def _curl(url: str, api_key: str, accept: str, body: str | None = None, output: 
     return " ".join(shlex.quote(part) for part in parts)
 
 
-def _program() -> str:
-    """How the user called us, so the printed `load` line works when pasted (`.venv/bin/nmshd-tokens` …)."""
+def program() -> str:
+    """How the user called us, quoted for a shell, so that the printed and shown `load` and `records` lines work
+    when pasted (`.venv/bin/nmshd-tokens` …)."""
     invoked = sys.argv[0] if sys.argv else ""
-    return invoked if Path(invoked).name == "nmshd-tokens" else "nmshd-tokens"
+    return shlex.quote(invoked) if Path(invoked).name == "nmshd-tokens" else "nmshd-tokens"
+
+
+def shell_variables(api_key: str, api_url: str) -> str:
+    """`K=<key> B=<base URL>`, quoted for a POSIX shell: the variables the README's examples use."""
+    return f"K={shlex.quote(api_key)} B={shlex.quote(api_url)}"
 
 
 def _banner(api_key: str, demos: list[DemoRecord], state: ServeState, state_file: Path | None) -> None:
@@ -135,7 +145,8 @@ def _banner(api_key: str, demos: list[DemoRecord], state: ServeState, state_file
     say(f"web page: {state.page_url}")
     say(f"DynamoDB: {state.dynamodb_endpoint or 'AWS (no endpoint override)'}")
     if state_file is not None:
-        say(f"state:    {state_file} (records, load and status find this server through it)")
+        say(f"state:    {state_file} (records, load and status find it; --server {state.port} when several run)")
+    say(f"shell:    {shell_variables(api_key, state.api_url)}   (paste it: the README's examples use $K and $B)")
     if not demos:
         return
     file_url = state.api_url + FILE_TOKEN_PATH.replace("{id}", FILE_ID)
@@ -146,9 +157,9 @@ def _banner(api_key: str, demos: list[DemoRecord], state: ServeState, state_file
     say("try:")
     say("  " + _curl(file_url, api_key, "application/json"))
     say("  " + _curl(file_url, api_key, "image/png", output=token_png))
-    say(f"  {_program()} load {shlex.quote(str(token_png))}")
+    say(f"  {program()} load {shlex.quote(str(token_png))}")
     say("  " + _curl(template_url, api_key, "image/png", body=body, output=template_png))
-    say(f"  {_program()} load {shlex.quote(str(template_png))} --password {shlex.quote(DEMO_PASSWORD)}")
+    say(f"  {program()} load {shlex.quote(str(template_png))} --password {shlex.quote(DEMO_PASSWORD)}")
 
 
 def _record_state(state: ServeState) -> Path | None:
@@ -200,7 +211,10 @@ def _start(
     say(f"loading functions {', '.join(api.functions)}…")
     functions = {logical_id: LocalFunction.load(spec) for logical_id, spec in api.functions.items()}
     send_json_logs_to_stderr()
-    local_api = LocalApi(api, functions, api_key, page=lambda: render_page(records.list_own_records(), api_key))
+    called_as = program()
+    local_api = LocalApi(
+        api, functions, api_key, page=lambda: render_page(records.list_own_records(), api_key, called_as)
+    )
     try:
         return LocalHttpServer((HOST, options.port), local_api, log=say)
     except OSError as exc:
@@ -245,7 +259,7 @@ def _serve(options: ServeOptions, api: ApiSpec, template: dict[str, Any], base_u
     database, endpoint = _start_dynamodb(options)
     try:
         use_endpoint(endpoint)
-        store = RecordStore(endpoint, settings)
+        store = RecordsTarget(endpoint, settings)
         embedded_endpoint = endpoint if database is not None else None
         server = _start(options, api, template, settings, store.repository, api_key, embedded_endpoint)
         with store.failures():
@@ -270,7 +284,7 @@ def _serve(options: ServeOptions, api: ApiSpec, template: dict[str, Any], base_u
         stop.event.wait()
         say("stopping…")
     finally:
-        remove_state(state.pid)
+        remove_state(state)
         server.shutdown()
         server.server_close()
         thread.join(timeout=5)

@@ -1,4 +1,5 @@
-"""Files and RelationshipTemplates for the records table: built from CLI options or Connector DTOs, shown as JSON."""
+"""The forms a File or RelationshipTemplate record takes outside its table: built from CLI options or Connector
+DTOs, shown as JSON (the full record for the operator, a summary without secrets for the page)."""
 
 from __future__ import annotations
 
