@@ -14,8 +14,9 @@ speaks to it in tests/unit/test_upstream_backbone.py. For tests and `nmshd-token
     standin.stop()
 
 Test knobs: `add_device` (more devices, other identities), `token_lifetime`, `quota_exhausted`, `major_version`,
-`fail_next`, `delay_next`, `revoke_access_tokens`, `reset_failed_attempts`, a settable `clock`; `tokens`, `calls`
-and `logins` to inspect what arrived (with `record_wire=True`, each call keeps its headers, query and body too).
+`fail_next`, `delay_next`, `hold_next`, `drop_connections`, `revoke_access_tokens`, `reset_failed_attempts`, a
+settable `clock`; `tokens`, `calls`, `logins` and `connections_opened` to inspect what arrived (with
+`record_wire=True`, each call keeps its headers, query and body too).
 """
 
 from __future__ import annotations
@@ -67,6 +68,7 @@ _ERROR_ID_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ123456789"  # the Backbone's: no I
 _TOKEN_ID_RE = re.compile(r"TOK[A-Za-z0-9]{1,17}")
 _JSON = "application/json; charset=utf-8"
 _INVALID_ID = "'id': The ID or Address is not valid. Check length, prefix and the used characters."
+_HOLD_LIMIT = 30.0  # a held request waits for its release at most this long (a test that forgot to release it)
 
 
 class Headers(Protocol):
@@ -181,6 +183,7 @@ class _Fault:
     route: str | None
     status: int | None = None
     delay: float = 0.0
+    hold: threading.Event | None = None
 
 
 def _json_reply(status: int, payload: dict[str, Any], headers: dict[str, str] | None = None) -> Reply:
@@ -193,11 +196,13 @@ class _StandinServer(ThreadingHTTPServer):
     def __init__(self, address: tuple[str, int], handler: type[BaseHTTPRequestHandler]) -> None:
         self._connections: set[socket.socket] = set()
         self._connections_lock = threading.Lock()
+        self.opened = 0
         super().__init__(address, handler)
 
     def process_request(self, request: Any, client_address: Any) -> None:
         with self._connections_lock:
             self._connections.add(request)
+            self.opened += 1
         super().process_request(request, client_address)
 
     def shutdown_request(self, request: Any) -> None:
@@ -314,6 +319,23 @@ class StandinBackbone:
         with self._lock:
             self._faults.append(_Fault(count, route, delay=seconds))
 
+    def hold_next(self, count: int, route: str | None = None) -> threading.Event:
+        """The next `count` requests (to `route`) wait until the returned event is set, then are handled."""
+        release = threading.Event()
+        with self._lock:
+            self._faults.append(_Fault(count, route, hold=release))
+        return release
+
+    def drop_connections(self) -> None:
+        """Closes every open connection, as a server does with kept-alive connections that were idle too long."""
+        if self._server is not None:
+            self._server.close_connections()
+
+    @property
+    def connections_opened(self) -> int:
+        """TCP connections accepted since the start."""
+        return self._server.opened if self._server is not None else 0
+
     def revoke_access_tokens(self) -> None:
         """Every issued access token becomes unknown, as after a change of the Backbone's signing keys."""
         with self._lock:
@@ -338,6 +360,8 @@ class StandinBackbone:
             fault = self._take_fault(route)
         if fault is not None and fault.delay:
             time.sleep(fault.delay)
+        if fault is not None and fault.hold is not None:
+            fault.hold.wait(_HOLD_LIMIT)
         correlation = (headers.get("X-Correlation-ID") or secrets.token_hex(16))[:100]
         if fault is not None and fault.status is not None:
             reply = self._fault_reply(fault.status)
