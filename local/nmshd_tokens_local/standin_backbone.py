@@ -184,6 +184,7 @@ class _Fault:
     status: int | None = None
     delay: float = 0.0
     hold: threading.Event | None = None
+    body: bytes | None = None
 
 
 def _json_reply(status: int, payload: dict[str, Any], headers: dict[str, str] | None = None) -> Reply:
@@ -309,10 +310,10 @@ class StandinBackbone:
             self.devices[device.username] = device
         return device
 
-    def fail_next(self, count: int, status: int = 503, route: str | None = None) -> None:
-        """The next `count` requests (to `route`: "login" or "tokens"; None: any) answer `status`."""
+    def fail_next(self, count: int, status: int = 503, route: str | None = None, body: bytes | None = None) -> None:
+        """The next `count` requests (to `route`: "login" or "tokens"; None: any) answer `status` (with `body`)."""
         with self._lock:
-            self._faults.append(_Fault(count, route, status=status))
+            self._faults.append(_Fault(count, route, status=status, body=body))
 
     def delay_next(self, count: int, seconds: float, route: str | None = None) -> None:
         """The next `count` requests wait `seconds` before they are handled (client timeouts)."""
@@ -364,7 +365,7 @@ class StandinBackbone:
             fault.hold.wait(_HOLD_LIMIT)
         correlation = (headers.get("X-Correlation-ID") or secrets.token_hex(16))[:100]
         if fault is not None and fault.status is not None:
-            reply = self._fault_reply(fault.status)
+            reply = self._fault_reply(fault.status, fault.body)
         else:
             with self._lock:
                 session, _ = self._caller(headers)  # judged when handled (a delay may have outlived the bearer)
@@ -391,7 +392,9 @@ class StandinBackbone:
                 return fault
         return None
 
-    def _fault_reply(self, status: int) -> Reply:
+    def _fault_reply(self, status: int, body: bytes | None) -> Reply:
+        if body is not None:
+            return Reply(status, body)
         if status == 500:
             return _json_reply(500, self._envelope("error.platform.unexpected", "An unexpected error occurred."))
         return Reply(status, b"upstream unavailable", "text/plain")  # what a proxy in front would answer
