@@ -112,7 +112,7 @@ class PooledTransport:
         self._prefix = parts.path.rstrip("/")  # a Backbone behind a path prefix
         self._max_body = max_body
         # Certificates and host names are verified (urllib3's default); no User-Agent header, as before.
-        self._pool = urllib3.PoolManager(num_pools=1, maxsize=_POOL_SIZE, headers={"User-Agent": SKIP_HEADER})
+        self._pool = urllib3.PoolManager(num_pools=1, maxsize=_POOL_SIZE)
 
     def request(
         self, method: str, target: str, body: bytes | None, headers: Mapping[str, str], timeout: float
@@ -122,7 +122,7 @@ class PooledTransport:
                 method,
                 self._origin + self._prefix + target,
                 body=body,
-                headers=dict(headers),
+                headers={"User-Agent": SKIP_HEADER, **headers},
                 timeout=urllib3.Timeout(connect=timeout, read=timeout),
                 retries=False,
                 redirect=False,
