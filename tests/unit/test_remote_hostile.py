@@ -189,3 +189,12 @@ def test_a_body_over_the_limit_is_503(bad: tuple[BadServer, str]) -> None:
     server.body += b" " * MAX_ANSWER_BYTES  # valid JSON, but longer than any answer of the Backbone's
     assert_unavailable(client(url).publish, draft())
     assert server.paths.count("/api/v2/Tokens") == 2  # retried once (attempts=2), then given up
+
+
+def test_after_an_answer_over_the_limit_the_next_call_gets_a_fresh_connection(bad: tuple[BadServer, str]) -> None:
+    server, url = bad
+    remote = client(url)
+    server.body = b'{"result": {"majorVersion": "7"}}' + b" " * MAX_ANSWER_BYTES
+    assert remote.check_version() is False
+    server.body = b'{"result": {"majorVersion": "7"}}'
+    assert remote.check_version() is True

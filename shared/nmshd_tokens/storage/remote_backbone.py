@@ -43,7 +43,7 @@ _JSON = "application/json"
 _FORM = "application/x-www-form-urlencoded"
 # A token's content may be 10 MiB (the Backbone's limit), 13.4 MiB in base64: any answer of ours fits in 16 MiB.
 MAX_ANSWER_BYTES = 16 * 1024 * 1024
-_POOL_SIZE = 4  # kept connections; the local server's threads may want more at once (then extra ones are closed)
+_POOL_SIZE = 10  # kept connections: a Lambda uses one; the local server's threads may use more at once
 _MIN_ATTEMPT_SECONDS = 0.05  # less time than this left: another attempt cannot succeed
 # The Backbone's validation message when it treats the caller as anonymous (see _answered_as_anonymous).
 _ANONYMOUS_CONTENT_MESSAGE = "must be empty"
@@ -132,14 +132,14 @@ class PooledTransport:
             raise Unreachable(type(exc).__name__) from None
         try:
             data = response.read(self._max_body + 1)
+            failure = "AnswerTooLarge" if len(data) > self._max_body else None
         except (urllib3.exceptions.HTTPError, OSError) as exc:
-            response.close()
-            raise Unreachable(type(exc).__name__) from None
-        finally:
-            response.release_conn()
-        if len(data) > self._max_body:
-            response.close()  # not drained: the rest may be endless
-            raise Unreachable("AnswerTooLarge")
+            failure = type(exc).__name__
+        if failure is not None:
+            response.close()  # the connection too: what is left of the answer is not read (it may be endless)
+        response.release_conn()
+        if failure is not None:
+            raise Unreachable(failure)
         return Answer(response.status, data)
 
     def close(self) -> None:
