@@ -102,8 +102,10 @@ class PooledTransport:
     """urllib3's connection pool (already loaded by botocore): kept-alive connections, so a warm Lambda skips the
     TCP and TLS handshakes, and a connection the server closed while idle is replaced before it is used.
 
-    One attempt per call, no redirects: retries and the time budget are RemoteBackbone's. An answer is read up to
-    `max_body` bytes; a longer one is cut off and the connection dropped.
+    One attempt per call, no redirects: retries and the time budget are RemoteBackbone's, not urllib3's `Retry`,
+    which logs the URL (a peer load's `?password=` hash) at WARNING on each retry, sleeps with `time.sleep`, has
+    no full jitter and no deadline across attempts. An answer is read up to `max_body` bytes; a longer one is cut
+    off and the connection dropped.
     """
 
     def __init__(self, base_url: str, max_body: int = MAX_ANSWER_BYTES) -> None:
