@@ -5,7 +5,7 @@ from __future__ import annotations
 from aws_lambda_powertools.event_handler import Response
 from nmshd_tokens.container import Container
 from nmshd_tokens.entry_points.api import api_handler, at_init
-from nmshd_tokens.http.pages import open_in_app_page
+from nmshd_tokens.http.pages import PAGE_HEADERS, open_in_app_page
 from nmshd_tokens.http.resolver import create_resolver
 from nmshd_tokens.http.responses import json_response
 from nmshd_tokens.observability import LambdaHandler
@@ -28,6 +28,7 @@ def create_handler(container: Container) -> LambdaHandler:
             status_code=200 if found else 404,
             content_type="text/html; charset=utf-8",
             body=open_in_app_page(found),
+            headers=dict(PAGE_HEADERS),  # a copy: Response adds Content-Type to the dict it gets
         )
 
     return api_handler(app)

@@ -14,8 +14,9 @@ speaks to it in tests/unit/test_upstream_backbone.py. For tests and `nmshd-token
     standin.stop()
 
 Test knobs: `add_device` (more devices, other identities), `token_lifetime`, `quota_exhausted`, `major_version`,
-`fail_next`, `delay_next`, `revoke_access_tokens`, `reset_failed_attempts`, a settable `clock`; `tokens`, `calls`
-and `logins` to inspect what arrived (with `record_wire=True`, each call keeps its headers, query and body too).
+`fail_next`, `delay_next`, `hold_next`, `drop_connections`, `revoke_access_tokens`, `reset_failed_attempts`, a
+settable `clock`; `tokens`, `calls`, `logins` and `connections_opened` to inspect what arrived (with
+`record_wire=True`, each call keeps its headers, query and body too).
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ import re
 import secrets
 import socket
 import string
+import sys
 import threading
 import time
 from collections.abc import Callable, Iterable
@@ -67,6 +69,7 @@ _ERROR_ID_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ123456789"  # the Backbone's: no I
 _TOKEN_ID_RE = re.compile(r"TOK[A-Za-z0-9]{1,17}")
 _JSON = "application/json; charset=utf-8"
 _INVALID_ID = "'id': The ID or Address is not valid. Check length, prefix and the used characters."
+_HOLD_LIMIT = 30.0  # a held request waits for its release at most this long (a test that forgot to release it)
 
 
 class Headers(Protocol):
@@ -181,6 +184,8 @@ class _Fault:
     route: str | None
     status: int | None = None
     delay: float = 0.0
+    hold: threading.Event | None = None
+    body: bytes | None = None
 
 
 def _json_reply(status: int, payload: dict[str, Any], headers: dict[str, str] | None = None) -> Reply:
@@ -193,17 +198,24 @@ class _StandinServer(ThreadingHTTPServer):
     def __init__(self, address: tuple[str, int], handler: type[BaseHTTPRequestHandler]) -> None:
         self._connections: set[socket.socket] = set()
         self._connections_lock = threading.Lock()
+        self.opened = 0
         super().__init__(address, handler)
 
     def process_request(self, request: Any, client_address: Any) -> None:
         with self._connections_lock:
             self._connections.add(request)
+            self.opened += 1
         super().process_request(request, client_address)
 
     def shutdown_request(self, request: Any) -> None:
         with self._connections_lock:
             self._connections.discard(request)
         super().shutdown_request(request)
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        """A client that went away mid-request is no fault of the stand-in's: no traceback for it."""
+        if not isinstance(sys.exc_info()[1], ConnectionResetError | BrokenPipeError):
+            super().handle_error(request, client_address)
 
     def close_connections(self) -> None:
         """Ends every open connection: its handler thread reads end-of-stream and returns."""
@@ -304,15 +316,32 @@ class StandinBackbone:
             self.devices[device.username] = device
         return device
 
-    def fail_next(self, count: int, status: int = 503, route: str | None = None) -> None:
-        """The next `count` requests (to `route`: "login" or "tokens"; None: any) answer `status`."""
+    def fail_next(self, count: int, status: int = 503, route: str | None = None, body: bytes | None = None) -> None:
+        """The next `count` requests (to `route`: "login" or "tokens"; None: any) answer `status` (with `body`)."""
         with self._lock:
-            self._faults.append(_Fault(count, route, status=status))
+            self._faults.append(_Fault(count, route, status=status, body=body))
 
     def delay_next(self, count: int, seconds: float, route: str | None = None) -> None:
         """The next `count` requests wait `seconds` before they are handled (client timeouts)."""
         with self._lock:
             self._faults.append(_Fault(count, route, delay=seconds))
+
+    def hold_next(self, count: int, route: str | None = None) -> threading.Event:
+        """The next `count` requests (to `route`) wait until the returned event is set, then are handled."""
+        release = threading.Event()
+        with self._lock:
+            self._faults.append(_Fault(count, route, hold=release))
+        return release
+
+    def drop_connections(self) -> None:
+        """Closes every open connection, as a server does with kept-alive connections that were idle too long."""
+        if self._server is not None:
+            self._server.close_connections()
+
+    @property
+    def connections_opened(self) -> int:
+        """TCP connections accepted since the start."""
+        return self._server.opened if self._server is not None else 0
 
     def revoke_access_tokens(self) -> None:
         """Every issued access token becomes unknown, as after a change of the Backbone's signing keys."""
@@ -338,9 +367,11 @@ class StandinBackbone:
             fault = self._take_fault(route)
         if fault is not None and fault.delay:
             time.sleep(fault.delay)
+        if fault is not None and fault.hold is not None:
+            fault.hold.wait(_HOLD_LIMIT)
         correlation = (headers.get("X-Correlation-ID") or secrets.token_hex(16))[:100]
         if fault is not None and fault.status is not None:
-            reply = self._fault_reply(fault.status)
+            reply = self._fault_reply(fault.status, fault.body)
         else:
             with self._lock:
                 session, _ = self._caller(headers)  # judged when handled (a delay may have outlived the bearer)
@@ -360,6 +391,21 @@ class StandinBackbone:
         )
         return Call(method, path, bearer, caller, recorded, query, body)
 
+    def own_hosts(self) -> set[tuple[str, int | None]]:
+        """The Host values that name this stand-in: its loopback address or localhost, with its port."""
+        names = (
+            {self.host.lower(), "localhost", "127.0.0.1"} if self.host in ("127.0.0.1", "localhost") else {self.host}
+        )
+        return {(name, self.port) for name in names}
+
+    def misdirected_request(self) -> Reply:
+        """421 in the Backbone's envelope (the code is the stand-in's own: the Backbone never answers 421)."""
+        message = f"This stand-in answers only for {self.host}:{self.port}."
+        return self._error(421, "error.standin.misdirectedRequest", message)
+
+    def unparseable_request(self, message: str) -> Reply:
+        return self._unparseable(message)
+
     def _take_fault(self, route: str | None) -> _Fault | None:
         for fault in self._faults:
             if fault.remaining > 0 and fault.route in (None, route):
@@ -367,7 +413,9 @@ class StandinBackbone:
                 return fault
         return None
 
-    def _fault_reply(self, status: int) -> Reply:
+    def _fault_reply(self, status: int, body: bytes | None) -> Reply:
+        if body is not None:
+            return Reply(status, body)
         if status == 500:
             return _json_reply(500, self._envelope("error.platform.unexpected", "An unexpected error occurred."))
         return Reply(status, b"upstream unavailable", "text/plain")  # what a proxy in front would answer
@@ -386,6 +434,10 @@ class StandinBackbone:
             return self._delete(session, path.rsplit("/", 1)[1])
         if method == "GET" and lower == "/api/v2/version":
             return _json_reply(200, {"result": {"majorVersion": self.major_version}})
+        allowed = _allowed_methods(lower)
+        if allowed:
+            # ASP.NET Core's routing for a route of other methods (no CORS policy answers a preflight): no body.
+            return Reply(405, content_type=None, headers={"Allow": ", ".join(allowed)})
         return Reply(404, content_type="text/plain")
 
     def _now(self) -> datetime:
@@ -488,7 +540,7 @@ class StandinBackbone:
             return Reply(415, json.dumps(problem).encode(), "application/problem+json; charset=utf-8")
         try:
             data = json.loads(body)
-        except ValueError:
+        except (ValueError, RecursionError):  # not JSON, not UTF-8, or nested deeper than the parser goes
             return self._unparseable("'$': The request body is not valid JSON.")
         if not isinstance(data, dict):
             return self._unparseable("'$': The JSON value could not be converted to CreateTokenRequest.")
@@ -640,6 +692,38 @@ class StandinBackbone:
         )
 
 
+def _allowed_methods(lower_path: str) -> tuple[str, ...]:
+    """The methods of the route at `lower_path`; () for a path the Backbone has no route for."""
+    if lower_path in ("/connect/token", "/api/v2/tokens"):
+        return ("POST",)
+    if lower_path.startswith("/api/v2/tokens/") and lower_path.count("/") == 4:
+        return ("GET", "DELETE")
+    if lower_path == "/api/v2/version":
+        return ("GET",)
+    return ()
+
+
+def _content_length(values: list[str]) -> int | None:
+    """The one Content-Length, 0 without one; None when it is repeated or not a decimal number."""
+    if not values:
+        return 0
+    if len(values) > 1 or not values[0].strip().isascii() or not values[0].strip().isdecimal():
+        return None
+    return int(values[0].strip())
+
+
+def _host_and_port(host_header: str) -> tuple[str, int | None] | None:
+    """`LocalHost:8090` → ("localhost", 8090); None when it is not a host[:port]."""
+    try:
+        parts = urlsplit(f"//{host_header.strip()}")
+        port = parts.port
+    except ValueError:
+        return None
+    if parts.hostname is None or parts.username is not None or parts.path or parts.query or parts.fragment:
+        return None
+    return parts.hostname, port
+
+
 def _media_type(headers: Headers) -> str:
     return (headers.get("Content-Type") or "").split(";", 1)[0].strip().lower()
 
@@ -694,19 +778,22 @@ class _Handler(BaseHTTPRequestHandler):
     disable_nagle_algorithm = True  # headers and body go out in separate writes: no 40 ms delayed-ACK stalls
     standin: StandinBackbone  # set on the subclass that `start` creates
 
-    def do_GET(self) -> None:
-        self._serve("GET")
-
-    def do_POST(self) -> None:
-        self._serve("POST")
-
-    def do_DELETE(self) -> None:
-        self._serve("DELETE")
+    def __getattr__(self, name: str) -> Callable[[], None]:
+        """Every method is routed (OPTIONS, PUT, …): 405 + Allow on a known path, else 404, never an HTML 501."""
+        if name.startswith("do_"):
+            return lambda: self._serve(self.command)
+        raise AttributeError(name)
 
     def _serve(self, method: str) -> None:
-        length = int(self.headers.get("Content-Length") or 0)
-        body = self.rfile.read(length) if length else b""
-        reply = self.standin.handle(method, self.path, self.headers, body)
+        reply = self._misdirected()
+        length = _content_length(self.headers.get_all("Content-Length") or [])
+        if reply is None and length is None:
+            reply = self.standin.unparseable_request("The 'Content-Length' header is not valid.")
+        if reply is not None:
+            self.close_connection = True  # the body's end is unknown (or not ours to read)
+        else:
+            body = self.rfile.read(length) if length else b""
+            reply = self.standin.handle(method, self.path, self.headers, body)
         self.send_response(reply.status)
         if reply.content_type:
             self.send_header("Content-Type", reply.content_type)
@@ -716,9 +803,21 @@ class _Handler(BaseHTTPRequestHandler):
             self.send_header(name, value)
         try:
             self.end_headers()
-            self.wfile.write(reply.body)
+            if method != "HEAD":
+                self.wfile.write(reply.body)
         except (BrokenPipeError, ConnectionResetError):  # the client gave up (a timeout test)
             self.close_connection = True
+
+    def _misdirected(self) -> Reply | None:
+        """421 unless there is exactly one Host header and it names this stand-in: its loopback host and port.
+
+        As the local server: a DNS-rebinding web page gets no answer from a server without real authentication.
+        """
+        hosts = self.headers.get_all("Host") or []
+        standin = self.standin
+        if len(hosts) == 1 and _host_and_port(hosts[0]) in standin.own_hosts():
+            return None
+        return standin.misdirected_request()
 
     def log_message(self, format: str, *args: Any) -> None:
         """Silent: request lines carry password hashes in their query."""

@@ -188,6 +188,7 @@ def test_backbone_needs_no_key_and_serves_the_reference_page(served: Served) -> 
     assert status == 200 and json.loads(raw)["result"]["id"] == token["id"]
     status, headers, raw = request(served, "GET", f"/backbone/r/{token['id']}", key=None)
     assert status == 200 and headers["content-type"].startswith("text/html")
+    assert "frame-ancestors 'none'" in headers["content-security-policy"] and headers["cache-control"] == "no-store"
 
 
 def test_records_add_template_list_and_load(served: Served) -> None:

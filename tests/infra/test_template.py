@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from tests.infra.conftest import BASIC_EXECUTION_ROLE, ROOT, TEMPLATE
+from tests.infra.conftest import BASIC_EXECUTION_ROLE, REMOTE_PARAMETERS, ROOT, TEMPLATE, deployed_view
 
 TABLES = ("RecordsTable", "BackboneTable")
 FUNCTIONS = (
@@ -650,3 +650,156 @@ def test_one_dashboard_graphs_the_key_metrics(resources: dict[str, Any]) -> None
     assert len(titles) == 8 and "Tokens created" in titles and "Refusals by error code" in titles
     for name in ("TokensCreated", "RequestsRefused", "WrongPasswords", "TokensLocked", "BackboneLatency"):
         assert name in body, name
+
+
+# --- the keyless /health, the access log, the customer-managed key --------------------------------------------
+
+KMS_KEY = "arn:aws:kms:eu-central-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab"
+KMS_KEY_REF = {"Ref": "KmsKeyArn"}
+# What a line of the access log may hold: who, when, which route (its template), what came back. Never a query
+# string, a path's values, headers, bodies or the API key's value.
+ACCESS_LOG_VARIABLES = {
+    "$context.requestId",
+    "$context.identity.sourceIp",
+    "$context.requestTime",
+    "$context.httpMethod",
+    "$context.resourcePath",
+    "$context.status",
+    "$context.protocol",
+    "$context.responseLength",
+    "$context.responseLatency",
+    "$context.integration.latency",
+    "$context.identity.apiKeyId",
+    "$context.error.responseType",
+}
+
+
+def stage_properties(resources: dict[str, Any]) -> dict[str, Any]:
+    _, stage = only(resources, "AWS::ApiGateway::Stage")
+    properties: dict[str, Any] = stage["Properties"]
+    return properties
+
+
+def test_health_is_throttled_by_the_stage_and_has_its_own_concurrency(
+    resources: dict[str, Any], source_template: dict[str, Any], transformed_raw: dict[str, Any]
+) -> None:
+    settings = stage_properties(resources)["MethodSettings"]
+    health = [setting for setting in settings if setting["ResourcePath"].replace("~1", "/") == "//health"]
+    assert health == [
+        {
+            "ResourcePath": "/~1health",  # a "/" in a method setting's path is spelled "~1"
+            "HttpMethod": "GET",
+            "ThrottlingRateLimit": {"Ref": "HealthRateLimit"},
+            "ThrottlingBurstLimit": {"Ref": "HealthBurstLimit"},
+        }
+    ]
+    assert ("/health", "get") in operations(api_body(resources))  # the setting names a method that exists
+    parameters = source_template["Parameters"]
+    assert (parameters["HealthRateLimit"]["Default"], parameters["HealthBurstLimit"]["Default"]) == (10, 20)
+    properties = resources["ServiceStatusFunction"]["Properties"]
+    assert properties["ReservedConcurrentExecutions"] == {"Ref": "HealthConcurrency"}
+    assert parameters["HealthConcurrency"]["Default"] == 5
+    unreserved = deployed_view(transformed_raw, {"HealthConcurrency": "0"})["Resources"]["ServiceStatusFunction"]
+    assert "ReservedConcurrentExecutions" not in unreserved["Properties"]
+
+
+def test_the_access_log_holds_no_query_string_path_value_or_key(resources: dict[str, Any]) -> None:
+    setting = stage_properties(resources)["AccessLogSetting"]
+    assert setting["DestinationArn"] == {"Fn::GetAtt": ["ApiAccessLogGroup", "Arn"]}
+    line = json.loads(setting["Format"])  # one JSON object per request
+    assert set(line.values()) <= ACCESS_LOG_VARIABLES, set(line.values()) - ACCESS_LOG_VARIABLES
+    assert {"$context.requestId", "$context.resourcePath", "$context.status"} <= set(line.values())
+    variables = set(re.findall(r"\$[\w.]+", setting["Format"]))
+    assert variables == set(line.values())  # nothing outside the named fields
+    assert not {"$context.path", "$context.identity.apiKey", "$context.requestOverride"} & variables
+    assert not [name for name in variables if "querystring" in name.lower() or name.startswith("$input")]
+    group = resources["ApiAccessLogGroup"]
+    assert group["Type"] == "AWS::Logs::LogGroup"
+    assert group["Properties"] == {"RetentionInDays": {"Ref": "ApiAccessLogRetentionDays"}}  # no key by default
+
+
+def test_the_account_logging_role_is_created_and_kept_or_left_alone(
+    resources: dict[str, Any], transformed_raw: dict[str, Any]
+) -> None:
+    account = resources["ApiGatewayAccount"]
+    assert account["Type"] == "AWS::ApiGateway::Account" and account["DeletionPolicy"] == "Retain"
+    assert account["Properties"]["CloudWatchRoleArn"] == {"Fn::GetAtt": ["ApiGatewayLogsRole", "Arn"]}
+    role = resources["ApiGatewayLogsRole"]
+    assert role["DeletionPolicy"] == "Retain"  # the account setting outlives the stack
+    assert role["Properties"]["ManagedPolicyArns"] == [
+        {"Fn::Sub": "arn:${AWS::Partition}:iam::aws:policy/service-role/AmazonAPIGatewayPushToCloudWatchLogs"}
+    ]
+    (statement,) = role["Properties"]["AssumeRolePolicyDocument"]["Statement"]
+    assert statement["Principal"] == {"Service": "apigateway.amazonaws.com"}
+    # The API (and so its stage, with the access log) is created after the account setting.
+    assert resources["Api"]["DependsOn"] == "ApiGatewayLogsRoleReady"
+    assert resources["ApiGatewayLogsRoleReady"]["Metadata"] == {"AccountSetting": {"Ref": "ApiGatewayAccount"}}
+    existing = deployed_view(transformed_raw, {"ApiGatewayLogsRoleSetting": "existing"})["Resources"]
+    assert "ApiGatewayAccount" not in existing and "ApiGatewayLogsRole" not in existing
+    assert stage_properties(existing)["AccessLogSetting"]["DestinationArn"] == {
+        "Fn::GetAtt": ["ApiAccessLogGroup", "Arn"]
+    }
+
+
+def test_without_a_kms_key_aws_keys_encrypt_everything(resources: dict[str, Any]) -> None:
+    for table in TABLES:
+        assert resources[table]["Properties"]["SSESpecification"] == {"SSEEnabled": True}
+    (rule,) = resources["TokenOutputBucket"]["Properties"]["BucketEncryption"]["ServerSideEncryptionConfiguration"]
+    assert rule == {"ServerSideEncryptionByDefault": {"SSEAlgorithm": "AES256"}}
+    for queue in ("TokenRequestQueue", "TokenRequestDeadLetterQueue"):
+        properties = resources[queue]["Properties"]
+        assert properties["SqsManagedSseEnabled"] is True and "KmsMasterKeyId" not in properties
+    assert "KmsKeyUse" not in resources and not of_type(resources, "AWS::IAM::Policy")
+
+
+def _function_roles_touching_stores(resources: dict[str, Any]) -> set[str]:
+    """The roles of the functions that read or write a table, the output bucket or a queue."""
+    roles = set()
+    for name, function in of_type(resources, "AWS::Lambda::Function").items():
+        actions = {action for statement in role_statements(resources, name) for action in as_list(statement["Action"])}
+        if any(action.split(":")[0] in ("dynamodb", "s3", "sqs") for action in actions):
+            roles.add(function["Properties"]["Role"]["Fn::GetAtt"][0])
+    return roles
+
+
+@pytest.mark.parametrize("mode", ["embedded", "remote"])
+def test_a_kms_key_encrypts_tables_bucket_queues_and_log_and_only_storage_functions_use_it(
+    transformed_raw: dict[str, Any], mode: str
+) -> None:
+    overrides = {"KmsKeyArn": KMS_KEY} | (REMOTE_PARAMETERS if mode == "remote" else {})
+    resources = deployed_view(transformed_raw, overrides)["Resources"]
+    for table in TABLES if mode == "embedded" else ("RecordsTable",):
+        assert resources[table]["Properties"]["SSESpecification"] == {
+            "SSEEnabled": True,
+            "SSEType": "KMS",
+            "KMSMasterKeyId": KMS_KEY_REF,
+        }
+    (rule,) = resources["TokenOutputBucket"]["Properties"]["BucketEncryption"]["ServerSideEncryptionConfiguration"]
+    assert rule == {
+        "ServerSideEncryptionByDefault": {"SSEAlgorithm": "aws:kms", "KMSMasterKeyID": KMS_KEY_REF},
+        "BucketKeyEnabled": True,
+    }
+    for queue in ("TokenRequestQueue", "TokenRequestDeadLetterQueue"):
+        properties = resources[queue]["Properties"]
+        assert properties["KmsMasterKeyId"] == KMS_KEY_REF and "SqsManagedSseEnabled" not in properties
+    assert resources["ApiAccessLogGroup"]["Properties"]["KmsKeyId"] == KMS_KEY_REF
+
+    policy = resources["KmsKeyUse"]
+    assert policy["Type"] == "AWS::IAM::Policy"
+    assert {role["Ref"] for role in policy["Properties"]["Roles"]} == _function_roles_touching_stores(resources)
+    (statement,) = policy["Properties"]["PolicyDocument"]["Statement"]
+    assert statement["Effect"] == "Allow" and statement["Resource"] == KMS_KEY_REF
+    assert sorted(statement["Action"]) == ["kms:Decrypt", "kms:GenerateDataKey"]
+    services = statement["Condition"]["StringEquals"]["kms:ViaService"]
+    assert services == [
+        {"Fn::Sub": f"{name}.${{AWS::Region}}.${{AWS::URLSuffix}}"} for name in ("dynamodb", "s3", "sqs")
+    ]
+
+
+def test_the_kms_key_parameter_takes_only_a_key_arn(source_template: dict[str, Any]) -> None:
+    parameter = source_template["Parameters"]["KmsKeyArn"]
+    assert parameter["Default"] == ""
+    pattern = parameter["AllowedPattern"]
+    assert re.fullmatch(pattern, KMS_KEY) and re.fullmatch(pattern, "")
+    for wrong in ("alias/my-key", "arn:aws:kms:eu-central-1:123456789012:alias/my-key", "1234abcd-12ab-34cd"):
+        assert not re.fullmatch(pattern, wrong), wrong

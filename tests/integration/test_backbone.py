@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import json
+import re
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -153,3 +156,23 @@ def test_reference_page(functions: Functions, make_file: Factory) -> None:
         "backbone_token", api_event(ROUTES["backbone_page"][1], "TOKdoesnotexist00000", method="GET")
     )
     assert missing["statusCode"] == 404
+
+
+def test_reference_page_locks_itself_down(make_file: Factory) -> None:
+    dto = json_body(create("file_token", make_file(future()).id))["result"]
+    for token_id, status in ((dto["id"], 200), ("TOKdoesnotexist00000", 404)):
+        page = invoke("backbone_token", api_event(ROUTES["backbone_page"][1], token_id, method="GET"))
+        assert page["statusCode"] == status
+        policy = header(page, "Content-Security-Policy") or ""
+        directives = {part.split()[0]: part.split()[1:] for part in policy.split(";") if part.strip()}
+        assert directives["default-src"] == ["'none'"] and directives["frame-ancestors"] == ["'none'"]
+        # The page's one inline style is allowed by its hash, and nothing else is.
+        style = re.search(r"<style>(.*?)</style>", page["body"], re.DOTALL)
+        assert style is not None and "<script" not in page["body"]
+        digest = base64.b64encode(hashlib.sha256(style.group(1).encode()).digest()).decode()
+        assert directives["style-src"] == [f"'sha256-{digest}'"]
+        assert header(page, "X-Content-Type-Options") == "nosniff"
+        assert header(page, "X-Frame-Options") == "DENY"
+        assert header(page, "Cache-Control") == "no-store"
+        assert header(page, "Referrer-Policy") == "no-referrer"
+        assert header(page, "Content-Type") == "text/html; charset=utf-8"

@@ -5,8 +5,7 @@ from __future__ import annotations
 import base64
 import json
 import logging
-import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 
@@ -15,7 +14,14 @@ from nmshd_tokens.domain.crypto import decrypt_content, derive_password_hash, en
 from nmshd_tokens.domain.errors import DomainError, ErrorKind
 from nmshd_tokens.domain.ids import make_address as backbone_address
 from nmshd_tokens.domain.tokens import Token, TokenDraft
-from nmshd_tokens.storage.remote_backbone import RemoteBackbone, RetryPolicy, jwt_claims, token_request_body
+from nmshd_tokens.storage.remote_backbone import (
+    Answer,
+    RemoteBackbone,
+    RetryPolicy,
+    Unreachable,
+    jwt_claims,
+    token_request_body,
+)
 from nmshd_tokens.storage.secrets import BackboneCredentials, StaticCredentials
 from nmshd_tokens.usecases.ports import TokenWrite
 from nmshd_tokens_local.standin_backbone import StandinBackbone
@@ -38,6 +44,24 @@ class MemoryRecords:
     def delete_token(self, token_id: str) -> None:
         self.stored.pop(token_id, None)
 
+    def get_token(self, token_id: str) -> Token | None:
+        return self.stored.get(token_id)
+
+
+@dataclass
+class SilentTransport:
+    """A Backbone that never answers: each attempt times out after the time it was given, on the fake clock."""
+
+    clock: FakeClock
+    timeouts: list[float] = field(default_factory=list)
+
+    def request(
+        self, method: str, target: str, body: bytes | None, headers: Mapping[str, str], timeout: float
+    ) -> Answer:
+        self.timeouts.append(timeout)
+        self.clock.advance(timeout)
+        raise Unreachable("TimeoutError")
+
 
 @dataclass
 class Setup:
@@ -54,8 +78,8 @@ class Setup:
             self.records,
             retry=retry,  # type: ignore[arg-type]
             clock=self.clock.monotonic,
-            sleep=self.sleeps.append,
-            **options,  # type: ignore[arg-type]
+            now=self.clock.now,
+            **({"sleep": self.sleeps.append} | options),  # type: ignore[arg-type]
         )
 
     def calls(self, path: str) -> list[str]:
@@ -144,6 +168,7 @@ def test_one_login_serves_many_calls(setup: Setup) -> None:
         client.publish(TokenWrite(draft_for(setup.standin)[0]))
     assert setup.standin.logins == 1
     assert setup.calls(TOKENS) == ["valid"] * 3
+    assert setup.standin.connections_opened == 1  # login and three creates on one kept-alive connection
 
 
 def test_token_renewed_a_minute_before_it_expires(setup: Setup) -> None:
@@ -258,21 +283,45 @@ def test_login_is_retried_too(setup: Setup) -> None:
 
 
 def test_a_timeout_is_retried(setup: Setup) -> None:
-    setup.standin.delay_next(1, 0.6, route="tokens")
+    held = setup.standin.hold_next(1, route="tokens")
     client = setup.client(retry=RetryPolicy(attempt_timeout=0.2, budget=3.0))
-    started = time.monotonic()
-    published = client.publish(TokenWrite(draft_for(setup.standin)[0]))
-    assert time.monotonic() - started < 1.5
+    try:
+        published = client.publish(TokenWrite(draft_for(setup.standin)[0]))
+        assert not held.is_set()  # the first attempt's answer is still held back: the client gave up waiting
+    finally:
+        held.set()
     assert published.id in setup.standin.tokens
-    assert len(setup.sleeps) == 1
+    assert len(setup.calls(TOKENS)) == 2 and len(setup.sleeps) == 1
 
 
 def test_the_whole_call_stays_within_its_budget(setup: Setup) -> None:
-    setup.standin.delay_next(10, 1.0)
-    client = setup.client(retry=RetryPolicy(attempts=5, attempt_timeout=0.3, budget=0.8))
-    started = time.monotonic()
+    transport = SilentTransport(setup.clock)
+    sleeps: list[float] = []
+
+    def sleep(seconds: float) -> None:
+        sleeps.append(seconds)
+        setup.clock.advance(seconds)
+
+    policy = RetryPolicy(attempts=5, attempt_timeout=0.3, budget=0.8, base_delay=0.0)  # no pauses: exact times
+    client = setup.client(transport=transport, retry=policy, sleep=sleep)
+    started = setup.clock.monotonic()
     assert refusal(client.publish, TokenWrite(draft_for(setup.standin)[0])).status == 503
-    assert time.monotonic() - started < 1.2
+    assert setup.clock.monotonic() - started == pytest.approx(0.8)
+    assert transport.timeouts == pytest.approx([0.3, 0.3, 0.2])  # the last attempt gets what remains, then none
+
+
+def test_the_budget_counts_the_pauses_between_attempts(setup: Setup) -> None:
+    transport = SilentTransport(setup.clock)
+
+    def sleep(seconds: float) -> None:
+        setup.clock.advance(seconds)
+
+    policy = RetryPolicy(attempts=50, attempt_timeout=0.3, budget=2.0, base_delay=0.5, max_delay=0.5)
+    client = setup.client(transport=transport, retry=policy, sleep=sleep)
+    started = setup.clock.monotonic()
+    assert refusal(client.publish, TokenWrite(draft_for(setup.standin)[0])).status == 503
+    assert setup.clock.monotonic() - started <= 2.0 + 1e-9
+    assert 2 <= len(transport.timeouts) < 50
 
 
 def test_an_unreachable_backbone_is_503(setup: Setup) -> None:
@@ -281,16 +330,13 @@ def test_an_unreachable_backbone_is_503(setup: Setup) -> None:
     assert len(setup.sleeps) == 2
 
 
-def test_a_closed_idle_connection_is_reopened_without_a_retry() -> None:
-    with StandinBackbone(idle_timeout=0.2) as standin:
-        sleeps: list[float] = []
-        client = RemoteBackbone(
-            standin.base_url, StaticCredentials(credentials_of(standin)), MemoryRecords(), sleep=sleeps.append
-        )
-        client.publish(TokenWrite(draft_for(standin)[0]))
-        time.sleep(0.4)  # the stand-in closes the kept-alive connection
-        client.publish(TokenWrite(draft_for(standin)[0]))
-        assert sleeps == [] and len(standin.tokens) == 2
+def test_a_closed_idle_connection_is_reopened_without_a_retry(setup: Setup) -> None:
+    client = setup.client()
+    client.publish(TokenWrite(draft_for(setup.standin)[0]))
+    setup.standin.drop_connections()  # as a server closes kept-alive connections that were idle too long
+    client.publish(TokenWrite(draft_for(setup.standin)[0]))
+    assert setup.sleeps == [] and len(setup.standin.tokens) == 2
+    assert setup.standin.connections_opened == 2
 
 
 # --- Backbone errors ---------------------------------------------------------------------------------
@@ -372,17 +418,29 @@ def test_fetch_for_peer_errors(setup: Setup) -> None:
     assert refusal(client.fetch_for_peer, token_id, password_hash).kind is ErrorKind.TOKEN_LOCKED
 
 
-def test_exists_reads_as_the_owner_and_counts_no_failure(setup: Setup) -> None:
+def test_exists_answers_from_our_records_without_asking_the_backbone(setup: Setup) -> None:
     client = setup.client()
-    draft = draft_for(setup.standin, password_hash=derive_password_hash("s3cret", SALT))[0]
-    token_id = client.publish(TokenWrite(draft)).id
-    assert client.exists(token_id) is True
-    assert setup.standin.tokens[token_id].failed_attempts == 0
+    protected = draft_for(setup.standin, password_hash=derive_password_hash("s3cret", SALT))[0]
+    token_id = client.publish(kept(protected)).id
+    ephemeral = client.publish(TokenWrite(draft_for(setup.standin)[0])).id
+    short = client.publish(kept(draft_for(setup.standin, expires_at=setup.clock.now() + timedelta(seconds=1))[0])).id
+    other = setup.standin.add_device()
+    theirs = setup.client(credentials_of(setup.standin, username=other.username, password=other.password))
+    foreign = theirs.publish(TokenWrite(draft_for(setup.standin, created_by=other.address, password_hash=b"h" * 32)[0]))
+    calls = len(setup.standin.calls)
+    setup.standin.tokens[token_id].failed_attempts = 100  # locked on the Backbone
+
+    assert client.exists(token_id) is True  # a kept token of ours: the page says "open it with the app"
+    assert client.exists(short) is True
+    assert client.exists(ephemeral) is False  # no record
+    assert client.exists(foreign.id) is False  # another identity's token: not ours to look at
     assert client.exists("TOKunknown0000000000") is False
-    short = client.publish(TokenWrite(draft_for(setup.standin, expires_at=datetime.now(UTC) + timedelta(seconds=1))[0]))
-    assert client.exists(short.id) is True
-    time.sleep(1.1)
-    assert client.exists(short.id) is False
+    setup.clock.advance(2)
+    assert client.exists(short) is False  # expired
+    assert len(setup.standin.calls) == calls  # not one request: no login, no read, nothing counted or allocated
+    assert (
+        setup.standin.tokens[foreign.id].failed_attempts == 0 and setup.standin.tokens[foreign.id].allocations == set()
+    )
 
 
 def test_nothing_secret_is_logged(setup: Setup, caplog: pytest.LogCaptureFixture) -> None:

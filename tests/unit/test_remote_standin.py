@@ -510,3 +510,96 @@ def test_a_stopped_standin_answers_nothing_on_a_kept_alive_connection(clock: Fak
     finally:
         connection.close()
         standin.stop()
+
+
+# --- hostile requests --------------------------------------------------------------------------------
+
+
+def raw_call(
+    standin: StandinBackbone, method: str, path: str, headers: list[tuple[str, str]], body: bytes = b""
+) -> Any:
+    """A request with exactly these headers (Host included, or left out)."""
+    connection = http.client.HTTPConnection(standin.host, standin.port, timeout=5)
+    try:
+        connection.putrequest(method, path, skip_host=True, skip_accept_encoding=True)
+        for name, value in headers:
+            connection.putheader(name, value)
+        connection.endheaders(body or None)
+        response = connection.getresponse()
+        raw = response.read()
+        answer = json.loads(raw) if raw and "json" in (response.getheader("Content-Type") or "") else raw
+        return response.status, answer, dict(response.getheaders())
+    finally:
+        connection.close()
+
+
+@pytest.mark.parametrize("body", [b"[" * 100_000, b'{"content":' + b"[" * 100_000, b"\xff\xfe\xfd"])
+def test_an_unreadable_body_is_400_in_the_envelope_and_prints_nothing(
+    standin: StandinBackbone, capsys: pytest.CaptureFixture[str], body: bytes
+) -> None:
+    status, answer, _ = call(standin, "POST", "/api/v2/Tokens", body, {"Content-Type": "application/json"})
+    assert (status, error(answer)) == (
+        400,
+        ("error.platform.inputCannotBeParsed", "'$': The request body is not valid JSON."),
+    )
+    assert capsys.readouterr().err == ""
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "allow"),
+    [
+        ("OPTIONS", "/api/v2/Tokens", "POST"),
+        ("OPTIONS", "/api/v2/Tokens/TOKaaaaaaaaaaaaaaaaa", "GET, DELETE"),
+        ("PUT", "/api/v2/Tokens/TOKaaaaaaaaaaaaaaaaa", "GET, DELETE"),
+        ("OPTIONS", "/connect/token", "POST"),
+        ("PATCH", "/api/v2/Version", "GET"),
+        ("HEAD", "/api/v2/Tokens", "POST"),
+    ],
+)
+def test_other_methods_are_405_with_allow_as_aspnet_routing_answers(
+    standin: StandinBackbone, method: str, path: str, allow: str
+) -> None:
+    status, answer, headers = call(standin, method, path)
+    assert (status, answer, headers.get("Allow")) == (405, b"", allow)
+
+
+def test_other_methods_on_unknown_paths_are_404(standin: StandinBackbone) -> None:
+    status, _, headers = call(standin, "OPTIONS", "/api/v2/Elsewhere")
+    assert status == 404 and "Allow" not in headers
+
+
+@pytest.mark.parametrize(
+    "hosts",
+    [
+        ["evil.example"],
+        ["evil.example:{port}"],
+        ["127.0.0.1"],  # port 80: not ours
+        ["127.0.0.1:1"],
+        ["127.0.0.1:{port}", "127.0.0.1:{port}"],
+        ["127.0.0.1:{port}/path"],
+        ["user@127.0.0.1:{port}"],
+        [],
+    ],
+)
+def test_a_host_that_is_not_the_standins_is_421_in_the_envelope(standin: StandinBackbone, hosts: list[str]) -> None:
+    headers = [("Host", host.format(port=standin.port)) for host in hosts]
+    status, answer, _ = raw_call(standin, "GET", "/api/v2/Version", headers)
+    assert status == 421
+    assert error(answer) == (
+        "error.standin.misdirectedRequest",
+        f"This stand-in answers only for 127.0.0.1:{standin.port}.",
+    )
+    assert standin.calls == []
+
+
+@pytest.mark.parametrize("host", ["127.0.0.1:{port}", "LocalHost:{port}"])
+def test_the_standins_own_host_is_answered(standin: StandinBackbone, host: str) -> None:
+    status, answer, _ = raw_call(standin, "GET", "/api/v2/Version", [("Host", host.format(port=standin.port))])
+    assert (status, answer) == (200, {"result": {"majorVersion": "7"}})
+
+
+@pytest.mark.parametrize("length", ["abc", "-1", "1, 1", "²", "0x10"])
+def test_a_bad_content_length_is_400_in_the_envelope(standin: StandinBackbone, length: str) -> None:
+    headers = [("Host", f"127.0.0.1:{standin.port}"), ("Content-Length", length)]
+    status, answer, _ = raw_call(standin, "POST", "/api/v2/Tokens", headers)
+    assert (status, error(answer)[0]) == (400, "error.platform.inputCannotBeParsed")

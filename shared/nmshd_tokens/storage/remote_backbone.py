@@ -9,21 +9,23 @@ logged: log lines name the route, the status and the Backbone's error code only.
 
 from __future__ import annotations
 
-import http.client
 import json
 import logging
+import math
 import random
-import ssl
 import threading
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any, Protocol
 from urllib.parse import quote, urlencode, urlsplit
 
+import urllib3
+from urllib3.util import SKIP_HEADER
+
 from .. import metrics
-from ..domain.clock import format_timestamp, parse_iso_datetime
+from ..domain.clock import format_timestamp, parse_iso_datetime, utc_now
 from ..domain.encoding import EncodingError, b64_encode, b64url_decode
 from ..domain.errors import BackboneRefusal, DomainError, ErrorKind
 from ..domain.ids import is_token_id
@@ -39,7 +41,9 @@ TOKENS_PATH = "/api/v2/Tokens"
 VERSION_PATH = "/api/v2/Version"
 _JSON = "application/json"
 _FORM = "application/x-www-form-urlencoded"
-_STALE_CONNECTION = (ConnectionResetError, BrokenPipeError)  # http.client.RemoteDisconnected included
+# A token's content may be 10 MiB (the Backbone's limit), 13.4 MiB in base64: any answer of ours fits in 16 MiB.
+MAX_ANSWER_BYTES = 16 * 1024 * 1024
+_POOL_SIZE = 10  # kept connections: a Lambda uses one; the local server's threads may use more at once
 _MIN_ATTEMPT_SECONDS = 0.05  # less time than this left: another attempt cannot succeed
 # The Backbone's validation message when it treats the caller as anonymous (see _answered_as_anonymous).
 _ANONYMOUS_CONTENT_MESSAGE = "must be empty"
@@ -69,9 +73,10 @@ class Answer:
     body: bytes
 
     def json(self) -> dict[str, Any]:
+        """The body's JSON object; {} for anything else: not JSON, not UTF-8, nested too deep, not an object."""
         try:
             data = json.loads(self.body)
-        except ValueError:
+        except (ValueError, RecursionError):  # UnicodeDecodeError is a ValueError
             return {}
         return data if isinstance(data, dict) else {}
 
@@ -84,7 +89,7 @@ class Answer:
 
 
 class Unreachable(Exception):
-    """No HTTP answer: a timeout, a refused or dropped connection."""
+    """No usable HTTP answer: a timeout, a refused or dropped connection, a body over the size limit."""
 
 
 class Transport(Protocol):
@@ -93,56 +98,54 @@ class Transport(Protocol):
     ) -> Answer: ...
 
 
-class KeepAliveTransport:
-    """One kept-alive connection per thread: a warm Lambda skips the TCP and TLS handshakes."""
+class PooledTransport:
+    """urllib3's connection pool (already loaded by botocore): kept-alive connections, so a warm Lambda skips the
+    TCP and TLS handshakes, and a connection the server closed while idle is replaced before it is used.
 
-    def __init__(self, base_url: str) -> None:
+    One attempt per call, no redirects: retries and the time budget are RemoteBackbone's, not urllib3's `Retry`,
+    which logs the URL (a peer load's `?password=` hash) at WARNING on each retry, sleeps with `time.sleep`, has
+    no full jitter and no deadline across attempts. An answer is read up to `max_body` bytes; a longer one is cut
+    off and the connection dropped.
+    """
+
+    def __init__(self, base_url: str, max_body: int = MAX_ANSWER_BYTES) -> None:
         parts = urlsplit(base_url)
-        self._https = parts.scheme == "https"
-        self._host = parts.hostname or ""
-        self._port = parts.port
+        self._origin = f"{parts.scheme}://{parts.netloc}"
         self._prefix = parts.path.rstrip("/")  # a Backbone behind a path prefix
-        self._local = threading.local()
+        self._max_body = max_body
+        # Certificates and host names are verified (urllib3's default); no User-Agent header, as before.
+        self._pool = urllib3.PoolManager(num_pools=1, maxsize=_POOL_SIZE)
 
     def request(
         self, method: str, target: str, body: bytes | None, headers: Mapping[str, str], timeout: float
     ) -> Answer:
-        for _ in range(2):
-            connection = self._connection(timeout)
-            reused = connection.sock is not None
-            try:
-                connection.request(method, self._prefix + target, body=body, headers=dict(headers))
-                response = connection.getresponse()
-                answer = Answer(response.status, response.read())
-            except (OSError, http.client.HTTPException) as exc:  # timeouts included
-                self.close()
-                if reused and isinstance(exc, _STALE_CONNECTION):
-                    continue  # the server closed the idle kept-alive connection: once more on a new one
-                raise Unreachable(type(exc).__name__) from None
-            if response.will_close:
-                self.close()
-            return answer
-        raise Unreachable("RemoteDisconnected")
-
-    def _connection(self, timeout: float) -> http.client.HTTPConnection:
-        connection: http.client.HTTPConnection | None = getattr(self._local, "connection", None)
-        if connection is None:
-            if self._https:
-                context = ssl.create_default_context()  # certificate and host name verified
-                connection = http.client.HTTPSConnection(self._host, self._port, timeout=timeout, context=context)
-            else:
-                connection = http.client.HTTPConnection(self._host, self._port, timeout=timeout)
-            self._local.connection = connection
-        connection.timeout = timeout
-        if connection.sock is not None:
-            connection.sock.settimeout(timeout)
-        return connection
+        try:
+            response = self._pool.request(
+                method,
+                self._origin + self._prefix + target,
+                body=body,
+                headers={"User-Agent": SKIP_HEADER, **headers},
+                timeout=urllib3.Timeout(connect=timeout, read=timeout),
+                retries=False,
+                redirect=False,
+                preload_content=False,
+            )
+        except (urllib3.exceptions.HTTPError, OSError) as exc:  # timeouts included
+            raise Unreachable(type(exc).__name__) from None
+        try:
+            data = response.read(self._max_body + 1)
+            failure = "AnswerTooLarge" if len(data) > self._max_body else None
+        except (urllib3.exceptions.HTTPError, OSError) as exc:
+            failure = type(exc).__name__
+        if failure is not None:
+            response.close()  # the connection too: what is left of the answer is not read (it may be endless)
+        response.release_conn()
+        if failure is not None:
+            raise Unreachable(failure)
+        return Answer(response.status, data)
 
     def close(self) -> None:
-        connection = getattr(self._local, "connection", None)
-        self._local.connection = None
-        if connection is not None:
-            connection.close()
+        self._pool.clear()
 
 
 class PublicationRecords(Protocol):
@@ -152,6 +155,10 @@ class PublicationRecords(Protocol):
 
     def delete_token(self, token_id: str) -> None:
         """The local part of a revoke, after the Backbone's."""
+        ...
+
+    def get_token(self, token_id: str) -> Token | None:
+        """A kept token's record (also after it expired, until its retention ends)."""
         ...
 
 
@@ -213,16 +220,18 @@ class RemoteBackbone:
         retry: RetryPolicy | None = None,
         clock: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], None] = time.sleep,
+        now: Callable[[], datetime] = utc_now,
         max_margin: float = 60.0,
         refusal_cooldown: float = 300.0,
     ) -> None:
         self.base_url = base_url.rstrip("/")
         self._credentials = credentials
         self._records = records
-        self._transport = transport or KeepAliveTransport(self.base_url)
+        self._transport = transport or PooledTransport(self.base_url)
         self._retry = retry or RetryPolicy()
         self._clock = clock
         self._sleep = sleep
+        self._now = now
         self._max_margin = max_margin
         self._refusal_cooldown = refusal_cooldown
         self._token: AccessToken | None = None
@@ -232,7 +241,7 @@ class RemoteBackbone:
     # --- TokenPublisher ----------------------------------------------------------------------------
 
     def publish(self, write: TokenWrite) -> Token:
-        deadline = time.monotonic() + self._retry.budget
+        deadline = self._clock() + self._retry.budget
         token = self._create(write.draft, deadline)
         if write.keeps_record or write.command is not None:
             self._write_locally(write, token)
@@ -280,11 +289,12 @@ class RemoteBackbone:
             target += "?" + urlencode(
                 {"password": b64_encode(password_hash)}
             )  # the Backbone's Convert.FromBase64String: standard, padded
-        deadline = time.monotonic() + self._retry.budget
+        deadline = self._clock() + self._retry.budget
         answer = self._send("GET", target, None, {"Accept": _JSON}, deadline, "get token")
         result = answer.json().get("result")
-        if answer.status == 200 and isinstance(result, dict):
-            return result
+        if answer.status == 200 and isinstance(result, dict) and is_token_id(result.get("id")):
+            # A TokenDTO holds strings, booleans and nulls only: nothing nested goes on to our caller.
+            return {key: value for key, value in result.items() if isinstance(value, str | bool | int | float | None)}
         if answer.status == 404:
             raise DomainError(ErrorKind.TOKEN_NOT_FOUND)
         error = answer.error()
@@ -293,22 +303,15 @@ class RemoteBackbone:
         raise _refusal(answer, "get token")
 
     def exists(self, token_id: str) -> bool:
-        """Signed in as the owner, which bypasses password, expiry and lock checks and counts no failure.
+        """Whether one of our kept tokens, unexpired, has this id: read from our records, never from the Backbone.
 
-        Meant for our own tokens. Another identity's token would be read as a non-owner: a password-protected
-        one would count a failed attempt, and an unprotected one would be allocated to us.
+        The Backbone cannot answer this without side effects: as the owner it answers 200 for a locked token too;
+        as anyone else, a password-protected token counts a failed attempt (100 lock it) and another identity's
+        token is allocated to the reader. Ephemeral tokens have no record: they count as absent here (their
+        references point to the remote Backbone's own /r/ page, not to ours).
         """
-        deadline = time.monotonic() + self._retry.budget
-        token = self._bearer(deadline)
-        target = f"{TOKENS_PATH}/{quote(token_id, safe='')}"
-        answer = self._send("GET", target, None, _headers(token), deadline, "get token")
-        result = answer.json().get("result")
-        if answer.status == 200 and isinstance(result, dict):
-            expires_at = parse_iso_datetime(result.get("expiresAt"))
-            return expires_at is None or expires_at > datetime.now(UTC)
-        if answer.status in (400, 404):
-            return False
-        raise _refusal(answer, "get token")
+        token = self._records.get_token(token_id)
+        return token is not None and token.details.expires_at > self._now()
 
     # --- login -------------------------------------------------------------------------------------
 
@@ -367,8 +370,8 @@ class RemoteBackbone:
             for attempt in range(self._retry.attempts):
                 if attempt:
                     metrics.count(metrics.BACKBONE_RETRIES, Route=route)
-                    self._sleep(min(self._retry.delay(attempt - 1), max(0.0, deadline - time.monotonic())))
-                remaining = deadline - time.monotonic()
+                    self._sleep(min(self._retry.delay(attempt - 1), max(0.0, deadline - self._clock())))
+                remaining = deadline - self._clock()
                 if remaining < _MIN_ATTEMPT_SECONDS:
                     break
                 timeout = min(self._retry.attempt_timeout, remaining)
@@ -404,7 +407,7 @@ class RemoteBackbone:
         not anonymous: a bearer the Backbone does not accept gets 401, answered, as the transport library does,
         by one new login and one retry.
         """
-        deadline = time.monotonic() + self._retry.budget
+        deadline = self._clock() + self._retry.budget
         target = f"{TOKENS_PATH}/{quote(token_id, safe='')}"
         token = self._bearer(deadline)
         answer = self._send("DELETE", target, None, _headers(token), deadline, "delete token")
@@ -449,7 +452,7 @@ class RemoteBackbone:
         health route polled often cannot lock anyone out.
         """
         try:
-            self._bearer(time.monotonic() + timeout)
+            self._bearer(self._clock() + timeout)
         except DomainError:
             return False
         return True
@@ -464,7 +467,7 @@ def _headers(token: AccessToken, content_type: str | None = None) -> dict[str, s
 
 def _seconds(value: object) -> float | None:
     """`expires_in`: a positive number of seconds, else None."""
-    if isinstance(value, int | float) and not isinstance(value, bool) and value > 0:
+    if isinstance(value, int | float) and not isinstance(value, bool) and 0 < value < math.inf:
         return float(value)
     return None
 
