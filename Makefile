@@ -118,7 +118,7 @@ package-tests: $(STAMP) $(PACKAGE_FOR_TESTS)
 	$(PYTEST) tests/package
 
 openapi: $(STAMP)
-	$(BIN)/python -m nmshd_tokens.http.openapi > docs/openapi.json
+	$(BIN)/python -m deployment.openapi > docs/openapi.json
 
 bench: $(STAMP) package
 	$(BIN)/python benchmarks/run.py
