@@ -89,7 +89,7 @@ NEW_QR_CODE_FORMAT: Schema = {
     "configured.",
 }
 
-_TYPES: Mapping[str, type] = {"boolean": bool, "string": str, "object": Mapping}
+_TYPES: Mapping[str, type] = {"boolean": bool, "string": str, "object": dict}  # JSON's types, as json.loads gives them
 FORMAT_MESSAGES = {"date-time": "must match ISO8601 datetime format"}  # the Connector's words, not JSON Schema's
 MSG_NOT_UNICODE = "{field} must be valid Unicode text (no unpaired surrogates)"
 
@@ -121,7 +121,7 @@ def schema_failures(schema: Schema, value: object, path: str = "") -> list[str]:
             return [_at(path, f"must NOT have more than {schema['maxLength']} characters")]
         if not is_unicode_text(value):
             return [MSG_NOT_UNICODE.format(field=path)]
-    if not isinstance(value, Mapping):
+    if not isinstance(value, dict):
         return []
     failures = [
         _at(path, f"must have required property '{key}'") for key in schema.get("required", ()) if key not in value
