@@ -242,7 +242,6 @@ def token_query_parameters() -> tuple[dict[str, Any], ...]:
     )
 
 
-_VALIDATION = "Validation or rule error (first failure only)."
 _CREATE_ERRORS = {
     400: "Invalid JSON, validation or rule error (first failure only).",
     404: "Record not found (missing or expired).",
