@@ -135,6 +135,7 @@ def schema_failures(schema: Schema, value: object, path: str = "") -> list[str]:
     return failures
 
 
-def id_schema(id_field: str) -> Schema:
-    """A command's id: required, and a File or template id (any other type fails the pattern, as upstream)."""
-    return {"required": [id_field], "properties": {id_field: {"pattern": ID_PATTERNS[id_field]}}}
+# A command's id: required, and a File or template id (any other type fails the pattern, as upstream).
+ID_SCHEMAS: Mapping[str, Schema] = {
+    field: {"required": [field], "properties": {field: {"pattern": pattern}}} for field, pattern in ID_PATTERNS.items()
+}

@@ -26,7 +26,7 @@ from .password_protection import (
     is_pin,
 )
 from .password_protection import MAX_PASSWORD_LENGTH as MAX_PASSWORD_LENGTH  # read from here too
-from .request_rules import BODY, FORMAT_MESSAGES, ID_PATTERNS, NEW_QR_CODE_FORMAT, id_schema, schema_failures
+from .request_rules import BODY, FORMAT_MESSAGES, ID_PATTERNS, ID_SCHEMAS, NEW_QR_CODE_FORMAT, schema_failures
 from .request_rules import MSG_NOT_UNICODE as MSG_NOT_UNICODE  # read from here too
 
 IdField = Literal["fileId", "templateId"]
@@ -78,7 +78,7 @@ def collect_failures(
 ) -> list[str]:
     """All failures of a request in the order upstream reports them (the first one is answered): the id, the
     body's schema (request_rules.py), the semantic checks, then a QR code's `newQRCodeFormat`."""
-    failures = schema_failures(id_schema(id_field), request)
+    failures = schema_failures(ID_SCHEMAS[id_field], request)
     failures += schema_failures(BODY, request)
 
     expires_at = parse_iso_datetime(request.get("expiresAt"))
