@@ -47,6 +47,7 @@ help:
 	@echo "make reliability  - fuzzing, fault injection, load and secret checks, alone"
 	@echo "make package-tests - the built package: layer contents and architecture, every sample event, alone"
 	@echo "make bench        - benchmarks (prints a table, writes benchmarks/results.json)"
+	@echo "make openapi      - write docs/openapi.json from the code (deployment/openapi.py; make infra checks it)"
 	@echo "make package      - sam build (arm64, for sam deploy) and the layer's x86_64 twin for local invocation"
 	@echo "make invoke FN=FileTokenFunction EVENT=events/file_token_png.json"
 	@echo "                  - sam local invoke without Docker: the built function as Lambda runs it, moto for AWS"
@@ -118,7 +119,7 @@ package-tests: $(STAMP) $(PACKAGE_FOR_TESTS)
 	$(PYTEST) tests/package
 
 openapi: $(STAMP)
-	$(BIN)/python -m nmshd_tokens.http.openapi > docs/openapi.json
+	$(BIN)/python -m deployment.openapi > docs/openapi.json
 
 bench: $(STAMP) package
 	$(BIN)/python benchmarks/run.py

@@ -1,17 +1,30 @@
-"""Our OpenAPI document is generated from the code, committed, and must not drift; it matches the template's
-routes and what the handlers really answer."""
+"""Our OpenAPI document is generated from the code (deployment/openapi.py), committed, and must not drift; it is
+valid OpenAPI 3.1, matches the template's routes, states the request rules the runtime checks, and describes what
+the handlers really answer."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, get_args
 
 import pytest
-from nmshd_tokens.http.openapi import (
+from jsonschema import Draft202012Validator
+from nmshd_tokens.domain.connector import Generation
+from nmshd_tokens.domain.errors import DomainError
+from nmshd_tokens.domain.password_protection import SETTABLE_INDICATOR_NAMES
+from nmshd_tokens.domain.token_query import parse_token_query
+from nmshd_tokens.domain.validation import collect_failures
+from nmshd_tokens_local.tables import load_template
+from openapi_spec_validator import validate
+from pydantic import ValidationError
+
+from deployment.openapi import (
     BackboneTokenResult,
     ErrorContent,
     HealthReport,
+    IndicatorName,
     TokenList,
     TokenListConnector7,
     TokenResult,
@@ -20,8 +33,6 @@ from nmshd_tokens.http.openapi import (
     build_openapi,
     render_openapi,
 )
-from nmshd_tokens_local.tables import load_template
-from pydantic import ValidationError
 
 from tests.support import ROUTES, Functions, api_event, future, json_body
 
@@ -31,6 +42,22 @@ ROOT = Path(__file__).resolve().parents[2]
 def test_committed_openapi_is_up_to_date() -> None:
     committed = (ROOT / "docs" / "openapi.json").read_text(encoding="utf-8")
     assert committed == render_openapi(), "docs/openapi.json is stale: run `make openapi` and commit it"
+
+
+def test_the_document_is_valid_openapi_3_1() -> None:
+    document = json.loads((ROOT / "docs" / "openapi.json").read_text(encoding="utf-8"))
+    assert document["openapi"] == "3.1.0"
+    validate(document)
+
+
+def test_no_runtime_module_imports_pydantic() -> None:
+    """The generator is a build step: nothing that ships in the layer uses pydantic."""
+    importing = [
+        str(path.relative_to(ROOT))
+        for path in (ROOT / "shared").rglob("*.py")
+        if any(line.lstrip().startswith(("import pydantic", "from pydantic")) for line in path.read_text().splitlines())
+    ]
+    assert importing == []
 
 
 def test_documented_paths_are_the_template_routes() -> None:
@@ -92,3 +119,95 @@ def test_kept_token_answers_conform_to_their_models(functions: Functions, make_f
     )
     version = functions.invoke("service_status", api_event("/Monitoring/Version", None, method="GET"))
     VersionReport.model_validate(json_body(version), strict=True)
+
+
+# --- the request rules: the document and the runtime read the same statement --------------------------------
+
+FILE_ID = "FILabcdefghij0123456"
+ADDRESS = "did:e:localhost:dids:0123456789abcdef012357"
+# Bodies each valid or invalid under one rule. Excluded are the rules JSON Schema cannot state, so the runtime
+# alone checks them: an expiry in the future, Unicode text, and date-times RFC 3339 refuses but the Connector takes.
+BODIES: list[dict[str, Any]] = [
+    {},
+    {"unknownKey": {"deep": 1}},
+    {"expiresAt": "2099-01-02T03:04:05Z"},
+    {"expiresAt": "2099-01-02T03:04:05.678+02:00"},
+    {"expiresAt": "soon"},
+    {"expiresAt": "2099-01-02"},
+    {"expiresAt": 5},
+    {"expiresAt": None},
+    {"ephemeral": True},
+    {"ephemeral": False},
+    {"ephemeral": "true"},
+    {"ephemeral": None},
+    {"ephemeral": 1},
+    {"forIdentity": ADDRESS},
+    {"forIdentity": "did:e:pilot.enmeshed.eu:dids:0123456789abcdef0123a8"},
+    {"forIdentity": ADDRESS + "0"},
+    {"forIdentity": "x" + ADDRESS},
+    {"forIdentity": ADDRESS.upper()},
+    {"forIdentity": 5},
+    {"passwordProtection": None},
+    {"passwordProtection": "secret"},
+    {"passwordProtection": {}},
+    {"passwordProtection": {"password": "x"}},
+    {"passwordProtection": {"password": "x", "extra": 1}},
+    {"passwordProtection": {"password": ""}},
+    {"passwordProtection": {"password": "x" * 1000}},
+    {"passwordProtection": {"password": "x" * 1001}},
+    {"passwordProtection": {"password": 1234}},
+    {"passwordProtection": {"password": "1234", "passwordIsPin": True}},
+    {"passwordProtection": {"password": "1234567890123456", "passwordIsPin": True}},
+    {"passwordProtection": {"password": "12345678901234567", "passwordIsPin": True}},
+    {"passwordProtection": {"password": "123", "passwordIsPin": True}},
+    {"passwordProtection": {"password": "12a4", "passwordIsPin": True}},
+    {"passwordProtection": {"password": "1234", "passwordIsPin": False}},
+    {"passwordProtection": {"password": "1234", "passwordIsPin": 1}},
+    {"passwordProtection": {"password": "1234", "passwordIsPin": None}},
+    *(
+        {"passwordProtection": {"password": "pw", "passwordLocationIndicator": indicator}}
+        for indicator in ["Self", "Website", "SMS", "sms", "RecoveryKit", "", 49, 50, 99, 100, 0, 6, True, None, "50"]
+    ),
+]
+
+
+@pytest.mark.parametrize("generation", [Generation.V6, Generation.V7])
+@pytest.mark.parametrize("body", BODIES, ids=[json.dumps(body)[:60] for body in BODIES])
+def test_the_documented_body_accepts_what_the_runtime_accepts(body: dict[str, Any], generation: Generation) -> None:
+    document = build_openapi()
+    prefix = "/api/v2" if generation is Generation.V6 else "/api/core/v1"
+    reference = document["paths"][f"{prefix}/Files/{{id}}/Token"]["post"]["requestBody"]["content"]["application/json"]
+    # The document as the root resource, so that its #/components references resolve.
+    validator = Draft202012Validator(
+        {**document, **reference["schema"]}, format_checker=Draft202012Validator.FORMAT_CHECKER
+    )
+    runtime = collect_failures("fileId", {**body, "fileId": FILE_ID}, wants_png=False, generation=generation)
+    assert validator.is_valid(body) == (runtime == []), runtime
+
+
+@pytest.mark.parametrize("value", [True, False, None, "yes", 1, {}])
+def test_the_documented_qr_code_format_is_the_runtime_rule(value: Any) -> None:
+    """`newQRCodeFormat` is Connector 6's, checked for a QR code; null is "not given" (the description says so)."""
+    document = build_openapi()
+    schema = document["components"]["schemas"]["CreateTokenBody"]["properties"]["newQRCodeFormat"]
+    body = {"fileId": FILE_ID, "newQRCodeFormat": value}
+    runtime = collect_failures("fileId", body, wants_png=True, generation=Generation.V6)
+    assert (value is None or Draft202012Validator(schema).is_valid(value)) == (runtime == [])
+    assert "newQRCodeFormat" not in document["components"]["schemas"]["CreateTokenBodyConnector7"]["properties"]
+
+
+def test_documented_query_keys_and_values_are_the_ones_the_runtime_accepts() -> None:
+    parameters = build_openapi()["paths"]["/api/v2/Tokens/Own"]["get"]["parameters"]
+    assert len(parameters) == 10
+    for parameter in parameters:
+        name, schema = parameter["name"], parameter["schema"]
+        for value in schema.get("enum", ["x", ""]):
+            parse_token_query({name: [value]})  # accepted
+        if "enum" in schema:
+            with pytest.raises(DomainError) as refused:
+                parse_token_query({name: ["-".join(["not", *schema["enum"]])]})
+            assert refused.value.message == f"query/{name} must be equal to one of the allowed values"
+
+
+def test_answers_name_the_indicators_a_request_may_name() -> None:
+    assert get_args(IndicatorName) == tuple(SETTABLE_INDICATOR_NAMES)

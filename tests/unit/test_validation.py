@@ -153,6 +153,12 @@ def test_for_identity_localhost_and_domains() -> None:
         ({"password": "1234", "passwordIsPin": False}, "passwordProtection/passwordIsPin must be equal to constant"),
         ({"password": "1234", "passwordIsPin": None}, "passwordProtection/passwordIsPin must be equal to constant"),
         ({"password": "1234", "passwordIsPin": "true"}, "passwordProtection/passwordIsPin must be equal to constant"),
+        ({"password": "1234", "passwordIsPin": 1}, "passwordProtection/passwordIsPin must be equal to constant"),
+        ({"password": "x" * 1001}, "passwordProtection/password must NOT have more than 1000 characters"),
+        (
+            {"password": "ab\ud800"},
+            "passwordProtection/password must be valid Unicode text (no unpaired surrogates)",
+        ),
     ],
 )
 def test_password_protection_schema(protection: Any, message: str) -> None:

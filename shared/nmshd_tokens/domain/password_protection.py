@@ -7,7 +7,11 @@ from dataclasses import dataclass
 from enum import IntEnum
 
 MAX_PASSWORD_LENGTH = 1000  # characters; Argon2id cost does not depend on it, but logs and bodies do
-_PIN_RE = re.compile(r"[0-9]{4,16}")  # ASCII digits only: look-alike digits are not a PIN
+PIN_PATTERN = "[0-9]{4,16}"  # ASCII digits only: look-alike digits are not a PIN
+_PIN_RE = re.compile(PIN_PATTERN)
+# A request may name an indicator (below) or give a number of its own in this range.
+MIN_NUMBERED_INDICATOR = 50
+MAX_NUMBERED_INDICATOR = 99
 
 
 class LocationIndicator(IntEnum):
@@ -22,18 +26,18 @@ class LocationIndicator(IntEnum):
     Website = 6
 
 
-_SETTABLE_INDICATOR_NAMES = {member.name: member.value for member in LocationIndicator if member.value != 0}
+SETTABLE_INDICATOR_NAMES = {member.name: member.value for member in LocationIndicator if member.value != 0}
 
 
 def indicator_to_number(value: object) -> int | None:
     """The stored number of a request's indicator, or None when it is not a valid one."""
     if isinstance(value, str):
-        return _SETTABLE_INDICATOR_NAMES.get(value)
+        return SETTABLE_INDICATOR_NAMES.get(value)
     if isinstance(value, bool):
         return None
     if isinstance(value, float) and value.is_integer():
         value = int(value)
-    if isinstance(value, int) and 50 <= value <= 99:
+    if isinstance(value, int) and MIN_NUMBERED_INDICATOR <= value <= MAX_NUMBERED_INDICATOR:
         return value
     return None
 
@@ -59,7 +63,7 @@ def is_unicode_text(text: str) -> bool:
 
 
 def is_settable_indicator(number: int) -> bool:
-    return 1 <= number <= 6 or 50 <= number <= 99
+    return number in SETTABLE_INDICATOR_NAMES.values() or MIN_NUMBERED_INDICATOR <= number <= MAX_NUMBERED_INDICATOR
 
 
 @dataclass(frozen=True)
@@ -72,11 +76,13 @@ class PasswordRequest:
 
     def __post_init__(self) -> None:
         if not 1 <= len(self.password) <= MAX_PASSWORD_LENGTH or not is_unicode_text(self.password):
-            raise ValueError("a password has 1 to 1000 characters of Unicode text")
+            raise ValueError(f"a password has 1 to {MAX_PASSWORD_LENGTH} characters of Unicode text")
         if self.is_pin and not is_pin(self.password):
             raise ValueError("a PIN has 4 to 16 digits")
         if self.location_indicator is not None and not is_settable_indicator(self.location_indicator):
-            raise ValueError("a location indicator is 1 to 6 or 50 to 99")
+            raise ValueError(
+                f"a location indicator is a named one or {MIN_NUMBERED_INDICATOR} to {MAX_NUMBERED_INDICATOR}"
+            )
 
     @property
     def password_type(self) -> str:

@@ -1,80 +1,31 @@
-"""Our own OpenAPI document, generated from the code: the wire models below, the error table and one Operation per
-route of template.yaml. `make openapi` writes docs/openapi.json; tests fail when the file drifts from the code or
-from the template's routes, and when a handler's answer does not fit its model.
+"""Our own OpenAPI document, generated from the code: the request rules the runtime checks
+(nmshd_tokens/domain/request_rules.py), the query keys it accepts (domain/token_query.py), the wire models of its
+answers below, the error table and one Operation per route of template.yaml. `make openapi` writes
+docs/openapi.json; tests fail when the file drifts from the code or from the template's routes, and when a
+handler's answer does not fit its model.
 
-pydantic earns its cost here, at build time: no function imports this module (nor pydantic) at run time.
+A build step: pydantic earns its cost here (for the answers' models), and no function imports this module.
 """
 
 from __future__ import annotations
 
+import copy
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Annotated, Any, Literal
 
+from nmshd_tokens.domain import request_rules, token_query
+from nmshd_tokens.domain.errors import ErrorKind
+from nmshd_tokens.domain.ids import ADDRESS_PATTERN, DEVICE_ID_PATTERN, TOKEN_ID_PATTERN
+from nmshd_tokens.domain.password_protection import MAX_NUMBERED_INDICATOR, MIN_NUMBERED_INDICATOR
+from nmshd_tokens.http.body import MAX_BODY_BYTES
+from nmshd_tokens.version import VERSION
 from pydantic import BaseModel, ConfigDict, Field
 from pydantic.json_schema import SkipJsonSchema, models_json_schema
 
-from ..domain.errors import ErrorKind
-from ..domain.ids import ADDRESS_PATTERN, DEVICE_ID_PATTERN, FILE_ID_PATTERN, TEMPLATE_ID_PATTERN, TOKEN_ID_PATTERN
-from ..domain.password_protection import MAX_PASSWORD_LENGTH
-from ..version import VERSION
-from .body import MAX_BODY_BYTES
-
 IndicatorName = Literal["Self", "Letter", "RegistrationLetter", "Email", "SMS", "Website"]
-IndicatorNumber = Annotated[int, Field(ge=50, le=99)]
-Address = Annotated[str, Field(pattern=f"^{ADDRESS_PATTERN}$")]
-# A PIN (passwordIsPin: true) is 4 to 16 ASCII digits (SPEC §2.1); JSON Schema says so with if/then.
-_PIN_RULE: dict[str, Any] = {
-    "if": {"required": ["passwordIsPin"]},
-    "then": {"properties": {"password": {"pattern": "^[0-9]{4,16}$"}}},
-}
-
-
-class PasswordProtectionBody(BaseModel):
-    model_config = ConfigDict(extra="forbid", title="PasswordProtection", json_schema_extra=_PIN_RULE)
-
-    password: str = Field(
-        min_length=1,
-        max_length=MAX_PASSWORD_LENGTH,
-        description="The password or PIN peers must enter. Never stored in clear.",
-    )
-    passwordIsPin: Literal[True] | SkipJsonSchema[None] = Field(  # noqa: N815 - wire name
-        default=None, description="Only `true` or absent: the password is a PIN of 4 to 16 digits."
-    )
-    passwordLocationIndicator: IndicatorName | IndicatorNumber | SkipJsonSchema[None] = Field(  # noqa: N815
-        default=None, description="Where the peer finds the password: a name, or a number from 50 to 99."
-    )
-
-
-class CreateTokenBodyConnector7(BaseModel):
-    """Every field is optional; unknown top-level keys are ignored, as the Connector does."""
-
-    model_config = ConfigDict(extra="allow", title="CreateTokenRequestCoreV1")
-
-    expiresAt: str | SkipJsonSchema[None] = Field(  # noqa: N815
-        default=None,
-        json_schema_extra={"format": "date-time"},
-        description="ISO 8601 date-time in the future; default: the expiry of the File or template.",
-    )
-    ephemeral: bool | SkipJsonSchema[None] = Field(
-        default=None, description="Default true. Ignored (always true) when a QR code (image/png) is requested."
-    )
-    forIdentity: Address | SkipJsonSchema[None] = Field(  # noqa: N815
-        default=None, description="The only identity that may load the token."
-    )
-    passwordProtection: PasswordProtectionBody | SkipJsonSchema[None] = None  # noqa: N815
-
-
-class CreateTokenBody(CreateTokenBodyConnector7):
-    """Connector 6.36's body: `newQRCodeFormat` chooses the QR code's payload."""
-
-    model_config = ConfigDict(extra="allow", title="CreateTokenRequest")
-
-    newQRCodeFormat: bool | SkipJsonSchema[None] = Field(  # noqa: N815
-        default=None,
-        description="image/png only: true = URL payload, false = legacy nmshd://tr# payload, absent or null = "
-        "configured.",
-    )
+IndicatorNumber = Annotated[int, Field(ge=MIN_NUMBERED_INDICATOR, le=MAX_NUMBERED_INDICATOR)]
 
 
 class PasswordProtectionDTO(BaseModel):
@@ -190,8 +141,10 @@ PNG_CONTENT = {"image/png": {"schema": {"type": "string", "format": "binary"}}}
 _STORAGE_DOWN = "Storage or the Backbone throttled or unavailable after retries."
 
 
-def _json(model: type[BaseModel]) -> dict[str, Any]:
-    return {"application/json": {"schema": {"$ref": _REF.format(model=model.__name__)}}}
+def _json(model: type[BaseModel] | str) -> dict[str, Any]:
+    """JSON content of a model, or of a component named so."""
+    name = model if isinstance(model, str) else model.__name__
+    return {"application/json": {"schema": {"$ref": _REF.format(model=name)}}}
 
 
 def _error(description: str) -> dict[str, Any]:
@@ -210,7 +163,7 @@ class Operation:
     errors: dict[int, str]
     id_parameter: tuple[str | None, str] | None = None  # pattern (None: any string), description
     query: tuple[dict[str, Any], ...] = ()
-    body: type[BaseModel] | None = None
+    body: str | None = None  # the name of the request body's component
     api_key: bool = True
 
     def render(self) -> dict[str, Any]:
@@ -256,24 +209,39 @@ def _query_parameter(name: str, description: str, values: list[str] | None = Non
     }
 
 
+def _runtime_query_keys() -> dict[str, tuple[str, ...] | None]:
+    """Every query key the runtime accepts, in a stable order, with its allowed values (None: any text).
+
+    HOOKUP: once domain/token_query.py exposes its keys as one table, this is `return dict(QUERY_KEYS)`.
+    """
+    return {key: token_query._ENUMERATED.get(key) for key in sorted(token_query._ALLOWED)}
+
+
 _GENERIC = (
     "`v` equal; `` (empty) present; `!` absent; `!v` not equal; `>v` `>=v` `<v` `<=v` compared as text; "
     "`^v` `$v` `~regex` case-insensitive prefix, suffix, regular expression. Repeated: plain values OR, `!v` none "
     "of, operators combined."
 )
-TOKEN_QUERY = (
-    *(
-        _query_parameter(name, _GENERIC)
-        for name in ("createdAt", "createdBy", "createdByDevice", "expiresAt", "forIdentity", "isOwn")
-    ),
-    _query_parameter("passwordProtection", "`` protected, `!` unprotected.", ["", "!"]),
-    _query_parameter("passwordProtection.password", "Equal to one of the values."),
-    _query_parameter("passwordProtection.passwordIsPin", "`true` a PIN, `!` a password.", ["true", "!"]),
-    _query_parameter(
-        "passwordProtection.passwordLocationIndicator", "A number, or a name (Self … Website) for its number."
-    ),
-)
-_VALIDATION = "Validation or rule error (first failure only)."
+# The keys with a language of their own; every other key takes the generic operators.
+_CUSTOM_QUERY_DESCRIPTIONS = {
+    "passwordProtection": "`` protected, `!` unprotected.",
+    "passwordProtection.password": "Equal to one of the values.",
+    "passwordProtection.passwordIsPin": "`true` a PIN, `!` a password.",
+    "passwordProtection.passwordLocationIndicator": "A number, or a name (Self … Website) for its number.",
+}
+
+
+def token_query_parameters() -> tuple[dict[str, Any], ...]:
+    keys = _runtime_query_keys()
+    unknown = set(_CUSTOM_QUERY_DESCRIPTIONS) - set(keys)
+    if unknown:
+        raise ValueError(f"described query keys the runtime does not accept: {sorted(unknown)}")
+    return tuple(
+        _query_parameter(key, _CUSTOM_QUERY_DESCRIPTIONS.get(key, _GENERIC), None if values is None else list(values))
+        for key, values in keys.items()
+    )
+
+
 _CREATE_ERRORS = {
     400: "Invalid JSON, validation or rule error (first failure only).",
     404: "Record not found (missing or expired).",
@@ -288,9 +256,7 @@ def _connector_operations(prefix: str, suffix: str) -> list[Operation]:
     """The Connector routes of one generation; `suffix` tells their operation ids apart."""
     v6 = prefix == "/api/v2"
     body, token, tokens = (
-        (CreateTokenBody, TokenResult, TokenList)
-        if v6
-        else (CreateTokenBodyConnector7, TokenResultConnector7, TokenListConnector7)
+        (_V6_BODY, TokenResult, TokenList) if v6 else (_V7_BODY, TokenResultConnector7, TokenListConnector7)
     )
     created = (201, "The token (application/json) or its QR code (image/png).", _json(token) | PNG_CONTENT)
     qr_rule = "`?newQRCodeFormat=true`: the URL form; else the legacy form." if v6 else "Always the URL form."
@@ -302,7 +268,7 @@ def _connector_operations(prefix: str, suffix: str) -> list[Operation]:
             "Create a Token (or Token QR code) for a File",
             created,
             _CREATE_ERRORS,
-            (FILE_ID_PATTERN, "FIL + 17 letters or digits"),
+            (request_rules.ID_PATTERNS["fileId"], "FIL + 17 letters or digits"),
             body=body,
         ),
         Operation(
@@ -312,7 +278,7 @@ def _connector_operations(prefix: str, suffix: str) -> list[Operation]:
             "Create a Token (or Token QR code) for an own RelationshipTemplate",
             created,
             _CREATE_ERRORS,
-            (TEMPLATE_ID_PATTERN, "RLT + 17 letters or digits"),
+            (request_rules.ID_PATTERNS["templateId"], "RLT + 17 letters or digits"),
             body=body,
         ),
         Operation(
@@ -346,7 +312,7 @@ def _connector_operations(prefix: str, suffix: str) -> list[Operation]:
                     500: ErrorKind.UNEXPECTED.value.message,
                     503: _STORAGE_DOWN,
                 },
-                query=TOKEN_QUERY,
+                query=token_query_parameters(),
             )
         )
     if v6:
@@ -431,9 +397,55 @@ def operations() -> list[Operation]:
     ]
 
 
+# --- the request bodies: request_rules.py's schemas, as published ---------------------------------------------
+
+_V6_BODY = "CreateTokenBody"
+_V7_BODY = "CreateTokenBodyConnector7"
+_PROTECTION_BODY = "PasswordProtectionBody"
+
+
+def _published(schema: Mapping[str, Any], **extra: Any) -> dict[str, Any]:
+    """A schema as the document states it: patterns anchored (the runtime matches whole values), keywords
+    sorted, properties in their order."""
+
+    def publish(value: Any, in_properties: bool = False) -> Any:
+        if isinstance(value, list):
+            return [publish(item) for item in value]
+        if not isinstance(value, Mapping):
+            return value
+        if in_properties:
+            return {name: publish(item) for name, item in value.items()}
+        return {
+            key: f"^{item}$" if key == "pattern" else publish(item, in_properties=key == "properties")
+            for key, item in sorted(value.items())
+        }
+
+    published: dict[str, Any] = publish({**copy.deepcopy(dict(schema)), **extra})
+    return published
+
+
+def request_schemas() -> dict[str, dict[str, Any]]:
+    """The request bodies' components: Connector 7's body, Connector 6's (`newQRCodeFormat` too), and the
+    password protection both refer to."""
+    body = {**request_rules.BODY["properties"], "passwordProtection": {"$ref": _REF.format(model=_PROTECTION_BODY)}}
+    return {
+        _V6_BODY: _published(
+            request_rules.BODY,
+            properties={**body, "newQRCodeFormat": request_rules.NEW_QR_CODE_FORMAT},
+            title="CreateTokenRequest",
+            description="Connector 6.36's body: `newQRCodeFormat` chooses the QR code's payload.",
+        ),
+        _V7_BODY: _published(
+            request_rules.BODY,
+            properties=body,
+            title="CreateTokenRequestCoreV1",
+            description="Every field is optional; unknown top-level keys are ignored, as the Connector does.",
+        ),
+        _PROTECTION_BODY: _published(request_rules.PASSWORD_PROTECTION, title="PasswordProtection"),
+    }
+
+
 _MODELS: list[type[BaseModel]] = [
-    CreateTokenBody,
-    CreateTokenBodyConnector7,
     TokenResult,
     TokenResultConnector7,
     TokenList,
@@ -445,8 +457,21 @@ _MODELS: list[type[BaseModel]] = [
 ]
 
 
+def _without_null_defaults(schema: Any) -> Any:
+    """pydantic writes `"default": null` for a field that is left out when absent: null is no value of the
+    field's type (and OpenAPI validators refuse such a default), so the document says nothing."""
+    if isinstance(schema, list):
+        return [_without_null_defaults(item) for item in schema]
+    if isinstance(schema, dict):
+        return {
+            key: _without_null_defaults(item) for key, item in schema.items() if not (key == "default" and item is None)
+        }
+    return schema
+
+
 def build_openapi() -> dict[str, Any]:
     _, definitions = models_json_schema([(model, "validation") for model in _MODELS], ref_template=_REF)
+    schemas = dict(sorted((_without_null_defaults(definitions["$defs"]) | request_schemas()).items()))
     paths: dict[str, dict[str, Any]] = {}
     for operation in operations():
         paths.setdefault(operation.path, {})[operation.method] = operation.render()
@@ -458,12 +483,12 @@ def build_openapi() -> dict[str, Any]:
             "version": VERSION,
             "description": "The enmeshed Connector's token routes (Connector 6 under /api/v2, Connector 7 under "
             "/api/core/v1) as AWS Lambda functions, plus the embedded backbone's peer route. Generated from the "
-            "code (nmshd_tokens/http/openapi.py); do not edit.",
+            "code (deployment/openapi.py); do not edit.",
         },
         "servers": [{"url": "http://127.0.0.1:3000", "description": "make run"}],
         "paths": paths,
         "components": {
-            "schemas": definitions["$defs"],
+            "schemas": schemas,
             "securitySchemes": {"ApiKeyAuth": {"type": "apiKey", "in": "header", "name": "x-api-key"}},
         },
     }
