@@ -33,7 +33,6 @@ from deployment.openapi import (
     build_openapi,
     render_openapi,
 )
-
 from tests.support import ROUTES, Functions, api_event, future, json_body
 
 ROOT = Path(__file__).resolve().parents[2]

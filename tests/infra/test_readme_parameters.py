@@ -1,4 +1,4 @@
-"""The README's deploy table names every parameter `sam deploy --guided` asks for, and no parameter the template lacks."""
+"""The README's deploy table names every parameter `sam deploy --guided` asks for, and no other."""
 
 from __future__ import annotations
 

@@ -158,10 +158,10 @@ def test_reference_page(functions: Functions, make_file: Factory) -> None:
     assert missing["statusCode"] == 404
 
 
-def test_reference_page_locks_itself_down(make_file: Factory) -> None:
-    dto = json_body(create("file_token", make_file(future()).id))["result"]
+def test_reference_page_locks_itself_down(functions: Functions, make_file: Factory) -> None:
+    dto = json_body(create(functions, "file_token", make_file(future()).id))["result"]
     for token_id, status in ((dto["id"], 200), ("TOKdoesnotexist00000", 404)):
-        page = invoke("backbone_token", api_event(ROUTES["backbone_page"][1], token_id, method="GET"))
+        page = functions.invoke("backbone_token", api_event(ROUTES["backbone_page"][1], token_id, method="GET"))
         assert page["statusCode"] == status
         policy = header(page, "Content-Security-Policy") or ""
         directives = {part.split()[0]: part.split()[1:] for part in policy.split(";") if part.strip()}

@@ -223,15 +223,15 @@ def test_health_reports_a_refused_login(functions: Functions, standin: StandinBa
     }
 
 
-def page(token_id: str) -> dict[str, Any]:
-    return invoke("backbone_token", api_event(ROUTES["backbone_page"][1], token_id, method="GET"))
+def page(functions: Functions, token_id: str) -> dict[str, Any]:
+    return functions.invoke("backbone_token", api_event(ROUTES["backbone_page"][1], token_id, method="GET"))
 
 
 def test_the_keyless_page_answers_from_our_records_without_asking_the_backbone(
-    standin: StandinBackbone, make_file: Factory
+    remote: Functions, standin: StandinBackbone, make_file: Factory
 ) -> None:
-    kept = json_body(create("file_token", make_file(future()).id, {"ephemeral": False}))["result"]["id"]
-    ephemeral = json_body(create("file_token", make_file(future()).id))["result"]["id"]
+    kept = json_body(create(remote, "file_token", make_file(future()).id, {"ephemeral": False}))["result"]["id"]
+    ephemeral = json_body(create(remote, "file_token", make_file(future()).id))["result"]["id"]
     other = standin.add_device()  # another identity, with a password-protected token
     foreign = "TOK" + "f" * 17
     standin.tokens[foreign] = replace(
@@ -240,15 +240,17 @@ def test_the_keyless_page_answers_from_our_records_without_asking_the_backbone(
     standin.tokens[kept].failed_attempts = 100  # locked: the owner would still read it
     calls = len(standin.calls)
 
-    assert page(kept)["statusCode"] == 200
+    assert page(remote, kept)["statusCode"] == 200
     for absent in (ephemeral, foreign, "TOKunknown0000000000"):
-        assert page(absent)["statusCode"] == 404
+        assert page(remote, absent)["statusCode"] == 404
     assert len(standin.calls) == calls  # no login, no read: nothing counted against or allocated from a token
     assert standin.tokens[foreign].failed_attempts == 0 and standin.tokens[foreign].allocations == set()
 
 
-def test_a_broken_backbone_answer_is_503_not_500(standin: StandinBackbone, make_file: Factory) -> None:
+def test_a_broken_backbone_answer_is_503_not_500(
+    remote: Functions, standin: StandinBackbone, make_file: Factory
+) -> None:
     standin.fail_next(1, 201, route="tokens", body=b"[" * 100_000)  # nested deeper than any parser goes
-    response = create("file_token", make_file(future()).id)
+    response = create(remote, "file_token", make_file(future()).id)
     assert response["statusCode"] == 503
     assert json_body(response)["error"]["code"] == "error.connector.serviceUnavailable"
