@@ -30,7 +30,8 @@ class SafetyNetReached(BaseException):  # not caught by the handler as an unexpe
 
 @contextmanager
 def safety_net(seconds: float = FUNCTION_TIMEOUT_S) -> Iterator[None]:
-    """Interrupts the request when it outlasts `seconds` (Python's own regex engine checks for signals)."""
+    """Interrupts the request when it outlasts `seconds`: a hang fails the test (Python's `re` checks for signals
+    while it backtracks; RE2 never needs it)."""
 
     def reached(*_: Any) -> None:
         raise SafetyNetReached(f"no answer within {seconds} s")
@@ -103,8 +104,8 @@ INVALID_PATTERNS = {
     "a backreference": "~(a)\\1",
     "lookahead": "~a(?=b)",
     "an escape the engine does not know": "~a\\Z",
-    "the issue's 300 classes of every code point": "~" + WHOLE_UNICODE * 300,
-    "3,000 of them (Python's engine took seconds to compile 300)": "~" + WHOLE_UNICODE * 3000,
+    "300 classes of every code point": "~" + WHOLE_UNICODE * 300,
+    "3,000 of them: refused before they are compiled": "~" + WHOLE_UNICODE * 3000,
     "a pattern of 201 characters": "~" + "a" * 201,
 }
 

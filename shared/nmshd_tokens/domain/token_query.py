@@ -69,7 +69,8 @@ _COMPARISONS: dict[str, Callable[[str, str], bool]] = {
 MAX_PATTERN_LENGTH = 200  # characters of a pattern, checked before it is compiled
 # What RE2's time per value grows with, beside the value's length (at most 80 characters): the size of the
 # program a pattern compiles to. The patterns of one query together get this many instructions (`enmeshed\.eu`
-# takes 17, `.{100}` 804, `\pL` 1,201); measured, the worst of them runs in about 10 µs per token.
+# takes 17, `.{100}` 804, `\pL` 1,201). Measured over 2,000 tokens: about 10 µs per token for the slowest single
+# pattern tried, 40 µs for seven `.{0,60}` (tests/reliability/test_query_fuzz.py reports the worst it meets).
 MAX_QUERY_PROGRAM_SIZE = 4_000
 # RE2's memory for one pattern, its program and the DFA it builds while it searches (with less, the DFA runs out
 # and RE2 falls back to its NFA: linear still, but 30 times slower for the largest programs). RE2 stops compiling
