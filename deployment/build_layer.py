@@ -7,7 +7,8 @@
 machine. Both come from the same lock through the same steps, so they hold the same files.
 
 It must run on Python 3.13, the runtime's version: the bytecode it writes is only valid for that version. The
-wheels are chosen for the target (CPython 3.13, manylinux2014, the given architecture), whatever the host is.
+wheels are chosen for the target (CPython 3.13, manylinux2014 or manylinux_2_28 - the runtime's Amazon Linux 2023
+has glibc 2.34 -, the given architecture), whatever the host is.
 """
 
 from __future__ import annotations
@@ -31,7 +32,11 @@ PACKAGE = ROOT / "shared" / "nmshd_tokens"
 LOCK = ROOT / "requirements.lock"
 WHEELHOUSE = ROOT / ".aws-sam" / "wheels"  # wheels of earlier builds, both architectures (cleared by make clean)
 RUNTIME = (3, 13)
-WHEEL_PLATFORMS = {"arm64": "manylinux2014_aarch64", "x86_64": "manylinux2014_x86_64"}
+# pip takes each tag as given (no older manylinux tags implied): google-re2 ships manylinux_2_28 wheels only.
+WHEEL_PLATFORMS = {
+    "arm64": ("manylinux2014_aarch64", "manylinux_2_28_aarch64"),
+    "x86_64": ("manylinux2014_x86_64", "manylinux_2_28_x86_64"),
+}
 ENDPOINTS = Path("botocore") / "data" / "endpoints.json"  # below the layer's python/ folder
 
 
@@ -64,8 +69,7 @@ def _pip(command: str, build: LayerBuild, *options: str, quiet_failure: bool = F
             "--require-hashes",
             "--requirement",
             str(LOCK),
-            "--platform",
-            WHEEL_PLATFORMS[build.architecture],
+            *(option for platform in WHEEL_PLATFORMS[build.architecture] for option in ("--platform", platform)),
             "--implementation",
             "cp",
             "--python-version",

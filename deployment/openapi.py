@@ -210,11 +210,12 @@ def _query_parameter(name: str, description: str, values: list[str] | None = Non
 
 
 def _runtime_query_keys() -> dict[str, tuple[str, ...] | None]:
-    """Every query key the runtime accepts, in a stable order, with its allowed values (None: any text).
-
-    HOOKUP: once domain/token_query.py exposes its keys as one table, this is `return dict(QUERY_KEYS)`.
-    """
-    return {key: token_query._ENUMERATED.get(key) for key in sorted(token_query._ALLOWED)}
+    """Every query key the runtime accepts (its one table, token_query.QUERY_KEYS), in a stable order, with its
+    allowed values (None: any text)."""
+    table = token_query.QUERY_KEYS
+    return {
+        key: table[key].values if table[key].kind is token_query.QueryKind.ENUMERATED else None for key in sorted(table)
+    }
 
 
 _GENERIC = (

@@ -274,9 +274,19 @@ POSITIVE_DEVIATIONS: dict[str, Deviation] = {
     ),
     "query regular expression": Deviation(
         "query-regex",
-        "a query value `~re`, `^v` or `$v` is a regular expression: an invalid one, or one that could backtrack for "
-        "ages (a quantified group that repeats or alternates, over 200 characters), is a 400; JSON Schema cannot tell",
-        lambda sent: any(_risky_regex(value) for value in _query_values(sent)),
+        "a query value `~re`, `^v` or `$v` is a regular expression run on RE2: one RE2 cannot run (its syntax, over "
+        "200 characters, a query's patterns too large together) is a 400; JSON Schema cannot tell",
+        lambda sent: _refused_regexes(_query_values(sent)),
+        frozenset({"own"}),
+    ),
+    "query/passwordProtection.passwordLocationIndicator must be a number of at most 10 ASCII digits (0-9)": Deviation(
+        "query-indicator-digits",
+        "a location indicator written in digits other than ASCII ones (`²`, `①`), or in more than 10, is a 400 "
+        "(SPEC §16); JSON Schema cannot tell",
+        lambda sent: any(
+            value.isnumeric() and not (value.isascii() and len(value) <= 10)
+            for value in _values_of(sent, "passwordProtection.passwordLocationIndicator")
+        ),
         frozenset({"own"}),
     ),
     # --- upstream only: what the Connector's runtime checks beyond its OpenAPI document (reference/README.md)
@@ -406,17 +416,35 @@ def _query_values(sent: Sent) -> list[str]:
     return values
 
 
-def _risky_regex(value: str) -> bool:
-    """A regular-expression value that does not compile, is long, or has a quantified group (the service refuses
-    a subset of those: a quantified group that itself repeats or alternates)."""
-    if not value or value[0] not in "~^$":
-        return False
-    pattern = value[1:] + "$" if value[0] == "$" else value if value[0] == "^" else value[1:]
-    try:
-        re.compile(pattern)
-    except re.error:
-        return True
-    return len(pattern) > 200 or re.search(r"\)[*+?{]", pattern) is not None
+def _values_of(sent: Sent, key: str) -> list[str]:
+    value = sent.query.get(key)
+    if value is None:
+        return []
+    return [str(item) for item in value] if isinstance(value, list) else [str(value)]
+
+
+def _refused_regexes(values: list[str]) -> bool:
+    """Regular-expression values of which RE2 cannot run one (its syntax, or over 200 characters), or whose
+    programs are larger together than a query may have (any key's values count: an upper bound)."""
+    import re2
+
+    options = re2.Options()
+    options.case_sensitive = False
+    options.never_capture = True
+    options.log_errors = False
+    options.max_mem = 1024 * 1024
+    size = 0
+    for value in values:
+        if not value or value[0] not in "~^$":
+            continue
+        if len(value) > 201:
+            return True
+        pattern = value[1:] + "$" if value[0] == "$" else value if value[0] == "^" else value[1:]
+        try:
+            size += re2.compile(pattern, options).programsize
+        except re2.error:
+            return True
+    return size > 4_000
 
 
 def _message_key(message: str) -> str:

@@ -30,6 +30,7 @@ NOT_AT_INIT = (
     "boto3",  # botocore's own clients (storage/aws_clients.py): boto3's session machinery is not used
     "nmshd_tokens.qr",  # loaded by the first QR code: JSON requests never pay for its tables
     "segno",
+    "re2",  # loaded by the first regular expression of a token query (domain/token_query.py)
 )
 # The embedded backbone's function never encrypts, hashes or renders a QR code.
 NOT_AT_BACKBONE_INIT = ("nacl", "nmshd_tokens.domain.crypto", "nmshd_tokens.usecases.create_token")

@@ -10,10 +10,10 @@ from ..config import Settings
 from ..domain.connector import Generation
 from ..domain.errors import DomainError, ErrorKind, validation_error
 from ..domain.references import is_backbone_base_url
-from ..domain.token_query import query_from_event_parameters
 from ..domain.validation import IdField, TokenRequest, parse_token_request
 from .accept import JSON, PNG, negotiate
 from .body import parse_json_body
+from .query import query_of as query_of  # the query string: http/query.py
 
 
 def generation_of(event: APIGatewayProxyEvent) -> Generation:
@@ -37,11 +37,6 @@ def require_json(event: APIGatewayProxyEvent) -> None:
 
 def _accept(event: APIGatewayProxyEvent) -> str | None:
     return event.headers.get("accept") if event.headers else None
-
-
-def query_of(event: APIGatewayProxyEvent) -> dict[str, list[str]]:
-    """Every query parameter with all its values (a repeated key has several), as API Gateway decoded them."""
-    return query_from_event_parameters(event.multi_value_query_string_parameters)
 
 
 def read_token_request(
