@@ -106,7 +106,9 @@ class LocalApi:
             return envelope_response(ErrorKind.FORBIDDEN)
         function = self.functions[resolved.route.function.logical_id]
         request_id = str(uuid.uuid4())
-        event = build_event(request, resolved, self.api.binary_media_types, stage=self.api.stage, request_id=request_id)
+        event = build_event(
+            request, resolved, self.api.binary_media_types, stage=self.api.stage, request_id=request_id, caller=key
+        )
         try:
             result = function.invoke(event, request_id)
             return render_response(result, request.header("accept"), self.api.binary_media_types, request_id)

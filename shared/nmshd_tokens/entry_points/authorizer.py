@@ -53,6 +53,11 @@ def _arn_prefix(method_arn: str) -> str:
     return "/".join(api_and_stage) + "/"
 
 
+def authorizer_context(key: ApiKey) -> dict[str, str]:
+    """What the functions find in requestContext.authorizer (besides principalId); the expiry is for logs and audits."""
+    return {"apiKeyId": key.id, "apiKeyExpiresAt": format_timestamp(key.expires_at) if key.expires_at else ""}
+
+
 def policy_for(key: ApiKey, method_arn: str) -> dict[str, Any]:
     prefix = _arn_prefix(method_arn)
     allowed = [scope for scope in ALL_SCOPES if key.allows(scope)]
@@ -66,11 +71,7 @@ def policy_for(key: ApiKey, method_arn: str) -> dict[str, Any]:
     return {
         "principalId": key.id,
         "policyDocument": {"Version": "2012-10-17", "Statement": [statement]},
-        # Read by the functions as requestContext.authorizer.*; the expiry is for logs and audits.
-        "context": {
-            "apiKeyId": key.id,
-            "apiKeyExpiresAt": format_timestamp(key.expires_at) if key.expires_at else "",
-        },
+        "context": authorizer_context(key),
         "usageIdentifierKey": key.usage_identifier,
     }
 
