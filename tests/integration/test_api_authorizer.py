@@ -329,3 +329,25 @@ def test_a_missing_secret_fails_the_authorizer(secrets: Any) -> None:
     with pytest.raises(Exception) as failed:
         handler(authorizer_event(keyed_routes()[0], {HEADER: strong("admin")}), FakeContext())
     assert "API_KEYS_SECRET: cannot read the secret (ResourceNotFoundException)" in str(failed.value)
+
+
+# --- the sample events ---------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("name", "principal"), [("api_authorizer", "demo"), ("api_authorizer_unknown_key", None)])
+def test_the_sample_events(secrets: Any, name: str, principal: str | None) -> None:
+    from deployment.local_aws import DEMO_API_KEYS
+
+    secrets.put_secret_value(SecretId="nmshd-tokens/api-keys", SecretString=json.dumps(DEMO_API_KEYS))
+    event = json.loads((ROOT / "events" / f"{name}.json").read_text(encoding="utf-8"))
+    handler = authorizer(Clock(NOW))
+    if principal is None:
+        with pytest.raises(Exception, match="^Unauthorized$"):
+            handler(event, FakeContext())
+        return
+    policy = handler(event, FakeContext())
+    assert policy["principalId"] == principal
+    assert decide(policy, event["methodArn"]) == 200
+    stage = event["methodArn"].split("/POST/")[0]
+    assert decide(policy, f"{stage}/GET/api/core/v1/Tokens/Own") == 200  # core:* : every core route
+    assert decide(policy, f"{stage}/GET/Monitoring/Version") == 403
