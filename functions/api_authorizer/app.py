@@ -15,7 +15,8 @@ REGION = os.environ.get("AWS_REGION", "eu-central-1")
 keys = SecretApiKeys(
     os.environ[SECRET_VARIABLE],
     lambda: aws_client("secretsmanager", REGION, read_timeout=2.0, retries=2),
-    refresh_seconds=float(os.environ.get("API_KEYS_REFRESH_SECONDS", "60")),
+    # As long as API Gateway caches an answer, but at least 10 s: no cache must not mean a read per request.
+    refresh_seconds=max(10.0, float(os.environ.get("API_KEYS_REFRESH_SECONDS", "60"))),
     header_name=os.environ.get("API_KEY_HEADER", "X-API-KEY"),
 )
 keys.client()  # botocore's client at init (a full vCPU), the secret itself on the first request

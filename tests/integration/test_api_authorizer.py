@@ -289,6 +289,22 @@ def test_a_change_in_the_secret_applies_after_the_refresh_time(secrets: Any) -> 
     assert status_of(handler, route, {HEADER: strong("admin")})[0] == 401  # removed from the secret
 
 
+def test_without_a_cache_the_secret_is_still_read_at_most_every_10_seconds(
+    secrets: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("API_KEYS_REFRESH_SECONDS", "0")  # ApiKeyCacheSeconds 0: every request calls the authorizer
+    clock = Clock(NOW)
+    handler = authorizer(clock)
+    route = keyed_routes()[0]
+    assert status_of(handler, route, {HEADER: strong("admin")})[0] == 200
+    secrets.put_secret_value(SecretId="nmshd-tokens/api-keys", SecretString=configuration({"added": {}}))
+    clock.now = NOW + timedelta(seconds=9)
+    assert status_of(handler, route, {HEADER: strong("admin")})[0] == 200
+    clock.now = NOW + timedelta(seconds=10)
+    assert status_of(handler, route, {HEADER: strong("admin")})[0] == 401
+    assert status_of(handler, route, {HEADER: strong("added")})[0] == 200
+
+
 def test_an_unreadable_secret_keeps_the_keys_read_before(secrets: Any) -> None:
     clock = Clock(NOW)
     handler = authorizer(clock)
