@@ -167,7 +167,7 @@ def test_a_malformed_document_is_named() -> None:
 def test_unknown_missing_and_disabled_keys_are_refused_alike() -> None:
     keys = parse_api_keys(config(on={"key": strong("on")}, off={"key": strong("off"), "enabled": False}), NOW)
     assert keys.authenticate(strong("on"), NOW) is not None
-    for presented in (None, "", strong("off"), strong("unknown"), strong("on") + " "):
+    for presented in (None, "", strong("off"), strong("unknown"), strong("on") + " ", "\ud800", "\x00"):
         assert keys.authenticate(presented, NOW) is None
 
 

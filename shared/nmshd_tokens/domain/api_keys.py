@@ -48,7 +48,8 @@ class ApiKeyConfigError(ValueError):
 
 
 def key_digest(key: str) -> bytes:
-    return hashlib.sha256(key.encode("utf-8")).digest()
+    # surrogatepass: a header value from a JSON event may hold a lone surrogate; it is a wrong key, not an error.
+    return hashlib.sha256(key.encode("utf-8", "surrogatepass")).digest()
 
 
 def scope_covers(granted: str, required: str) -> bool:
