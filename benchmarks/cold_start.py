@@ -56,7 +56,7 @@ from deployment.lambda_emulator import (  # noqa: E402 - run as a script, the re
     environment,
     python_command,
 )
-from deployment.local_aws import DEMO_KEPT_TOKEN_ID, LocalAws  # noqa: E402
+from deployment.local_aws import DEMO_API_KEYS_SECRET_ARN, DEMO_KEPT_TOKEN_ID, LocalAws  # noqa: E402
 
 EVENTS = ROOT / "events"
 FLOOR_FUNCTION = Path(__file__).resolve().parent / "floor_function"
@@ -95,6 +95,18 @@ INITS = (
         BACKBONE_TARGET,
     ),
     Case("init TokenBatchFunction", "TokenBatchFunction (SQS)", "TokenBatchFunction", None, FLOOR_INIT, None),
+    Case("init ApiAuthorizerFunction", "ApiAuthorizerFunction (keys)", "ApiAuthorizerFunction", None, FLOOR_INIT, None),
+)
+# The API keys' authorizer: its first request (reading the secret, a policy for the key) has no boto3-only floor job;
+# it is shown against the floor's init, what any function costs before it does anything.
+AUTHORIZER_FIRST = Case(
+    "first api_authorizer",
+    "ApiAuthorizerFunction, api_authorizer",
+    "ApiAuthorizerFunction",
+    "api_authorizer",
+    FLOOR_INIT,
+    None,
+    "floor init: the authorizer has no DynamoDB calls to compare",
 )
 # (function, event, target, note); the floor job of the event's calls, or of the named event's.
 FIRST_REQUESTS: tuple[tuple[str, str, float | None, str], ...] = (
@@ -117,7 +129,7 @@ def first_request_cases() -> list[Case]:
         cases.append(
             Case(f"first {event}", f"{function}, {event}", function, event, f"floor job {floor_event}", target, note)
         )
-    return cases
+    return [*cases, AUTHORIZER_FIRST]
 
 
 @dataclass(frozen=True)
@@ -192,7 +204,7 @@ def variants(aws: LocalAws, layer: Path) -> tuple[list[Variant], list[Case]]:
             )
         )
         floor_event = case.floor.removeprefix("floor job ")
-        if floor_event not in floor_events:
+        if case.floor != FLOOR_INIT and floor_event not in floor_events:
             floor_events.add(floor_event)
             found.append(
                 Variant(
@@ -303,7 +315,7 @@ def run(
 ) -> dict[str, Any]:
     """`quick` counts the instructions of the floor's init and FileTokenFunction's only (a smoke test)."""
     count_instructions = count_instructions and shutil.which("valgrind") is not None
-    stack = built_stack()
+    stack = built_stack(parameter_overrides={"ApiKeysSecretArn": DEMO_API_KEYS_SECRET_ARN})  # the demo keys' secret
     with LocalAws(stack) as aws, floor_layer() as layer:
         chosen, cases = variants(aws, layer)
         samples: dict[str, list[Sample]] = {variant.key: [] for variant in chosen}
@@ -345,7 +357,7 @@ def run(
 
     rows = [row(FLOOR_INIT, 'floor: import boto3; boto3.client("dynamodb")', None, None)]
     rows += [row(case.key, case.label, case.floor, case.target, case.note) for case in cases if case.event is None]
-    floors = sorted({case.floor for case in cases if case.event is not None})
+    floors = sorted({case.floor for case in cases if case.event is not None and case.floor != FLOOR_INIT})
     rows += [
         row(key, f"floor job: {key.removeprefix('floor job ')}'s DynamoDB calls, boto3 alone", None, None)
         for key in floors

@@ -16,7 +16,7 @@ from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
 from .lambda_emulator import LOCAL_CREDENTIALS
-from .template_values import LOCAL_API_ID, LOCAL_REGION, Stack
+from .template_values import LOCAL_ACCOUNT, LOCAL_API_ID, LOCAL_REGION, Stack
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb.client import DynamoDBClient
@@ -34,6 +34,16 @@ DEMO_KEPT_CREATED_AT = datetime(2026, 1, 1, tzinfo=UTC)
 DEMO_EXPIRY = datetime(2100, 1, 1, tzinfo=UTC)
 # The backbone the sample events' Host names (the local stack's API id): the kept token's reference points there.
 DEMO_BACKBONE_BASE_URL = f"https://{LOCAL_API_ID}.execute-api.{LOCAL_REGION}.amazonaws.com/v1/backbone"
+
+# The API keys the authorizer's sample events meet (SPEC §17): one secret in the Connector's shape. Its partial ARN
+# (Secrets Manager reads a secret by its ARN without the random suffix) is the ApiKeysSecretArn to invoke it with.
+DEMO_API_KEY = "Demo-Api-Key-0123456789-for-the-sample-Events!"  # noqa: S105 - the sample events' public demo key
+DEMO_API_KEYS_SECRET_NAME = "nmshd-tokens/demo-api-keys"  # noqa: S105 - a secret's name
+DEMO_API_KEYS_SECRET_ARN = f"arn:aws:secretsmanager:{LOCAL_REGION}:{LOCAL_ACCOUNT}:secret:{DEMO_API_KEYS_SECRET_NAME}"
+DEMO_API_KEYS = {
+    "headerName": "X-API-KEY",
+    "keys": {"demo": {"key": DEMO_API_KEY, "description": "the sample events' key", "scopes": ["core:*"]}},
+}
 
 
 def free_port() -> int:
@@ -112,8 +122,8 @@ class LocalAws:
         return client
 
     def seed_demo_records(self) -> list[str]:
-        """The demo File and template in the records table; in the backbone table, if there is one, the protected
-        demo token and a kept token (whose record the records table holds too)."""
+        """The demo API keys' secret; the demo File and template in the records table; in the backbone table, if
+        there is one, the protected demo token and a kept token (whose record the records table holds too)."""
         from dataclasses import replace
 
         from nmshd_tokens.domain.crypto import encrypt_content, generate_key
@@ -123,6 +133,9 @@ class LocalAws:
         from nmshd_tokens.storage.embedded_backbone import backbone_item
         from nmshd_tokens.storage.records_table import DynamoRecordsRepository
 
+        self.client("secretsmanager").create_secret(
+            Name=DEMO_API_KEYS_SECRET_NAME, SecretString=json.dumps(DEMO_API_KEYS)
+        )
         tables = self.stack.resources_of_type("AWS::DynamoDB::Table")
         records = DynamoRecordsRepository(tables["RecordsTable"], self.dynamodb)
         records.put_file(FileRecord(DEMO_FILE_ID, generate_key()))

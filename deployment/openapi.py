@@ -189,6 +189,8 @@ class Operation:
             responses[str(status)]["content"] = content
         if self.api_key:
             responses["401"] = _error(ErrorKind.UNAUTHORIZED.value.message)
+            responses["403"] = _error(f"{ErrorKind.FORBIDDEN.value.message} (the API key lacks the route's scope)")
+            responses["403"] = _error(f"{ErrorKind.FORBIDDEN.value.message} (the API key lacks the route's scope)")
         responses |= {str(code): _error(text) for code, text in sorted(self.errors.items())}
         operation["responses"] = dict(sorted(responses.items()))
         return operation

@@ -59,6 +59,7 @@ def _serve(args: argparse.Namespace) -> int:
             seed=not args.no_seed,
             backbone=args.backbone,
             backbone_port=args.backbone_port,
+            api_keys_file=args.api_keys,
         )
     )
 
@@ -253,6 +254,13 @@ def build_parser() -> argparse.ArgumentParser:
     )
     serve.add_argument(
         "--backbone-port", type=_port, default=0, help="port of the stand-in Backbone (default: a free one)"
+    )
+    serve.add_argument(
+        "--api-keys",
+        type=Path,
+        metavar="FILE",
+        help="the API keys, as the Connector's authentication.apiKey JSON (keys with scopes, expiry, enabled); "
+        "default: one generated key with every scope ($API_KEY if set)",
     )
     serve.set_defaults(run=_serve)
 

@@ -20,7 +20,9 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import parse_qsl, unquote, urlsplit
 
+from nmshd_tokens.domain.api_keys import ApiKey
 from nmshd_tokens.domain.errors import ErrorKind, error_envelope
+from nmshd_tokens.entry_points.authorizer import authorizer_context
 
 from .routes import RouteMatch
 
@@ -123,13 +125,18 @@ def build_event(
     *,
     stage: str,
     request_id: str,
+    caller: ApiKey | None = None,
 ) -> dict[str, Any]:
-    """The REST v1 proxy event API Gateway would send for `request` on `match.route`."""
+    """The REST v1 proxy event API Gateway would send for `request` on `match.route`.
+
+    `caller`: the API key the authorizer accepted. As on AWS (API key source AUTHORIZER), its context is
+    `requestContext.authorizer` and its usage identifier (never the key) `requestContext.identity.apiKey`.
+    """
     headers, multi_headers = _single_and_multi(request.headers)
     query, multi_query = _single_and_multi(request.query)
     body, is_base64 = _event_body(request, binary_media_types)
     now = time.time()
-    api_key = request.header("x-api-key") if match.route.api_key_required else None
+    authorizer = None if caller is None else {"principalId": caller.id, **authorizer_context(caller)}
     return {
         "resource": match.route.path,
         "path": request.path,
@@ -157,8 +164,9 @@ def build_event(
             "identity": {
                 "sourceIp": request.source_ip,
                 "userAgent": request.header("user-agent"),
-                "apiKey": api_key,
+                "apiKey": None if caller is None else caller.usage_identifier,
             },
+            "authorizer": authorizer,
         },
         "body": body,
         "isBase64Encoded": is_base64,

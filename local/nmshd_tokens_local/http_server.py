@@ -1,7 +1,8 @@
 """The local API Gateway: a stdlib HTTP server that checks like the deployed API, then calls the real handlers.
 
-Order of checks (SPEC §7): API key → 401, unknown route → 404, known path with another method → 405 + Allow,
-then the function; a crash or an unreadable function result → 502, as API Gateway answers a broken Lambda.
+Order of checks (SPEC §7, §17): API key → 401, unknown route → 404, known path with another method → 405 + Allow,
+the key's scopes → 403, then the function; a crash or an unreadable function result → 502, as API Gateway answers
+a broken Lambda.
 Before all of them the HTTP server makes two checks that only a server on a developer's machine needs: malformed
 framing → 400 (framing.py), and a Host that is not a loopback name → 421, so that a DNS-rebinding web page never
 gets an answer (the page holds the API key). Every answer, those and the HTTP parser's own (414, 431, …)
@@ -10,7 +11,6 @@ included, is in the Connector's error envelope (SPEC §7). A client that goes aw
 
 from __future__ import annotations
 
-import hmac
 import json
 import socketserver
 import sys
@@ -18,11 +18,15 @@ import time
 import traceback
 import uuid
 from collections.abc import Callable, Collection, Mapping
+from datetime import datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import urlsplit
 
+from nmshd_tokens.domain.api_keys import ApiKey, ApiKeys
+from nmshd_tokens.domain.clock import utc_now
 from nmshd_tokens.domain.errors import DomainError, ErrorKind, error_envelope
+from nmshd_tokens.domain.route_scopes import required_scope
 
 from .framing import BadFraming, read_body
 from .functions import LocalFunction
@@ -35,7 +39,7 @@ from .gateway import (
     render_response,
 )
 from .page import PAGE_HEADERS
-from .routes import ApiSpec, MethodNotAllowed
+from .routes import ApiSpec, MethodNotAllowed, RouteMatch
 
 MAX_BODY_BYTES = 10 * 1024 * 1024  # API Gateway's payload limit
 LOOPBACK_HOST_NAMES = ("127.0.0.1", "localhost")
@@ -90,33 +94,42 @@ class LocalApi:
         self,
         api: ApiSpec,
         functions: Mapping[str, LocalFunction],
-        api_key: str,
+        api_keys: ApiKeys | str,
         page: Callable[[], str] | None = None,
         log: Log = _stderr,
+        clock: Callable[[], datetime] = utc_now,
     ) -> None:
         self.api = api
         self.functions = functions
-        self._api_key = api_key.encode("utf-8")
+        # A single string: one admin key (no scopes), what `serve` generates without --api-keys.
+        self.api_keys = ApiKeys.single(api_keys) if isinstance(api_keys, str) else api_keys
         self._page = page
         self._log = log
+        self._clock = clock
 
-    def _key_ok(self, request: HttpRequest) -> bool:
-        given = request.header("x-api-key")
-        return given is not None and hmac.compare_digest(given.encode("utf-8"), self._api_key)
+    def _caller_key(self, request: HttpRequest) -> ApiKey | None:
+        return self.api_keys.authenticate(request.header(self.api_keys.header_name), self._clock())
 
     def handle(self, request: HttpRequest) -> HttpResponse:
         if self._page is not None and request.method == "GET" and request.path == "/":
             return self._serve_page()
-        if self.api.requires_api_key(request.method, request.path) and not self._key_ok(request):
-            return envelope_response(ErrorKind.UNAUTHORIZED)
+        key: ApiKey | None = None
+        if self.api.requires_api_key(request.method, request.path):
+            key = self._caller_key(request)
+            if key is None:
+                return envelope_response(ErrorKind.UNAUTHORIZED)
         resolved = self.api.resolve(request.method, request.path)
         if resolved is None:
             return envelope_response(ErrorKind.ROUTE_NOT_FOUND)
         if isinstance(resolved, MethodNotAllowed):
             return envelope_response(ErrorKind.METHOD_NOT_ALLOWED, headers=[("Allow", ", ".join(resolved.allowed))])
+        if not self._in_scope(key, resolved):
+            return envelope_response(ErrorKind.FORBIDDEN)
         function = self.functions[resolved.route.function.logical_id]
         request_id = str(uuid.uuid4())
-        event = build_event(request, resolved, self.api.binary_media_types, stage=self.api.stage, request_id=request_id)
+        event = build_event(
+            request, resolved, self.api.binary_media_types, stage=self.api.stage, request_id=request_id, caller=key
+        )
         try:
             result = function.invoke(event, request_id)
             return render_response(result, request.header("accept"), self.api.binary_media_types, request_id)
@@ -128,6 +141,14 @@ class LocalApi:
             where = "; ".join(f"{frame.filename}:{frame.lineno} {frame.name}" for frame in frames)
             self._log(f"{function.spec.logical_id} crashed with {type(exc).__name__} at {where}: 502")
         return envelope_response(ErrorKind.UNEXPECTED, status=502)
+
+    @staticmethod
+    def _in_scope(key: ApiKey | None, resolved: RouteMatch) -> bool:
+        """As the authorizer's policy: a keyed route's scope must be covered by the caller's key."""
+        if not resolved.route.api_key_required or key is None:
+            return True
+        scope = required_scope(resolved.route.path)
+        return scope is None or key.allows(scope)
 
     def _serve_page(self) -> HttpResponse:
         assert self._page is not None

@@ -180,6 +180,8 @@ def api_from_template(template: dict[str, Any], base_dir: Path) -> ApiSpec:
             event_auth = event_properties.get("Auth") or {}
             if "ApiKeyRequired" in event_auth:
                 required = bool(event_auth["ApiKeyRequired"])
+            # A route behind the key authorizer needs a key whatever its usage-plan setting.
+            required = required or event_auth.get("Authorizer", "NONE") != "NONE"
             path, method = str(event_properties["Path"]), str(event_properties["Method"]).upper()
             pattern, literal_segments = compile_path(path)
             routes.append(Route(method, path, function, required, pattern, literal_segments))

@@ -9,7 +9,6 @@ from __future__ import annotations
 import json
 import logging
 import os
-import secrets
 import shlex
 import signal
 import sys
@@ -25,6 +24,7 @@ from nmshd_tokens.config import ConfigError, Settings
 from nmshd_tokens.storage.aws_clients import aws_client
 from nmshd_tokens.storage.records_table import DynamoRecordsRepository
 
+from .api_keys_file import PLACEHOLDER, LocalKeys, local_keys
 from .aws_env import ENDPOINT_VARIABLE, use_endpoint
 from .embedded_dynamodb import HOST, EmbeddedDynamoDB, check_port_free
 from .errors import CommandError
@@ -61,6 +61,7 @@ class ServeOptions:
     template_path: Path = TEMPLATE_PATH
     backbone: str = "embedded"  # or "standin": remote mode against a local stand-in of the real Backbone
     backbone_port: int = 0
+    api_keys_file: Path | None = None  # --api-keys: the Connector's key configuration; None: one generated key
     started_at: float = field(default_factory=time.perf_counter)  # for "ready in X s"
 
 
@@ -133,13 +134,20 @@ def shell_variables(api_key: str, api_url: str) -> str:
     return f"K={shlex.quote(api_key)} B={shlex.quote(api_url)}"
 
 
-def _banner(api_key: str, demos: list[DemoRecord], state: ServeState, state_file: Path | None) -> None:
+def _banner(keys: LocalKeys, demos: list[DemoRecord], state: ServeState, state_file: Path | None) -> None:
     if demos:
         say("demo records:")
         for demo in demos:
             say(f"  {demo.record.id}  {demo.label}" + (f" ({demo.hint})" if demo.hint else ""))
         say()
-    say(f"API key: {api_key}")
+    if keys.source is None:
+        say(f"API key: {keys.shown}")
+    else:
+        ids = ", ".join(key.id for key in keys.keys.keys)
+        say(f"API keys: {ids} from {keys.source} (header {keys.keys.header_name})")
+        if keys.shown is None:
+            say("          the web page and the examples below use $API_KEY when it is one of them")
+    api_key = keys.shown or PLACEHOLDER
     say(f"API:      {state.api_url}/api/v2/… (Connector 6) and {state.api_url}/api/core/v1/… (Connector 7)")
     say(f"backbone: {state.backbone_url}")
     say(f"web page: {state.page_url}")
@@ -200,7 +208,7 @@ def _start(
     template: dict[str, Any],
     settings: Settings,
     records: DynamoRecordsRepository,
-    api_key: str,
+    keys: LocalKeys,
     embedded_endpoint: str | None,
 ) -> LocalHttpServer:
     """Tables (in the embedded DynamoDB only), the functions, and the bound (not yet serving) HTTP server."""
@@ -211,9 +219,10 @@ def _start(
     say(f"loading functions {', '.join(api.functions)}…")
     functions = {logical_id: LocalFunction.load(spec) for logical_id, spec in api.functions.items()}
     send_json_logs_to_stderr()
+    page_key = keys.shown or ""
     called_as = program()
     local_api = LocalApi(
-        api, functions, api_key, page=lambda: render_page(records.list_own_records(), api_key, called_as)
+        api, functions, keys.keys, page=lambda: render_page(records.list_own_records(), page_key, called_as)
     )
     try:
         return LocalHttpServer((HOST, options.port), local_api, log=say)
@@ -253,7 +262,7 @@ def _serve(options: ServeOptions, api: ApiSpec, template: dict[str, Any], base_u
     # The functions' metrics are CloudWatch EMF lines on stdout: in AWS they become metrics, here only noise
     # between the banner and the access lines. POWERTOOLS_METRICS_DISABLED=false shows them.
     os.environ.setdefault("POWERTOOLS_METRICS_DISABLED", "true")
-    api_key = os.environ.get("API_KEY") or secrets.token_urlsafe(24)
+    keys = local_keys(options.api_keys_file, os.environ.get("API_KEY"))  # a refused file fails before anything starts
     settings = _settings()  # a wrong setting fails before anything starts
     check_port_free(options.port, "API", "--port or PORT")  # and so does a taken port
     database, endpoint = _start_dynamodb(options)
@@ -261,7 +270,7 @@ def _serve(options: ServeOptions, api: ApiSpec, template: dict[str, Any], base_u
         use_endpoint(endpoint)
         store = RecordsTarget(endpoint, settings)
         embedded_endpoint = endpoint if database is not None else None
-        server = _start(options, api, template, settings, store.repository, api_key, embedded_endpoint)
+        server = _start(options, api, template, settings, store.repository, keys, embedded_endpoint)
         with store.failures():
             demos = seed(store.repository) if options.seed else []
     except BaseException:
@@ -278,7 +287,7 @@ def _serve(options: ServeOptions, api: ApiSpec, template: dict[str, Any], base_u
         dynamodb_endpoint=endpoint,
     )
     try:
-        _banner(api_key, demos, state, _record_state(state))
+        _banner(keys, demos, state, _record_state(state))
         say()
         say(f"ready in {time.perf_counter() - options.started_at:.1f} s: Ctrl-C stops")
         stop.event.wait()

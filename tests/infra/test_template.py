@@ -24,6 +24,8 @@ FUNCTIONS = (
     "BackboneTokenFunction",
 )
 BATCH_FUNCTION = "TokenBatchFunction"  # bulk creation: SQS in, S3 out; tested at the end of this file
+AUTHORIZER_FUNCTION = "ApiAuthorizerFunction"  # the API keys' REQUEST authorizer (SPEC §17)
+AUTHORIZER_ENVIRONMENT = {"API_KEYS_SECRET", "API_KEYS_REFRESH_SECONDS", "API_KEY_HEADER"}
 CONNECTOR_ROUTES = {
     (f"{prefix}{path}", method): function
     for prefix in ("/api/v2", "/api/core/v1")
@@ -195,21 +197,21 @@ def test_api_key_required_exactly_on_the_connector_routes(resources: dict[str, A
     assert scheme == {"type": "apiKey", "name": "x-api-key", "in": "header"}
 
 
-def test_one_stage_v1_with_usage_plan_and_generated_key(resources: dict[str, Any]) -> None:
+def test_one_stage_v1_with_a_usage_plan_keyed_by_the_authorizer(resources: dict[str, Any]) -> None:
     stage_id, stage = only(resources, "AWS::ApiGateway::Stage")
     assert stage["Properties"]["StageName"] == "v1"
     # With swagger 2.0 SAM gives the Deployment `StageName: Stage`, a second, stray stage; OpenApiVersion stops it.
     _, deployment = only(resources, "AWS::ApiGateway::Deployment")
     assert "StageName" not in deployment["Properties"]
     assert stage["Properties"].get("TracingEnabled") is False
-    _, plan = only(resources, "AWS::ApiGateway::UsagePlan")
+    plan_id, plan = only(resources, "AWS::ApiGateway::UsagePlan")
+    assert plan_id == "ApiUsagePlan"  # what the UsagePlanId output refers to
     assert plan["Properties"]["ApiStages"] == [{"ApiId": {"Ref": "Api"}, "Stage": {"Ref": stage_id}}]
-    key_id, key = only(resources, "AWS::ApiGateway::ApiKey")
-    assert key_id == "ApiApiKey"  # <Api logical id>ApiKey, what the ApiKeyId output refers to
-    assert key["Properties"]["Enabled"] is True
-    _, plan_key = only(resources, "AWS::ApiGateway::UsagePlanKey")
-    assert plan_key["Properties"]["KeyId"] == {"Ref": "ApiApiKey"}
-    assert plan_key["Properties"]["KeyType"] == "API_KEY"
+    # The usage plan's key is the authorizer's usageIdentifierKey (each API key's SHA-256), not a header value.
+    assert resources["Api"]["Properties"]["ApiKeySourceType"] == "AUTHORIZER"
+    # Each API key's usage identifier is registered by the operator (README): the stack creates no API key.
+    assert not of_type(resources, "AWS::ApiGateway::ApiKey")
+    assert not of_type(resources, "AWS::ApiGateway::UsagePlanKey")
 
 
 def _render(template: str) -> dict[str, Any]:
@@ -229,8 +231,11 @@ def _render(template: str) -> dict[str, Any]:
 @pytest.mark.parametrize(
     ("response_type", "status", "code"),
     [
-        ("API_KEY", "401", "error.connector.unauthorized"),
-        ("ACCESS_DENIED", "401", "error.connector.unauthorized"),
+        ("UNAUTHORIZED", "401", "error.connector.unauthorized"),
+        ("INVALID_API_KEY", "401", "error.connector.unauthorized"),
+        ("ACCESS_DENIED", "403", "error.connector.forbidden"),
+        ("AUTHORIZER_FAILURE", "500", "error.connector.unexpected"),
+        ("AUTHORIZER_CONFIGURATION_ERROR", "500", "error.connector.unexpected"),
         ("MISSING_AUTHENTICATION_TOKEN", "404", "error.connector.http.routeDoesNotExist"),
         ("DEFAULT_4XX", None, "error.connector.http.requestRejected"),
         ("DEFAULT_5XX", None, "error.connector.unexpected"),
@@ -247,6 +252,80 @@ def test_gateway_responses_use_the_error_envelope(
     assert error["docs"] == f"https://enmeshed.eu/integrate/error-codes#{code}"
     if code == "error.connector.unauthorized":
         assert error["message"] == "Unauthorized."
+    if code == "error.connector.forbidden":
+        assert error["message"] == "You are not allowed to access this endpoint."
+
+
+# --- API keys (SPEC §17) ------------------------------------------------------------------------------------
+
+
+def test_the_key_authorizer_guards_every_keyed_route_and_no_public_one(resources: dict[str, Any]) -> None:
+    from nmshd_tokens.domain.route_scopes import required_scope
+
+    authorized = {
+        route
+        for route, op in operations(api_body(resources)).items()
+        if {"ApiKeyAuthorizer": []} in op.get("security", [])
+    }
+    assert authorized == set(CONNECTOR_ROUTES)  # not /health, not the embedded backbone
+    for path, _ in CONNECTOR_ROUTES:
+        assert required_scope(path) is not None, f"{path} is keyed: the authorizer's policy must name its scope"
+    for path, _ in {**PUBLIC_ROUTES, **BACKBONE_ROUTES}:
+        assert required_scope(path) is None, path
+    for route in {**PUBLIC_ROUTES, **BACKBONE_ROUTES}:
+        assert operations(api_body(resources))[route].get("security") is None, route  # no authorizer, no key
+
+
+def test_the_key_authorizer_is_a_cached_request_authorizer_on_the_key_header(
+    resources: dict[str, Any], source_template: dict[str, Any]
+) -> None:
+    scheme = api_body(resources)["components"]["securitySchemes"]["ApiKeyAuthorizer"]
+    authorizer = scheme["x-amazon-apigateway-authorizer"]
+    assert authorizer["type"] == "request"
+    # The header is the identity source: the cache key, and a request without it is refused before any call.
+    assert authorizer["identitySource"] == "method.request.header.X-API-KEY"
+    assert authorizer["authorizerResultTtlInSeconds"] == 60  # ApiKeyCacheSeconds' default
+    assert "ApiAuthorizerFunction" in json.dumps(authorizer["authorizerUri"])
+    parameter = source_template["Parameters"]["ApiKeyCacheSeconds"]
+    assert (parameter["Default"], parameter["MinValue"], parameter["MaxValue"]) == (60, 0, 3600)
+    source = source_template["Resources"]["Api"]["Properties"]["Auth"]["Authorizers"]["ApiKeyAuthorizer"]
+    assert source["Identity"]["ReauthorizeEvery"] == {"Ref": "ApiKeyCacheSeconds"}
+    variables = resources[AUTHORIZER_FUNCTION]["Properties"]["Environment"]["Variables"]
+    # The authorizer re-reads the secret as often as API Gateway re-asks it, and reads the identity source's header.
+    assert variables["API_KEYS_REFRESH_SECONDS"] == {"Ref": "ApiKeyCacheSeconds"}
+    assert variables["API_KEY_HEADER"] == "X-API-KEY" == source["Identity"]["Headers"][0]
+    assert variables["API_KEYS_SECRET"] == {"Ref": "ApiKeysSecretArn"}
+
+
+def test_only_the_authorizer_may_read_the_api_keys_secret(
+    resources: dict[str, Any], source_template: dict[str, Any]
+) -> None:
+    role_name = resources[AUTHORIZER_FUNCTION]["Properties"]["Role"]["Fn::GetAtt"][0]
+    assert resources[role_name]["Properties"]["ManagedPolicyArns"] == [BASIC_EXECUTION_ROLE]
+    assert role_statements(resources, AUTHORIZER_FUNCTION) == [
+        {
+            "Sid": "ReadApiKeys",
+            "Effect": "Allow",
+            "Action": "secretsmanager:GetSecretValue",
+            "Resource": {"Ref": "ApiKeysSecretArn"},
+        }
+    ]
+    for function in (*FUNCTIONS, BATCH_FUNCTION):
+        assert "ApiKeysSecretArn" not in json.dumps(role_statements(resources, function)), function
+        assert "API_KEYS_SECRET" not in resources[function]["Properties"]["Environment"]["Variables"], function
+    # Only API Gateway, for this API's authorizers, may invoke it.
+    (permission,) = [
+        resource
+        for resource in of_type(resources, "AWS::Lambda::Permission").values()
+        if resource["Properties"]["FunctionName"] == {"Fn::GetAtt": [AUTHORIZER_FUNCTION, "Arn"]}
+    ]
+    assert permission["Properties"]["Principal"] == "apigateway.amazonaws.com"
+    assert permission["Properties"]["SourceArn"]["Fn::Sub"][0].endswith(":${__ApiId__}/authorizers/*")
+    # The parameter is required at deploy time; its empty default serves the local tooling only.
+    parameter = source_template["Parameters"]["ApiKeysSecretArn"]
+    assert re.fullmatch(parameter["AllowedPattern"], "arn:aws:secretsmanager:eu-central-1:123456789012:secret:k-AbC")
+    rule = source_template["Rules"]["ApiKeysNeedTheirSecret"]["Assertions"][0]["Assert"]
+    assert rule == {"Fn::Not": [{"Fn::Equals": [{"Ref": "ApiKeysSecretArn"}, ""]}]}
 
 
 # --- functions and layer ---------------------------------------------------------------------------------
@@ -254,7 +333,7 @@ def test_gateway_responses_use_the_error_envelope(
 
 def test_every_function_runs_python313_on_arm64_with_the_shared_layer(resources: dict[str, Any]) -> None:
     functions = of_type(resources, "AWS::Lambda::Function")
-    assert set(functions) == {*FUNCTIONS, BATCH_FUNCTION}
+    assert set(functions) == {*FUNCTIONS, BATCH_FUNCTION, AUTHORIZER_FUNCTION}
     layer_id, layer = only(resources, "AWS::Lambda::LayerVersion")
     assert layer["Properties"]["CompatibleRuntimes"] == ["python3.13"]
     assert layer["Properties"]["CompatibleArchitectures"] == ["arm64"]
@@ -267,7 +346,7 @@ def test_every_function_runs_python313_on_arm64_with_the_shared_layer(resources:
         assert properties["Timeout"] == (60 if name == BATCH_FUNCTION else 10), name
         assert properties["LoggingConfig"] == {"LogFormat": "JSON"}, name
         assert properties["Layers"] == [{"Ref": layer_id}], name
-        extra = {"TOKEN_OUTPUT_BUCKET"} if name == BATCH_FUNCTION else set()
+        extra = {BATCH_FUNCTION: {"TOKEN_OUTPUT_BUCKET"}, AUTHORIZER_FUNCTION: AUTHORIZER_ENVIRONMENT}.get(name, set())
         assert set(properties["Environment"]["Variables"]) == ENVIRONMENT | extra, name
         assert "TracingConfig" not in properties, name
 
@@ -331,7 +410,10 @@ def test_the_usage_plan_throttles_and_the_public_backbone_has_its_own_concurrenc
     resources: dict[str, Any], source_template: dict[str, Any]
 ) -> None:
     _, plan = only(resources, "AWS::ApiGateway::UsagePlan")
-    assert plan["Properties"]["Throttle"] == {"RateLimit": 50, "BurstLimit": 100}  # the parameters' defaults
+    assert plan["Properties"]["Throttle"] == {
+        "RateLimit": {"Ref": "ApiRateLimit"},
+        "BurstLimit": {"Ref": "ApiBurstLimit"},
+    }
     parameters = source_template["Parameters"]
     assert (parameters["ApiRateLimit"]["Default"], parameters["ApiBurstLimit"]["Default"]) == (50, 100)
     reserved = resources["BackboneTokenFunction"]["Properties"]["ReservedConcurrentExecutions"]
@@ -396,8 +478,8 @@ def test_kept_tokens_are_listed_from_an_index_of_tokens_only(resources: dict[str
 
 def test_outputs(transformed: dict[str, Any]) -> None:
     outputs = transformed["Outputs"]
-    assert set(outputs) >= {"ApiUrl", "ApiKeyId", "RecordsTableName", "BackboneTableName", "BackboneBaseUrl"}
-    assert outputs["ApiKeyId"]["Value"] == {"Ref": "ApiApiKey"}
+    assert set(outputs) >= {"ApiUrl", "UsagePlanId", "RecordsTableName", "BackboneTableName", "BackboneBaseUrl"}
+    assert outputs["UsagePlanId"]["Value"] == {"Ref": "ApiUsagePlan"}
     assert outputs["ApiUrl"]["Value"] == {"Fn::Sub": "https://${Api}.execute-api.${AWS::Region}.${AWS::URLSuffix}/v1"}
 
 

@@ -40,8 +40,11 @@ API_SAMPLES = {
     "version": ("service_status", 200, "application/json"),
 }
 KEPT_TOKEN_ID = "TOKdemoKept000000001"
-# Covered by tests/integration/test_commands.py (direct commands) and test_batch.py (SQS).
+# Covered by tests/integration/test_commands.py (direct commands), test_batch.py (SQS) and test_api_authorizer.py
+# (the API keys' authorizer).
 OTHER_SAMPLES = {
+    "api_authorizer",
+    "api_authorizer_unknown_key",
     "file_token_command",
     "file_token_command_qr",
     "template_token_command",

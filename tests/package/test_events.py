@@ -9,6 +9,7 @@ x86_64 twin) in a fresh Python 3.13 each, against a fresh moto server seeded wit
 from __future__ import annotations
 
 import base64
+import hashlib
 import json
 import re
 from collections.abc import Callable
@@ -19,7 +20,15 @@ from typing import Any
 import pytest
 
 from deployment.lambda_emulator import Invocation, built_function, invoke
-from deployment.local_aws import DEMO_FILE_ID, DEMO_KEPT_TOKEN_ID, DEMO_TEMPLATE_ID, DEMO_TOKEN_ID, LocalAws
+from deployment.local_aws import (
+    DEMO_API_KEY,
+    DEMO_API_KEYS_SECRET_ARN,
+    DEMO_FILE_ID,
+    DEMO_KEPT_TOKEN_ID,
+    DEMO_TEMPLATE_ID,
+    DEMO_TOKEN_ID,
+    LocalAws,
+)
 from deployment.template_values import Stack
 from tests.support import ROOT, decode_qr
 
@@ -29,6 +38,9 @@ BACKBONE = "https://a1b2c3d4e5.execute-api.eu-central-1.amazonaws.com/v1/backbon
 URL_REFERENCE = re.compile(r"(?P<base>https://[^#]+)/r/(?P<id>TOK[A-Za-z0-9]{17})#[A-Za-z0-9_-]+")
 # Direct commands have no request to derive the backbone URL from: the stack must be given one.
 WITH_BACKBONE_URL = {"BackboneBaseUrl": BACKBONE}
+# The authorizer reads the demo API keys' secret that the local AWS holds.
+WITH_API_KEYS = {"ApiKeysSecretArn": DEMO_API_KEYS_SECRET_ARN}
+API_STAGE_ARN = "arn:aws:execute-api:eu-central-1:123456789012:a1b2c3d4e5/v1/"
 
 
 @dataclass
@@ -235,10 +247,38 @@ def batch(outputs: int) -> Check:
     return check
 
 
-def unhandled_error(error_type: str) -> Check:
+def allowed(routes: list[str], denied: list[str]) -> Check:
+    """An authorizer's policy for the demo key (scopes core:*) that allows `routes` and no route of `denied`
+    (METHOD/path under the sample events' API and stage), with the key's SHA-256 as the usage identifier."""
+
+    def decision(statements: list[dict[str, Any]], route: str) -> bool:
+        arn = API_STAGE_ARN + route
+        matching = [
+            statement["Effect"]
+            for statement in statements
+            if any(re.fullmatch(re.escape(pattern).replace(r"\*", ".*"), arn) for pattern in statement["Resource"])
+        ]
+        return "Allow" in matching and "Deny" not in matching
+
+    def check(replay: Replay) -> None:
+        assert replay.invocation.exit_code == 0, replay.invocation.logs
+        answer = replay.invocation.result
+        assert answer["principalId"] == "demo"
+        assert answer["usageIdentifierKey"] == hashlib.sha256(DEMO_API_KEY.encode()).hexdigest()
+        statements = answer["policyDocument"]["Statement"]
+        assert all(decision(statements, route) for route in routes), statements
+        assert not any(decision(statements, route) for route in denied), statements
+        assert DEMO_API_KEY not in replay.invocation.logs
+
+    return check
+
+
+def unhandled_error(error_type: str, message: str | None = None) -> Check:
     def check(replay: Replay) -> None:
         assert replay.invocation.exit_code != 0
         assert replay.invocation.result["errorType"] == error_type, replay.invocation.result
+        if message is not None:
+            assert replay.invocation.result["errorMessage"] == message
 
     return check
 
@@ -283,6 +323,19 @@ EXPECTED: dict[str, Expected] = {
     ),
     # Three commands: two QR codes (PNG + JSON each) and one kept token (JSON).
     "token_batch_sqs.json": Expected("TokenBatchFunction", batch(outputs=5)),
+    # API Gateway caches the policy for the key: it must allow every route of the key's scopes, not just this one.
+    "api_authorizer.json": Expected(
+        "ApiAuthorizerFunction",
+        allowed(
+            [f"POST/api/v2/Files/{DEMO_FILE_ID}/Token", "GET/api/core/v1/Tokens/Own", "DELETE/api/core/v1/Tokens/X"],
+            ["GET/Monitoring/Version"],
+        ),
+        WITH_API_KEYS,
+    ),
+    # Lambda's error "Unauthorized" is what API Gateway answers 401 (the UNAUTHORIZED gateway response).
+    "api_authorizer_unknown_key.json": Expected(
+        "ApiAuthorizerFunction", unhandled_error("Unauthorized", "Unauthorized"), WITH_API_KEYS
+    ),
 }
 
 

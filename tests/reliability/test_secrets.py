@@ -7,6 +7,7 @@ the Files' secret keys.
 
 from __future__ import annotations
 
+import hashlib
 import inspect
 import io
 import json
@@ -17,7 +18,7 @@ from typing import Any
 from urllib.parse import quote
 
 import pytest
-from nmshd_tokens.domain import algorithms
+from nmshd_tokens.domain import algorithms, api_keys
 from nmshd_tokens.domain.crypto import derive_password_hash
 from nmshd_tokens.domain.encoding import b64_encode, b64url_encode
 from nmshd_tokens.domain.errors import ErrorKind
@@ -340,27 +341,37 @@ def test_a_crashing_function_is_a_502_envelope_and_its_message_is_not_logged(fun
 # --- constant-time comparisons ---------------------------------------------------------------------------
 
 
-def test_the_local_api_key_check_is_constant_time(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_the_api_key_check_is_constant_time(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Local gateway and AWS authorizer share ApiKeys.authenticate: the presented key's SHA-256 is compared with
+    every configured key's, with hmac.compare_digest and no early exit."""
     calls: list[tuple[bytes, bytes]] = []
-    real = local_server.hmac.compare_digest
+    real = api_keys.hmac.compare_digest
 
     def spy(left: bytes, right: bytes) -> bool:
         calls.append((left, right))
         return real(left, right)
 
-    monkeypatch.setattr(local_server.hmac, "compare_digest", spy)
+    monkeypatch.setattr(api_keys.hmac, "compare_digest", spy)
+    other = API_KEY + "-2nd"
+    keys = api_keys.ApiKeys(
+        "X-API-KEY", (*api_keys.ApiKeys.single(API_KEY).keys, api_keys.ApiKey("b", sha(other), None))
+    )
     api = api_from_template(load_template(), ROOT)
-    local_api = local_server.LocalApi(api, {}, API_KEY, log=lambda _: None)
+    local_api = local_server.LocalApi(api, {}, keys, log=lambda _: None)
     path = f"/api/v2/Files/{seed.FILE_ID}/Nope"  # the key is checked before the route, so no function runs
     for key in (WRONG_API_KEY, API_KEY[:-1], API_KEY):
         local_api.handle(HttpRequest("POST", path, [("x-api-key", key)], b"{}"))
     assert calls == [
-        (WRONG_API_KEY.encode(), API_KEY.encode()),
-        (API_KEY[:-1].encode(), API_KEY.encode()),
-        (API_KEY.encode(), API_KEY.encode()),
+        pair
+        for key in (WRONG_API_KEY, API_KEY[:-1], API_KEY)
+        for pair in ((sha(key), sha(API_KEY)), (sha(key), sha(other)))
     ]
-    source = inspect.getsource(local_server.LocalApi._key_ok)
-    assert "compare_digest" in source and "==" not in source
+    source = inspect.getsource(api_keys.ApiKeys.authenticate)
+    assert "compare_digest" in source and "==" not in source and "break" not in source
+
+
+def sha(key: str) -> bytes:
+    return hashlib.sha256(key.encode()).digest()
 
 
 def test_the_backbone_compares_hashes_with_secrets_equal(

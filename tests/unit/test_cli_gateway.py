@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import base64
+import hashlib
 import json
 from pathlib import Path
 from typing import Any
 
 import pytest
+from nmshd_tokens.domain.api_keys import ApiKeys
 from nmshd_tokens.domain.errors import ErrorKind
 from nmshd_tokens_local.gateway import (
     HttpRequest,
@@ -107,7 +109,9 @@ def test_event_has_the_shape_of_a_real_api_gateway_rest_event() -> None:
         b'{"ephemeral": false}',
         "127.0.0.9",
     )
-    event = _event(request)
+    event = build_event(
+        request, _match(id="FIL1"), BINARY, stage="v1", request_id="req-1", caller=ApiKeys.single("k").keys[0]
+    )
     real = api_event("/api/v2/Files/{id}/Token", "FIL1", body={})
     assert set(real) <= set(event)
     assert set(real["requestContext"]) - {"identity"} <= set(event["requestContext"])
@@ -123,7 +127,13 @@ def test_event_has_the_shape_of_a_real_api_gateway_rest_event() -> None:
     assert event["requestContext"]["domainName"] == "127.0.0.1:3000"
     assert event["requestContext"]["requestId"] == "req-1"
     assert event["requestContext"]["identity"]["sourceIp"] == "127.0.0.9"
-    assert event["requestContext"]["identity"]["apiKey"] == "k"
+    # As behind the key authorizer on AWS: the usage identifier (the key's SHA-256), never the key, and its context.
+    assert event["requestContext"]["identity"]["apiKey"] == hashlib.sha256(b"k").hexdigest()
+    assert event["requestContext"]["authorizer"] == {
+        "principalId": "default",
+        "apiKeyId": "default",
+        "apiKeyExpiresAt": "",
+    }
     assert event["body"] == '{"ephemeral": false}'
     assert event["isBase64Encoded"] is False
     json.dumps(event)  # a Lambda event is JSON
@@ -137,6 +147,7 @@ def test_event_without_query_body_or_key_route_uses_nulls() -> None:
     assert event["body"] is None
     assert event["isBase64Encoded"] is False
     assert event["requestContext"]["identity"]["apiKey"] is None
+    assert event["requestContext"]["authorizer"] is None
 
 
 def test_percent_encoded_path_and_query_are_decoded() -> None:

@@ -25,6 +25,7 @@ class ErrorKind(Enum):
         "error.connector.validation.invalidJsonInPayload", 400, "The given payload is not a valid json object."
     )
     UNAUTHORIZED = ErrorSpec("error.connector.unauthorized", 401, "Unauthorized.")
+    FORBIDDEN = ErrorSpec("error.connector.forbidden", 403, "You are not allowed to access this endpoint.")
     ROUTE_NOT_FOUND = ErrorSpec("error.connector.http.routeDoesNotExist", 404, "The requested route does not exist.")
     METHOD_NOT_ALLOWED = ErrorSpec(
         "error.connector.http.methodNotAllowed", 405, "The request method is not supported for the requested resource."
