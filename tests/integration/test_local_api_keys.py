@@ -10,8 +10,8 @@ from typing import Any
 from nmshd_tokens.domain.api_keys import parse_api_keys
 from nmshd_tokens_local.functions import LocalFunction
 from nmshd_tokens_local.gateway import HttpRequest
+from nmshd_tokens_local.http_server import LocalApi
 from nmshd_tokens_local.routes import api_from_template
-from nmshd_tokens_local.server import LocalApi
 from nmshd_tokens_local.tables import load_template
 
 from tests.support import ROOT

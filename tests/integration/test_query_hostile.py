@@ -16,7 +16,7 @@ import pytest
 from nmshd_tokens.domain.ids import make_address
 
 from tests.integration.test_kept_tokens import INVALID, V6, create, error_of, ids, own
-from tests.support import V7, future, json_body
+from tests.support import V7, Functions, future, json_body
 
 Factory = Callable[..., Any]
 FUNCTION_TIMEOUT_S = 10  # template.yaml's Timeout: an answer must come within it
@@ -46,11 +46,13 @@ def safety_net(seconds: float = FUNCTION_TIMEOUT_S) -> Iterator[None]:
 
 
 @pytest.fixture
-def kept(aws: Any, make_file: Factory) -> list[str]:
+def kept(functions: Functions, make_file: Factory) -> list[str]:
     """Ten kept tokens, half of them for an identity: values of 20 to 50 characters for the patterns to scan."""
     file = make_file(future(400))
     made = [
-        create(file.id, {"forIdentity": make_address("pilot.enmeshed.eu", f"{index:020x}")} if index % 2 else {})
+        create(
+            functions, file.id, {"forIdentity": make_address("pilot.enmeshed.eu", f"{index:020x}")} if index % 2 else {}
+        )
         for index in range(KEPT_TOKENS)
     ]
     return [dto["id"] for dto in made]
@@ -61,9 +63,9 @@ def found(response: dict[str, Any]) -> set[str]:
     return set(ids(response))
 
 
-def answer(key: str, value: str, route: str, prefix: str = V6) -> dict[str, Any]:
+def answer(functions: Functions, key: str, value: str, route: str, prefix: str = V6) -> dict[str, Any]:
     with safety_net():
-        return own(prefix, route, **{key: value})
+        return own(functions, prefix, route, **{key: value})
 
 
 ROUTES = [(V6, "Own"), (V7, "Own"), (V6, "Peer"), (V7, "Peer")]
@@ -81,18 +83,20 @@ BACKTRACKING = {
 
 
 @pytest.mark.parametrize(("key", "value"), BACKTRACKING.values(), ids=BACKTRACKING.keys())
-def test_a_pattern_that_would_backtrack_runs_in_linear_time(kept: list[str], key: str, value: str) -> None:
+def test_a_pattern_that_would_backtrack_runs_in_linear_time(
+    functions: Functions, kept: list[str], key: str, value: str
+) -> None:
     for prefix, route in ROUTES:
-        assert ids(answer(key, value, route, prefix)) == []
+        assert ids(answer(functions, key, value, route, prefix)) == []
 
 
-def test_patterns_that_match_still_find_their_tokens(kept: list[str]) -> None:
+def test_patterns_that_match_still_find_their_tokens(functions: Functions, kept: list[str]) -> None:
     personal = set(kept[1::2])
-    assert found(answer("forIdentity", "~" + ".*" * 30 + "0{18}", "Own")) == personal
-    assert found(answer("forIdentity", r"~([\])]?.+)+9..$", "Own")) == {kept[9]}
-    assert found(answer("forIdentity", "^DID:E:PILOT", "Own")) == personal  # case-insensitive
-    assert found(answer("forIdentity", "$0009..", "Own")) == {kept[9]}
-    assert found(answer("createdBy", "~" + WHOLE_UNICODE * 12, "Own")) == set(kept)
+    assert found(answer(functions, "forIdentity", "~" + ".*" * 30 + "0{18}", "Own")) == personal
+    assert found(answer(functions, "forIdentity", r"~([\])]?.+)+9..$", "Own")) == {kept[9]}
+    assert found(answer(functions, "forIdentity", "^DID:E:PILOT", "Own")) == personal  # case-insensitive
+    assert found(answer(functions, "forIdentity", "$0009..", "Own")) == {kept[9]}
+    assert found(answer(functions, "createdBy", "~" + WHOLE_UNICODE * 12, "Own")) == set(kept)
 
 
 INVALID_PATTERNS = {
@@ -111,17 +115,17 @@ INVALID_PATTERNS = {
 
 
 @pytest.mark.parametrize("value", INVALID_PATTERNS.values(), ids=INVALID_PATTERNS.keys())
-def test_a_pattern_that_cannot_run_is_a_clear_400(aws: Any, value: str) -> None:
+def test_a_pattern_that_cannot_run_is_a_clear_400(functions: Functions, value: str) -> None:
     for prefix, route in ROUTES:
-        response = answer("createdAt", value, route, prefix)
+        response = answer(functions, "createdAt", value, route, prefix)
         assert response["statusCode"] == 400, response["body"]
         assert error_of(response)["code"] == INVALID
         assert error_of(response)["message"].startswith("query/createdAt must be a valid regular expression")
         assert "\n" not in error_of(response)["message"]
 
 
-def test_a_pattern_of_200_characters_runs(kept: list[str]) -> None:
-    assert found(answer("createdBy", "~" + "a?" * 100, "Own")) == set(kept)
+def test_a_pattern_of_200_characters_runs(functions: Functions, kept: list[str]) -> None:
+    assert found(answer(functions, "createdBy", "~" + "a?" * 100, "Own")) == set(kept)
 
 
 INDICATOR = "passwordProtection.passwordLocationIndicator"
@@ -136,24 +140,24 @@ ODD_NUMBERS = {
 
 
 @pytest.mark.parametrize("value", ODD_NUMBERS.values(), ids=ODD_NUMBERS.keys())
-def test_a_location_indicator_number_is_ascii_digits_of_bounded_length(aws: Any, value: str) -> None:
+def test_a_location_indicator_number_is_ascii_digits_of_bounded_length(functions: Functions, value: str) -> None:
     for prefix, route in ROUTES:
-        response = answer(INDICATOR, value, route, prefix)
+        response = answer(functions, INDICATOR, value, route, prefix)
         assert response["statusCode"] == 400, response["body"]
         assert error_of(response)["message"] == f"query/{INDICATOR} must be a number of at most 10 ASCII digits (0-9)"
 
 
-def test_a_location_indicator_of_ten_digits_is_a_number(aws: Any, make_file: Factory) -> None:
+def test_a_location_indicator_of_ten_digits_is_a_number(functions: Functions, make_file: Factory) -> None:
     protection = {"password": "x", "passwordLocationIndicator": "Letter"}  # stored as 2
-    letter = create(make_file(future(400)).id, {"passwordProtection": protection})
-    assert ids(answer(INDICATOR, "0000000002", "Own")) == [letter["id"]]
-    assert ids(answer(INDICATOR, "9999999999", "Own")) == []
+    letter = create(functions, make_file(future(400)).id, {"passwordProtection": protection})
+    assert ids(answer(functions, INDICATOR, "0000000002", "Own")) == [letter["id"]]
+    assert ids(answer(functions, INDICATOR, "9999999999", "Own")) == []
 
 
 @pytest.mark.parametrize("key", ["createdAt", "createdBy", "forIdentity", "passwordProtection.password", INDICATOR])
-def test_a_value_that_is_not_unicode_text_is_a_400(aws: Any, key: str) -> None:
+def test_a_value_that_is_not_unicode_text_is_a_400(functions: Functions, key: str) -> None:
     for value in ("\ud800", ">\udfff", "~a\ud800"):
-        response = answer(key, value, "Own")
+        response = answer(functions, key, value, "Own")
         assert response["statusCode"] == 400, response["body"]
         assert (
             json_body(response)["error"]["message"]
@@ -161,25 +165,25 @@ def test_a_value_that_is_not_unicode_text_is_a_400(aws: Any, key: str) -> None:
         )
 
 
-def test_the_patterns_of_one_query_share_one_size_budget(kept: list[str]) -> None:
+def test_the_patterns_of_one_query_share_one_size_budget(functions: Functions, kept: list[str]) -> None:
     within = {"createdBy": "~.{0,200}", "forIdentity": "~.{0,200}"}  # 1,804 RE2 instructions each
-    assert found(own(**within)) == set(kept[1::2])
+    assert found(own(functions, **within)) == set(kept[1::2])
     with safety_net():
-        response = own(**within, createdByDevice="~.{0,100}")  # 904 more
+        response = own(functions, **within, createdByDevice="~.{0,100}")  # 904 more
     assert response["statusCode"] == 400
     assert error_of(response)["message"].startswith(
         "query/forIdentity must be a valid regular expression of a size RE2 runs quickly"
     )
 
 
-def test_a_long_created_at_bound_still_narrows_exactly(kept: list[str]) -> None:
+def test_a_long_created_at_bound_still_narrows_exactly(functions: Functions, kept: list[str]) -> None:
     """A store's key bound has a size limit (DynamoDB: 1,024 bytes): the bound it gets is cut, the answer is not."""
-    created = {dto["id"]: dto["createdAt"] for dto in json_body(own())["result"]}
+    created = {dto["id"]: dto["createdAt"] for dto in json_body(own(functions))["result"]}
     middle = sorted(created.values())[len(created) // 2]
     for bound in ("<=" + middle + "\U0010ffff" * 2000, ">" + middle + "\x00" * 2000, ">=" + middle + "0" * 2000):
         operator = bound[: 2 if bound[1] == "=" else 1]
         expected = {token for token, at in created.items() if _compare(operator, at, bound[len(operator) :])}
-        assert found(answer("createdAt", bound, "Own")) == expected
+        assert found(answer(functions, "createdAt", bound, "Own")) == expected
 
 
 def _compare(operator: str, value: str, bound: str) -> bool:
