@@ -1,8 +1,8 @@
 """What a handler's cold start does, checked in a fresh interpreter (no timings: benchmarks/run.py measures those).
 
 The API functions build their DynamoDB client at init with the cyclic GC paused and then freeze the init heap
-(entry_points/api.py at_init). These tests pin the structure of that: the GC runs again afterwards, the client
-exists, and nothing that only local tooling, tests or the remote Backbone mode need is imported.
+(entry_points/cold_start.py build_in_init). These tests pin the structure of that: the GC runs again afterwards, the
+client exists, and nothing that only local tooling, tests or the remote Backbone mode need is imported.
 """
 
 from __future__ import annotations

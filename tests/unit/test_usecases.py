@@ -16,7 +16,7 @@ import pytest
 from nmshd_tokens.domain.connector import QrForm
 from nmshd_tokens.domain.crypto import decrypt_content, derive_password_hash, generate_key, generate_salt
 from nmshd_tokens.domain.errors import DomainError, ErrorKind
-from nmshd_tokens.domain.records import NEVER_EXPIRES, FileRecord, StoredPasswordProtection, TemplateRecord
+from nmshd_tokens.domain.files_and_templates import NEVER_EXPIRES, FileRecord, StoredPasswordProtection, TemplateRecord
 from nmshd_tokens.domain.tokens import Token
 from nmshd_tokens.domain.validation import parse_token_request
 from nmshd_tokens.usecases.batch import BatchTokenCreator, Message, Outcome

@@ -95,7 +95,7 @@ def collect_failures(
     request: Mapping[str, Any],
     *,
     wants_png: bool,
-    generation: Generation = Generation.V6,
+    generation: Generation = Generation.API_V2,
     now: datetime | None = None,
 ) -> list[str]:
     """All failures of a request in the order upstream reports them (the first one is answered)."""
@@ -134,7 +134,7 @@ def collect_failures(
             and indicator_to_number(protection["passwordLocationIndicator"]) is None
         ):
             failures.append(MSG_INDICATOR)
-    if wants_png and generation is Generation.V6 and not isinstance(request.get("newQRCodeFormat"), bool | None):
+    if wants_png and generation is Generation.API_V2 and not isinstance(request.get("newQRCodeFormat"), bool | None):
         failures.append("newQRCodeFormat must be boolean")  # null is "not given", as the upstream OpenAPI says
     return failures
 
@@ -144,7 +144,7 @@ def parse_token_request(
     request: Mapping[str, Any],
     *,
     wants_png: bool,
-    generation: Generation = Generation.V6,
+    generation: Generation = Generation.API_V2,
     default_qr_form: QrForm = QrForm.URL,
 ) -> TokenRequest:
     """Validate a command (`{"fileId"|"templateId": …, body fields…}`) or raise the first failure as DomainError."""
@@ -167,7 +167,5 @@ def parse_token_request(
             if "passwordLocationIndicator" in protection
             else None,
         ),
-        qr_form=generation.qr_form_for_new_token(request.get("newQRCodeFormat"), default_qr_form)
-        if wants_png
-        else None,
+        qr_form=generation.qr_form(request.get("newQRCodeFormat"), default_qr_form) if wants_png else None,
     )
