@@ -26,6 +26,7 @@ NOT_AT_INIT = (
     "nmshd_tokens_local.cli",
     "nmshd_tokens.storage.remote_backbone",  # BACKBONE_MODE=remote only (the container imports it there)
     "nmshd_tokens.usecases.batch",  # the batch function only
+    "nmshd_tokens.storage.command_log",  # bulk creation only: a publication loads it for a command's record
     "pydantic",  # no function validates with it: its import alone costs a quarter of the floor (benchmarks/)
     "boto3",  # botocore's own clients (storage/aws_clients.py): boto3's session machinery is not used
     "nmshd_tokens.qr",  # loaded by the first QR code: JSON requests never pay for its tables

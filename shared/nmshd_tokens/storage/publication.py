@@ -13,7 +13,6 @@ from typing import TYPE_CHECKING
 from ..domain.tokens import Token
 from ..usecases.ports import CommandAlreadyRecorded, TokenWrite
 from .attributes import Item
-from .command_log import command_item
 from .dynamodb import NEW_ITEM, cancellation_codes, is_condition_failure, storage_errors
 from .records_table import DynamoRecordsRepository
 
@@ -49,6 +48,8 @@ class PublicationRecords:
         table = self.records.table_name
         items = [put_new(table, self.records.token_item(token))] if write.keeps_record else []
         if write.command is not None:
+            from .command_log import command_item  # only bulk creation writes commands: the API functions never load it
+
             items.append(put_new(table, command_item(write.command, token)))
         return items
 
