@@ -10,7 +10,7 @@ import json
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Literal, cast
 from urllib.parse import urlsplit
 
 from .domain.connector import QrForm
@@ -26,6 +26,7 @@ DEFAULT_RETENTION_DAYS = 30
 MAX_RETENTION_DAYS = 3650
 OUTPUT_BUCKET_VARIABLE = "TOKEN_OUTPUT_BUCKET"
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
+BackboneMode = Literal["embedded", "remote"]
 RETENTION_MESSAGE = f"TOKEN_RETENTION_DAYS must be a whole number of days from 0 to {MAX_RETENTION_DAYS}"
 
 
@@ -105,7 +106,7 @@ class Settings:
     records_table: str = DEFAULT_RECORDS_TABLE
     backbone_table: str = DEFAULT_BACKBONE_TABLE
     qr_form: QrForm = QrForm.URL
-    backbone_mode: Literal["embedded", "remote"] = "embedded"
+    backbone_mode: BackboneMode = "embedded"
     # Remote mode: where the Backbone device's credentials come from, a Secrets Manager secret or the environment.
     backbone_credentials_secret: str | None = None
     backbone_credentials: BackboneCredentials | None = field(default=None, repr=False)
@@ -146,8 +147,6 @@ class Settings:
         if qr_format not in ("url", "legacy"):
             raise ConfigError("QR_FORMAT must be 'url' or 'legacy'")
         mode = (env.get("BACKBONE_MODE") or "embedded").lower()
-        if mode not in ("embedded", "remote"):
-            raise ConfigError("BACKBONE_MODE must be 'embedded' or 'remote'")
         secret, credentials = _remote_credentials(env) if mode == "remote" else (None, None)
         _check_log_level(env)
         return cls(
@@ -157,7 +156,7 @@ class Settings:
             records_table=env.get("RECORDS_TABLE") or DEFAULT_RECORDS_TABLE,
             backbone_table=env.get("BACKBONE_TABLE") or DEFAULT_BACKBONE_TABLE,
             qr_form=QrForm(qr_format),
-            backbone_mode="remote" if mode == "remote" else "embedded",
+            backbone_mode=cast(BackboneMode, mode),  # checked with the rest in __post_init__
             backbone_credentials_secret=secret,
             backbone_credentials=credentials,
             token_retention_days=_retention_days(env),
