@@ -108,8 +108,8 @@ def bench_functions(client: Any) -> Any:
 
 def _scenarios(functions: Any, records: Any) -> list[Scenario]:
     from nmshd_tokens.domain.crypto import derive_password_hash, generate_key, generate_salt
+    from nmshd_tokens.domain.files_and_templates import FileRecord, StoredPasswordProtection, TemplateRecord
     from nmshd_tokens.domain.ids import new_id
-    from nmshd_tokens.domain.records import FileRecord, StoredPasswordProtection, TemplateRecord
     from nmshd_tokens.domain.references import parse_reference
 
     from tests.support import ROUTES, api_event, future, iso, json_body

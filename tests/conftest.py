@@ -11,8 +11,8 @@ import moto  # noqa: F401 - its botocore hook must exist before the first botoco
 import pytest
 from nmshd_tokens.config import Settings
 from nmshd_tokens.domain.crypto import generate_key, generate_salt
+from nmshd_tokens.domain.files_and_templates import FileRecord, StoredPasswordProtection, TemplateRecord
 from nmshd_tokens.domain.ids import new_id
-from nmshd_tokens.domain.records import FileRecord, StoredPasswordProtection, TemplateRecord
 from nmshd_tokens.storage.records_table import DynamoRecordsRepository
 
 from tests.support import BACKBONE_BASE_URL, FakeClock, Functions

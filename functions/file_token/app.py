@@ -1,38 +1,16 @@
-"""POST {/api/v2,/api/core/v1}/Files/{id}/Token: Create Token (JSON) or Token QR code (PNG) for a File.
-
-Invoked directly with a command (`{"fileId": …, "qrCode"?: true, …}`) it answers `{"result": TokenDTO}`.
-"""
+"""POST {/api/v2,/api/core/v1}/Files/{id}/Token, and its command: see nmshd_tokens.entry_points.token_creation."""
 
 from __future__ import annotations
 
-from typing import Any
-
-from aws_lambda_powertools.event_handler import Response
 from nmshd_tokens.container import Container
-from nmshd_tokens.entry_points.api import api_or_command_handler, at_init
-from nmshd_tokens.http.requests import backbone_base_url_for, generation_of, read_token_request
-from nmshd_tokens.http.resolver import create_resolver
-from nmshd_tokens.http.token_response import created_token_response
+from nmshd_tokens.entry_points.cold_start import build_in_init
+from nmshd_tokens.entry_points.token_creation import FILE, creation_handler
 from nmshd_tokens.observability import LambdaHandler
-from nmshd_tokens.usecases.commands import run_command
 
 
 def create_handler(container: Container) -> LambdaHandler:
-    app = create_resolver()
-    settings, creation = container.settings, container.token_creation()
-
-    @app.post("/api/v2/Files/<id>/Token")
-    @app.post("/api/core/v1/Files/<id>/Token")
-    def create_token_for_file(id: str) -> Response[Any]:  # noqa: A002 - the route's parameter name
-        request = read_token_request(app.current_event, "fileId", id, settings)
-        token = creation.for_file(request, backbone_base_url_for(app.current_event, settings))
-        return created_token_response(token, request.qr_form, id, generation_of(app.current_event))
-
-    def command(event: object) -> dict[str, Any]:
-        return run_command(creation, event, "fileId", settings.qr_form, settings.command_backbone_base_url())
-
-    return api_or_command_handler(app, command)
+    return creation_handler(container, FILE)
 
 
-container = at_init(Container.from_environment)  # built once per execution environment, at init
+container = build_in_init(Container.from_environment)  # built once per execution environment, at init
 lambda_handler = create_handler(container)

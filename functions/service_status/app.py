@@ -5,7 +5,8 @@ from __future__ import annotations
 from aws_lambda_powertools.event_handler import Response
 from nmshd_tokens.config import Settings
 from nmshd_tokens.container import Container
-from nmshd_tokens.entry_points.api import api_handler, at_init
+from nmshd_tokens.entry_points.api import api_handler
+from nmshd_tokens.entry_points.cold_start import build_in_init
 from nmshd_tokens.http.resolver import create_resolver
 from nmshd_tokens.http.responses import json_response
 from nmshd_tokens.observability import LambdaHandler
@@ -34,5 +35,5 @@ def probing_container() -> Container:
     return Container.from_settings(settings, aws_client("dynamodb", settings.region, read_timeout=1.0, retries=0))
 
 
-container = at_init(probing_container)  # built once per execution environment, at init
+container = build_in_init(probing_container)  # built once per execution environment, at init
 lambda_handler = create_handler(container)

@@ -11,18 +11,18 @@ from typing import Any
 from aws_lambda_powertools.event_handler import Response
 from nmshd_tokens.container import Container
 from nmshd_tokens.domain.errors import ErrorKind
-from nmshd_tokens.entry_points.api import api_handler, at_init
-from nmshd_tokens.http.requests import generation_of, query_of, require_json, wants_png
+from nmshd_tokens.entry_points.api import api_handler
+from nmshd_tokens.entry_points.cold_start import build_in_init
+from nmshd_tokens.http.requests import generation_of, query_of, read_kept_token_qr_form, require_json
 from nmshd_tokens.http.resolver import create_resolver
 from nmshd_tokens.http.responses import kind_response
 from nmshd_tokens.http.token_response import kept_token_response, token_list_response
 from nmshd_tokens.observability import LambdaHandler
-from nmshd_tokens.usecases.kept_tokens import KeptTokens
 
 
 def create_handler(container: Container) -> LambdaHandler:
     app = create_resolver()
-    kept = KeptTokens(container.records)
+    settings, kept = container.settings, container.kept_tokens()
 
     # The literal routes first: /Tokens/Own is not a token id.
     @app.get("/api/v2/Tokens/Own")
@@ -41,10 +41,8 @@ def create_handler(container: Container) -> LambdaHandler:
     @app.get("/api/core/v1/Tokens/<id>")
     def get_token(id: str) -> Response[Any]:  # noqa: A002 - the route's parameter name
         event = app.current_event
-        png, generation = wants_png(event), generation_of(event)
-        token = kept.get(id)
-        qr_form = generation.qr_form_for_kept_token(event.get_query_string_value("newQRCodeFormat")) if png else None
-        return kept_token_response(token, qr_form, id, generation)
+        qr_form = read_kept_token_qr_form(event, settings)  # 406 before the id is looked at
+        return kept_token_response(kept.get(id), qr_form, id, generation_of(event))
 
     @app.delete("/api/v2/Tokens/<id>")
     def no_revoke_in_connector_6(id: str) -> Response[str]:  # noqa: A002 - the route's parameter name
@@ -53,5 +51,5 @@ def create_handler(container: Container) -> LambdaHandler:
     return api_handler(app)
 
 
-container = at_init(Container.from_environment)  # built once per execution environment, at init
+container = build_in_init(Container.from_environment)  # built once per execution environment, at init
 lambda_handler = create_handler(container)

@@ -4,15 +4,15 @@ from __future__ import annotations
 
 from aws_lambda_powertools.event_handler import Response
 from nmshd_tokens.container import Container
-from nmshd_tokens.entry_points.api import api_handler, at_init
+from nmshd_tokens.entry_points.api import api_handler
+from nmshd_tokens.entry_points.cold_start import build_in_init
 from nmshd_tokens.http.resolver import create_resolver
 from nmshd_tokens.observability import LambdaHandler
-from nmshd_tokens.usecases.kept_tokens import TokenRevocation
 
 
 def create_handler(container: Container) -> LambdaHandler:
     app = create_resolver()
-    revocation = TokenRevocation(container.records, container.backbone)
+    revocation = container.token_revocation()
 
     @app.delete("/api/core/v1/Tokens/<id>")
     def revoke_token(id: str) -> Response[str]:  # noqa: A002 - the route's parameter name
@@ -22,5 +22,5 @@ def create_handler(container: Container) -> LambdaHandler:
     return api_handler(app)
 
 
-container = at_init(Container.from_environment)  # built once per execution environment, at init
+container = build_in_init(Container.from_environment)  # built once per execution environment, at init
 lambda_handler = create_handler(container)

@@ -9,6 +9,7 @@ from typing import Any
 from nmshd_tokens.domain.clock import format_timestamp, parse_iso_datetime
 from nmshd_tokens.domain.crypto import generate_key, generate_salt
 from nmshd_tokens.domain.encoding import b64_encode, b64url_encode
+from nmshd_tokens.domain.files_and_templates import FileRecord, StoredPasswordProtection, TemplateRecord
 from nmshd_tokens.domain.ids import (
     FILE_ID_PATTERN,
     TEMPLATE_ID_PATTERN,
@@ -19,7 +20,6 @@ from nmshd_tokens.domain.ids import (
     new_id,
 )
 from nmshd_tokens.domain.password_protection import indicator_for_output, indicator_to_number
-from nmshd_tokens.domain.records import FileRecord, StoredPasswordProtection, TemplateRecord
 from nmshd_tokens.domain.references import Reference, ReferenceError, parse_reference
 from nmshd_tokens.domain.validation import MSG_INDICATOR, MSG_PIN
 

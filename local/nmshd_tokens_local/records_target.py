@@ -8,7 +8,7 @@ from contextlib import contextmanager
 
 from nmshd_tokens.config import ConfigError, Settings
 from nmshd_tokens.domain.errors import DomainError
-from nmshd_tokens.domain.records import FileRecord
+from nmshd_tokens.domain.files_and_templates import FileRecord
 from nmshd_tokens.storage.aws_clients import aws_client
 from nmshd_tokens.storage.records_table import DynamoRecordsRepository
 

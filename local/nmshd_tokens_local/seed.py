@@ -5,8 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from nmshd_tokens.domain.crypto import generate_key, generate_salt
+from nmshd_tokens.domain.files_and_templates import FileRecord, StoredPasswordProtection, TemplateRecord
 from nmshd_tokens.domain.password_protection import LocationIndicator
-from nmshd_tokens.domain.records import FileRecord, StoredPasswordProtection, TemplateRecord
 from nmshd_tokens.storage.records_table import DynamoRecordsRepository
 
 DEMO_FOR_IDENTITY = "did:e:localhost:dids:0123456789abcdef012357"

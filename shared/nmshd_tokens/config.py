@@ -6,18 +6,16 @@ Every setting has a working local default; a wrong one fails the cold start with
 from __future__ import annotations
 
 import ipaddress
+import json
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Literal
+from typing import Literal, cast
 from urllib.parse import urlsplit
 
 from .domain.connector import QrForm
 from .domain.ids import ADDRESS_PATTERN, DEVICE_ID_PATTERN, matches
 from .domain.references import is_backbone_base_url
-
-if TYPE_CHECKING:
-    from .storage.secrets import BackboneCredentials
 
 DEFAULT_SERVICE_ADDRESS = "did:e:localhost:dids:5e7a9f1c3b2d4e6f8a0bcb"
 DEFAULT_DEVICE_ID = "DVCnmshdTokens000001"
@@ -28,10 +26,75 @@ DEFAULT_RETENTION_DAYS = 30
 MAX_RETENTION_DAYS = 3650
 OUTPUT_BUCKET_VARIABLE = "TOKEN_OUTPUT_BUCKET"
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
+BackboneMode = Literal["embedded", "remote"]
+RETENTION_MESSAGE = f"TOKEN_RETENTION_DAYS must be a whole number of days from 0 to {MAX_RETENTION_DAYS}"
 
 
 class ConfigError(ValueError):
     """A setting is wrong; the message names the environment variable."""
+
+
+# --- the Backbone device's credentials (remote mode) -----------------------------------------------------------
+# The secret is a JSON object `{"clientId", "clientSecret", "username", "password"}` (all strings): the Backbone
+# tenant's OAuth client and the device's login. Locally the four BACKBONE_* variables stand in for it.
+
+SECRET_VARIABLE = "BACKBONE_CREDENTIALS_SECRET"  # noqa: S105 - the variable's name, not a secret
+# Environment variable → field, in the order the secret's JSON names them.
+ENV_VARIABLES = {
+    "BACKBONE_CLIENT_ID": "client_id",
+    "BACKBONE_CLIENT_SECRET": "client_secret",
+    "BACKBONE_USERNAME": "username",
+    "BACKBONE_PASSWORD": "password",
+}
+_SECRET_KEYS = {
+    "clientId": "client_id",
+    "clientSecret": "client_secret",
+    "username": "username",
+    "password": "password",  # noqa: S105 - a JSON member's name
+}
+
+
+class CredentialsError(ValueError):
+    """The credentials are missing or malformed; the message names where they come from, never a value."""
+
+
+@dataclass(frozen=True)
+class BackboneCredentials:
+    client_id: str
+    client_secret: str = field(repr=False)
+    username: str
+    password: str = field(repr=False)
+
+    @classmethod
+    def from_json(cls, text: str) -> BackboneCredentials:
+        try:
+            data = json.loads(text)
+        except ValueError:
+            raise CredentialsError("the secret is not JSON") from None
+        if not isinstance(data, dict):
+            raise CredentialsError("the secret is not a JSON object")
+        values = {name: data.get(key) for key, name in _SECRET_KEYS.items()}
+        missing = [key for key, name in _SECRET_KEYS.items() if not isinstance(values[name], str) or not values[name]]
+        if missing:
+            raise CredentialsError(f"the secret lacks the string members {', '.join(missing)}")
+        return cls(**{name: str(value) for name, value in values.items()})
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str]) -> BackboneCredentials | None:
+        """All four variables, or None when none is set; a partial set is an error naming the missing ones."""
+        missing = missing_env_credentials(env)
+        if len(missing) == len(ENV_VARIABLES):
+            return None
+        if missing:
+            raise CredentialsError(f"{', '.join(missing)} must be set as well")
+        return cls(**{name: env[variable] for variable, name in ENV_VARIABLES.items()})
+
+
+def missing_env_credentials(env: Mapping[str, str]) -> list[str]:
+    return [variable for variable in ENV_VARIABLES if not env.get(variable)]
+
+
+# --- the settings ----------------------------------------------------------------------------------------------
 
 
 @dataclass(frozen=True)
@@ -43,7 +106,7 @@ class Settings:
     records_table: str = DEFAULT_RECORDS_TABLE
     backbone_table: str = DEFAULT_BACKBONE_TABLE
     qr_form: QrForm = QrForm.URL
-    backbone_mode: Literal["embedded", "remote"] = "embedded"
+    backbone_mode: BackboneMode = "embedded"
     # Remote mode: where the Backbone device's credentials come from, a Secrets Manager secret or the environment.
     backbone_credentials_secret: str | None = None
     backbone_credentials: BackboneCredentials | None = field(default=None, repr=False)
@@ -55,34 +118,45 @@ class Settings:
     build_date: str = ""
     commit: str = ""
 
+    def __post_init__(self) -> None:
+        """Every Settings is checked, however it was made; the messages name the environment variables."""
+        if not matches(ADDRESS_PATTERN, self.service_address):
+            raise ConfigError(f"SERVICE_ADDRESS must be an enmeshed address matching {ADDRESS_PATTERN}")
+        if not matches(DEVICE_ID_PATTERN, self.device_id):
+            raise ConfigError(f"SERVICE_DEVICE_ID must match {DEVICE_ID_PATTERN}")
+        if self.backbone_base_url is not None and not is_backbone_base_url(self.backbone_base_url):
+            raise ConfigError("BACKBONE_BASE_URL must be an http(s) URL with a host and no '?', '#', '|' or '@'")
+        if self.backbone_mode not in ("embedded", "remote"):
+            raise ConfigError("BACKBONE_MODE must be 'embedded' or 'remote'")
+        if self.backbone_mode == "remote":
+            # The device login sends the OAuth client secret and the device password: never in clear over a network.
+            base_url = self.remote_backbone_base_url()
+            if not base_url.startswith("https://") and not _is_loopback(base_url):
+                raise ConfigError(
+                    "BACKBONE_BASE_URL must be an https URL in remote mode (http only for a loopback stand-in)"
+                )
+            self.remote_credentials()
+        if not 0 <= self.token_retention_days <= MAX_RETENTION_DAYS:
+            raise ConfigError(RETENTION_MESSAGE)
+
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
+        """The settings of this process's environment: each variable read once, then checked as every Settings is."""
         env = os.environ if env is None else env
-        address = env.get("SERVICE_ADDRESS") or DEFAULT_SERVICE_ADDRESS
-        if not matches(ADDRESS_PATTERN, address):
-            raise ConfigError(f"SERVICE_ADDRESS must be an enmeshed address matching {ADDRESS_PATTERN}")
-        device_id = env.get("SERVICE_DEVICE_ID") or DEFAULT_DEVICE_ID
-        if not matches(DEVICE_ID_PATTERN, device_id):
-            raise ConfigError(f"SERVICE_DEVICE_ID must match {DEVICE_ID_PATTERN}")
-        base_url = (env.get("BACKBONE_BASE_URL") or "").rstrip("/") or None
-        if base_url is not None and not is_backbone_base_url(base_url):
-            raise ConfigError("BACKBONE_BASE_URL must be an http(s) URL with a host and no '?', '#', '|' or '@'")
         qr_format = (env.get("QR_FORMAT") or "url").lower()
         if qr_format not in ("url", "legacy"):
             raise ConfigError("QR_FORMAT must be 'url' or 'legacy'")
         mode = (env.get("BACKBONE_MODE") or "embedded").lower()
-        if mode not in ("embedded", "remote"):
-            raise ConfigError("BACKBONE_MODE must be 'embedded' or 'remote'")
-        secret, credentials = _remote_credentials(env, base_url) if mode == "remote" else (None, None)
+        secret, credentials = _remote_credentials(env) if mode == "remote" else (None, None)
         _check_log_level(env)
         return cls(
-            service_address=address,
-            device_id=device_id,
-            backbone_base_url=base_url,
+            service_address=env.get("SERVICE_ADDRESS") or DEFAULT_SERVICE_ADDRESS,
+            device_id=env.get("SERVICE_DEVICE_ID") or DEFAULT_DEVICE_ID,
+            backbone_base_url=(env.get("BACKBONE_BASE_URL") or "").rstrip("/") or None,
             records_table=env.get("RECORDS_TABLE") or DEFAULT_RECORDS_TABLE,
             backbone_table=env.get("BACKBONE_TABLE") or DEFAULT_BACKBONE_TABLE,
             qr_form=QrForm(qr_format),
-            backbone_mode="remote" if mode == "remote" else "embedded",
+            backbone_mode=cast(BackboneMode, mode),  # checked with the rest in __post_init__
             backbone_credentials_secret=secret,
             backbone_credentials=credentials,
             token_retention_days=_retention_days(env),
@@ -92,6 +166,20 @@ class Settings:
             build_date=env.get("SERVICE_BUILD_DATE") or "",
             commit=env.get("SERVICE_COMMIT") or "",
         )
+
+    def remote_backbone_base_url(self) -> str:
+        """Remote mode: the Backbone's URL (checked with every Settings, so only a wrong mode raises here)."""
+        if not self.backbone_base_url:
+            raise ConfigError("BACKBONE_BASE_URL is required when BACKBONE_MODE is 'remote'")
+        return self.backbone_base_url
+
+    def remote_credentials(self) -> str | BackboneCredentials:
+        """Remote mode: the Secrets Manager secret's id (read on first use), else the credentials themselves."""
+        if self.backbone_credentials_secret:
+            return self.backbone_credentials_secret
+        if self.backbone_credentials is None:
+            raise ConfigError(f"BACKBONE_MODE 'remote' needs {SECRET_VARIABLE} or all of {', '.join(ENV_VARIABLES)}")
+        return self.backbone_credentials
 
     def command_backbone_base_url(self) -> str:
         """A command has no request to derive the API's URL from, so BACKBONE_BASE_URL must be configured."""
@@ -110,8 +198,8 @@ class Settings:
 
 def _retention_days(env: Mapping[str, str]) -> int:
     text = env.get("TOKEN_RETENTION_DAYS") or str(DEFAULT_RETENTION_DAYS)
-    if not text.isdigit() or not 0 <= int(text) <= MAX_RETENTION_DAYS:
-        raise ConfigError(f"TOKEN_RETENTION_DAYS must be a whole number of days from 0 to {MAX_RETENTION_DAYS}")
+    if not text.isdigit():
+        raise ConfigError(RETENTION_MESSAGE)
     return int(text)
 
 
@@ -132,22 +220,12 @@ def _is_loopback(url: str) -> bool:
         return False
 
 
-def _remote_credentials(env: Mapping[str, str], base_url: str | None) -> tuple[str | None, BackboneCredentials | None]:
-    """Remote mode needs the Backbone's URL and the device's credentials: a secret (AWS) or four variables."""
-    from .storage.secrets import ENV_VARIABLES, SECRET_VARIABLE, BackboneCredentials, CredentialsError
-
-    if base_url is None:
-        raise ConfigError("BACKBONE_BASE_URL is required when BACKBONE_MODE is 'remote'")
-    # The device login sends the OAuth client secret and the device password: never in clear over a network.
-    if not base_url.startswith("https://") and not _is_loopback(base_url):
-        raise ConfigError("BACKBONE_BASE_URL must be an https URL in remote mode (http only for a loopback stand-in)")
+def _remote_credentials(env: Mapping[str, str]) -> tuple[str | None, BackboneCredentials | None]:
+    """Remote mode: the secret's id, else the four variables (a partial set is refused, naming what is missing)."""
     secret = env.get(SECRET_VARIABLE) or None
     if secret is not None:
         return secret, None
     try:
-        credentials = BackboneCredentials.from_env(env)
+        return None, BackboneCredentials.from_env(env)
     except CredentialsError as exc:
         raise ConfigError(str(exc)) from None
-    if credentials is None:
-        raise ConfigError(f"BACKBONE_MODE 'remote' needs {SECRET_VARIABLE} or all of {', '.join(ENV_VARIABLES)}")
-    return None, credentials

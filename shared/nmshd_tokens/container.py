@@ -1,4 +1,5 @@
-"""The adapters of one process, built once from the settings at a function's init (a warm Lambda reuses them).
+"""The adapters of one process, built once from the settings at a function's init (a warm Lambda reuses them),
+and every use case, built on them.
 
 A handler module builds its container at import (`Container.from_environment()`); tests and the local server build
 their own with `Container.from_settings`. Nothing else caches a client or a setting.
@@ -7,26 +8,24 @@ their own with `Container.from_settings`. Nothing else caches a client or a sett
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Protocol, cast
+from typing import TYPE_CHECKING
 
-from .config import ConfigError, Settings
+from .config import Settings
 from .storage.aws_clients import aws_client
 from .storage.embedded_backbone import DynamoBackbone
 from .storage.records_table import DynamoRecordsRepository
-from .usecases.ports import PeerTokenReader, TokenPublisher, TokenRevoker
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb.client import DynamoDBClient
 
-    from .storage.remote_backbone import RemoteBackbone
     from .storage.secrets import CredentialSource
     from .usecases.batch import BatchTokenCreator
+    from .usecases.commands import TokenCommands
     from .usecases.create_token import TokenCreation
+    from .usecases.kept_tokens import KeptTokens, TokenRevocation
+    from .usecases.peer_loading import PeerLoading
+    from .usecases.ports import Backbone
     from .usecases.service_status import BuildInfo, Health
-
-
-class Backbone(TokenPublisher, PeerTokenReader, TokenRevoker, Protocol):
-    """Where tokens are published, read and revoked: the embedded DynamoDB backbone or a remote Backbone."""
 
 
 @dataclass(frozen=True)
@@ -41,21 +40,24 @@ class Container:
 
     @classmethod
     def from_settings(cls, settings: Settings, dynamodb: DynamoDBClient | None = None) -> Container:
-        """`dynamodb`: a client to use instead of a new one (tests that inject faults into it)."""
+        """`dynamodb`: a client to use instead of a new one (tests that inject faults, the health check's)."""
         dynamodb = dynamodb or aws_client("dynamodb", settings.region)
         records = DynamoRecordsRepository(
             settings.records_table, dynamodb, retention_days=settings.token_retention_days
         )
         backbone: Backbone
-        if settings.backbone_mode == "remote" and settings.backbone_base_url:
+        if settings.backbone_mode == "remote":
+            from .storage.publication import PublicationRecords
             from .storage.remote_backbone import RemoteBackbone  # only remote mode pays for its imports
 
-            backbone = RemoteBackbone(settings.backbone_base_url, credential_source(settings), records)
+            backbone = RemoteBackbone(
+                settings.remote_backbone_base_url(), credential_source(settings), PublicationRecords(records)
+            )
         else:
             backbone = DynamoBackbone(settings.backbone_table, records, dynamodb)
         return cls(settings, records, backbone)
 
-    # The use cases are built by the functions that run them, at their init; imported here, not above, so that a
+    # The use cases, built by the functions that run them, at their init; imported here, not above, so that a
     # function loads only what it runs (the embedded backbone's function never loads the crypto or the batch).
 
     def token_creation(self) -> TokenCreation:
@@ -64,15 +66,33 @@ class Container:
         identity = ServiceIdentity(self.settings.service_address, self.settings.device_id)
         return TokenCreation(self.records, self.backbone, identity)
 
+    def token_commands(self) -> TokenCommands:
+        """Creation invoked directly; a command needs BACKBONE_BASE_URL (ConfigError naming it, else)."""
+        from .usecases.commands import TokenCommands
+
+        settings = self.settings
+        return TokenCommands(self.token_creation(), settings.qr_form, settings.command_backbone_base_url)
+
+    def kept_tokens(self) -> KeptTokens:
+        from .usecases.kept_tokens import KeptTokens
+
+        return KeptTokens(self.records)
+
+    def token_revocation(self) -> TokenRevocation:
+        from .usecases.kept_tokens import TokenRevocation
+
+        return TokenRevocation(self.records, self.backbone)
+
+    def peer_loading(self) -> PeerLoading:
+        from .usecases.peer_loading import PeerLoading
+
+        return PeerLoading(self.backbone)
+
     def health(self) -> Health:
         """One probe per dependency; remote mode asks the Backbone (version) and its login."""
         from .usecases.service_status import Health
 
-        backbone = self.backbone
-        if isinstance(backbone, DynamoBackbone):  # embedded mode never imports the remote client
-            return Health(self.records.answers, backbone.answers, lambda: True)  # no login: nothing to fail
-        remote = cast("RemoteBackbone", backbone)  # the only other kind (from_settings)
-        return Health(self.records.answers, remote.check_version, remote.check_login)
+        return Health(self.records.answers, self.backbone.check_version, self.backbone.check_login)
 
     def build_info(self) -> BuildInfo:
         from .usecases.service_status import BuildInfo
@@ -101,10 +121,9 @@ def credential_source(settings: Settings) -> CredentialSource:
     """The Secrets Manager secret (read on first use) when configured, else the environment's credentials."""
     from .storage.secrets import SecretsManagerCredentials, StaticCredentials
 
-    if settings.backbone_credentials_secret:
+    credentials = settings.remote_credentials()
+    if isinstance(credentials, str):
         return SecretsManagerCredentials(
-            settings.backbone_credentials_secret, lambda: aws_client("secretsmanager", settings.region, read_timeout=3)
+            credentials, lambda: aws_client("secretsmanager", settings.region, read_timeout=3)
         )
-    if settings.backbone_credentials is None:  # Settings.from_env already refuses this
-        raise ConfigError("BACKBONE_MODE 'remote' needs BACKBONE_CREDENTIALS_SECRET or the BACKBONE_* credentials")
-    return StaticCredentials(settings.backbone_credentials)
+    return StaticCredentials(credentials)

@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 from nmshd_tokens.config import ConfigError
 from nmshd_tokens.domain.crypto import generate_key
-from nmshd_tokens.domain.records import FileRecord, TemplateRecord
+from nmshd_tokens.domain.files_and_templates import FileRecord, TemplateRecord
 from nmshd_tokens.storage.aws_clients import aws_client
 from nmshd_tokens.storage.command_log import DynamoCommandLog, record_id
 from nmshd_tokens.storage.outputs_s3 import S3OutputStore

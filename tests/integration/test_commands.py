@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 from nmshd_tokens.config import ConfigError
 from nmshd_tokens.domain.crypto import generate_key
-from nmshd_tokens.domain.records import FileRecord, TemplateRecord
+from nmshd_tokens.domain.files_and_templates import FileRecord, TemplateRecord
 from nmshd_tokens.domain.references import parse_reference
 from nmshd_tokens.entry_points.api import CommandFailed, error_class
 from nmshd_tokens.storage.records_table import DynamoRecordsRepository

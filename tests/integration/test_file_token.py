@@ -8,11 +8,12 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
+from nmshd_tokens.config import DEFAULT_RETENTION_DAYS
 from nmshd_tokens.domain.connector import QrForm
 from nmshd_tokens.domain.crypto import decrypt_content
 from nmshd_tokens.domain.encoding import b64url_encode
 from nmshd_tokens.domain.references import parse_reference
-from nmshd_tokens.storage.records_table import DEFAULT_RETENTION_DAYS, DynamoRecordsRepository
+from nmshd_tokens.storage.records_table import DynamoRecordsRepository
 
 from tests.conftest import BACKBONE_TABLE, RECORDS_TABLE
 from tests.support import (

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from nmshd_tokens.domain.records import FileRecord, TemplateRecord
+from nmshd_tokens.domain.files_and_templates import FileRecord, TemplateRecord
 from nmshd_tokens.storage.records_table import DynamoRecordsRepository
 from nmshd_tokens_local import seed
 

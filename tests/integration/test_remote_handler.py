@@ -14,6 +14,7 @@ from nmshd_tokens.domain.crypto import decrypt_content, derive_password_hash
 from nmshd_tokens.domain.encoding import b64_encode, b64url_encode
 from nmshd_tokens.domain.ids import make_address as backbone_address
 from nmshd_tokens.domain.references import parse_reference
+from nmshd_tokens.storage.publication import PublicationRecords
 from nmshd_tokens.storage.records_table import DynamoRecordsRepository
 from nmshd_tokens_local.standin_backbone import StandinBackbone
 
@@ -122,7 +123,7 @@ def test_record_write_failure_is_503_with_the_token_on_the_backbone_only(
     def refuse(*_: Any) -> None:
         raise ClientError({"Error": {"Code": "AccessDeniedException", "Message": "no"}}, "PutItem")
 
-    monkeypatch.setattr(DynamoRecordsRepository, "write_publication", refuse)
+    monkeypatch.setattr(PublicationRecords, "write_publication", refuse)
     response = create(remote, "file_token", make_file(future()).id, {"ephemeral": False})
     assert response["statusCode"] == 503
     assert len(standin.tokens) == 1 and token_records(aws) == []

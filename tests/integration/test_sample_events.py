@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 from nmshd_tokens.domain.crypto import encrypt_content, generate_key
 from nmshd_tokens.domain.encoding import b64_decode
-from nmshd_tokens.domain.records import FileRecord, TemplateRecord
+from nmshd_tokens.domain.files_and_templates import FileRecord, TemplateRecord
 from nmshd_tokens.domain.references import parse_reference
 from nmshd_tokens.domain.tokens import Token, TokenDetails, TokenDraft
 from nmshd_tokens.storage.embedded_backbone import backbone_item

@@ -14,13 +14,14 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
+from nmshd_tokens.config import BackboneCredentials
 from nmshd_tokens.domain.clock import format_timestamp
 from nmshd_tokens.domain.crypto import generate_key
 from nmshd_tokens.domain.encoding import b64url_encode
 from nmshd_tokens.domain.errors import BackboneRefusal
 from nmshd_tokens.domain.references import Reference, parse_reference
 from nmshd_tokens.storage.remote_backbone import RemoteBackbone
-from nmshd_tokens.storage.secrets import BackboneCredentials, StaticCredentials
+from nmshd_tokens.storage.secrets import StaticCredentials
 from nmshd_tokens_local.errors import CommandError
 from nmshd_tokens_local.peer import BackboneError, load_token
 from nmshd_tokens_local.standin_backbone import StandinBackbone

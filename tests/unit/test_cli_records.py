@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 from nmshd_tokens.domain.crypto import generate_key, generate_salt
 from nmshd_tokens.domain.encoding import b64_encode, b64url_encode
-from nmshd_tokens.domain.records import FileRecord, TemplateRecord
+from nmshd_tokens.domain.files_and_templates import FileRecord, TemplateRecord
 from nmshd_tokens.domain.references import Reference, SharedPasswordProtection
 from nmshd_tokens_local.errors import InputError
 from nmshd_tokens_local.page import render_page

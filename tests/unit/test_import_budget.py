@@ -1,8 +1,8 @@
 """What a handler's cold start does, checked in a fresh interpreter (no timings: benchmarks/run.py measures those).
 
 The API functions build their DynamoDB client at init with the cyclic GC paused and then freeze the init heap
-(entry_points/api.py at_init). These tests pin the structure of that: the GC runs again afterwards, the client
-exists, and nothing that only local tooling, tests or the remote Backbone mode need is imported.
+(entry_points/cold_start.py build_in_init). These tests pin the structure of that: the GC runs again afterwards, the
+client exists, and nothing that only local tooling, tests or the remote Backbone mode need is imported.
 """
 
 from __future__ import annotations
@@ -26,6 +26,7 @@ NOT_AT_INIT = (
     "nmshd_tokens_local.cli",
     "nmshd_tokens.storage.remote_backbone",  # BACKBONE_MODE=remote only (the container imports it there)
     "nmshd_tokens.usecases.batch",  # the batch function only
+    "nmshd_tokens.storage.command_log",  # bulk creation only: a publication loads it for a command's record
     "pydantic",  # no function validates with it: its import alone costs a quarter of the floor (benchmarks/)
     "boto3",  # botocore's own clients (storage/aws_clients.py): boto3's session machinery is not used
     "nmshd_tokens.qr",  # loaded by the first QR code: JSON requests never pay for its tables

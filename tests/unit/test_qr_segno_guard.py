@@ -1,6 +1,6 @@
 """Guard for the segno internals behind our QR codes: pinned to segno 1.6.6, and each one fingerprinted.
 
-If this fails, segno changed: re-check nmshd_tokens/qr/segno_choice.py against the new segno (and the mask rules
+If this fails, segno changed: re-check nmshd_tokens/qr/segno_internals.py against the new segno (and the mask rules
 in nmshd_tokens/qr/mask.py against its encoder.mask_scores) before updating the pin and the fingerprints below.
 """
 
@@ -12,7 +12,7 @@ import subprocess
 import sys
 
 import segno
-from nmshd_tokens.qr import segno_choice as qr_segno
+from nmshd_tokens.qr import segno_internals as qr_segno
 from segno import consts, encoder
 
 # sha256 (first 16 hex digits) of the source of each encoder function or class we call, directly or through them
@@ -68,7 +68,7 @@ def _digest(text: str) -> str:
 def test_segno_is_the_pinned_version() -> None:
     assert segno.__version__ == qr_segno.SEGNO_VERSION == "1.6.6", (
         f"segno {segno.__version__} is installed, but our QR code uses segno 1.6.6 internals "
-        "(nmshd_tokens/qr/segno_choice.py): re-check them before moving the pin"
+        "(nmshd_tokens/qr/segno_internals.py): re-check them before moving the pin"
     )
 
 
@@ -83,7 +83,7 @@ def test_encoder_internals_are_unchanged() -> None:
         for name, expected in ENCODER_SOURCES.items()
         if not hasattr(encoder, name) or _digest(inspect.getsource(getattr(encoder, name))) != expected
     ]
-    assert not changed, f"segno.encoder internals changed or missing: {changed}; re-check qr/segno_choice.py"
+    assert not changed, f"segno.encoder internals changed or missing: {changed}; re-check qr/segno_internals.py"
 
 
 def test_consts_tables_are_unchanged() -> None:
@@ -92,7 +92,7 @@ def test_consts_tables_are_unchanged() -> None:
         for name, expected in CONSTS_VALUES.items()
         if not hasattr(consts, name) or _digest(repr(getattr(consts, name))) != expected
     ]
-    assert not changed, f"segno.consts tables changed or missing: {changed}; re-check qr/segno_choice.py"
+    assert not changed, f"segno.consts tables changed or missing: {changed}; re-check qr/segno_internals.py"
 
 
 def test_mask_rules_are_unchanged() -> None:

@@ -13,7 +13,7 @@ import pytest
 import segno
 from nmshd_tokens.qr import codewords as qr_codewords
 from nmshd_tokens.qr import layout as qr_layout
-from nmshd_tokens.qr import segno_choice as qr_segno
+from nmshd_tokens.qr import segno_internals as qr_segno
 from nmshd_tokens.qr.layout import GAP, _mask_condition
 from nmshd_tokens.qr.symbol import encode
 from segno import consts, encoder

@@ -10,6 +10,7 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from nmshd_tokens.config import BackboneCredentials
 from nmshd_tokens.domain.crypto import decrypt_content, derive_password_hash, encrypt_content, generate_key
 from nmshd_tokens.domain.errors import DomainError, ErrorKind
 from nmshd_tokens.domain.ids import make_address as backbone_address
@@ -22,7 +23,7 @@ from nmshd_tokens.storage.remote_backbone import (
     jwt_claims,
     token_request_body,
 )
-from nmshd_tokens.storage.secrets import BackboneCredentials, StaticCredentials
+from nmshd_tokens.storage.secrets import StaticCredentials
 from nmshd_tokens.usecases.ports import TokenWrite
 from nmshd_tokens_local.standin_backbone import StandinBackbone
 

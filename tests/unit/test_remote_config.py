@@ -6,13 +6,13 @@ import json
 from typing import Any
 
 import pytest
-from nmshd_tokens.config import ConfigError, Settings
+from nmshd_tokens.config import BackboneCredentials, ConfigError, Settings
 from nmshd_tokens.container import Container, credential_source
 from nmshd_tokens.domain.errors import DomainError
 from nmshd_tokens.storage.aws_clients import aws_client
 from nmshd_tokens.storage.embedded_backbone import DynamoBackbone
 from nmshd_tokens.storage.remote_backbone import RemoteBackbone
-from nmshd_tokens.storage.secrets import BackboneCredentials, SecretsManagerCredentials
+from nmshd_tokens.storage.secrets import SecretsManagerCredentials
 
 CREDENTIALS = {
     "BACKBONE_CLIENT_ID": "client",

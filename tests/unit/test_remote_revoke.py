@@ -9,11 +9,12 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 import pytest
+from nmshd_tokens.config import BackboneCredentials
 from nmshd_tokens.domain.crypto import derive_password_hash, encrypt_content, generate_key
 from nmshd_tokens.domain.errors import BackboneRefusal, DomainError, ErrorKind
 from nmshd_tokens.domain.tokens import Token
 from nmshd_tokens.storage.remote_backbone import RemoteBackbone, RetryPolicy
-from nmshd_tokens.storage.secrets import BackboneCredentials, StaticCredentials
+from nmshd_tokens.storage.secrets import StaticCredentials
 from nmshd_tokens.usecases.ports import TokenWrite
 from nmshd_tokens_local.standin_backbone import StandinBackbone, StandinDevice
 

@@ -20,15 +20,16 @@ from typing import Any
 from urllib.parse import parse_qsl
 
 import pytest
+from nmshd_tokens.config import BackboneCredentials
 from nmshd_tokens.domain.clock import format_timestamp
 from nmshd_tokens.domain.crypto import derive_password_hash, encrypt_content, generate_key
 from nmshd_tokens.domain.encoding import b64url_decode, b64url_encode
+from nmshd_tokens.domain.files_and_templates import NEVER_EXPIRES
 from nmshd_tokens.domain.ids import make_address as backbone_address
-from nmshd_tokens.domain.records import NEVER_EXPIRES
 from nmshd_tokens.domain.references import parse_reference
 from nmshd_tokens.domain.tokens import Token, TokenDraft
 from nmshd_tokens.storage.remote_backbone import RemoteBackbone
-from nmshd_tokens.storage.secrets import BackboneCredentials, StaticCredentials
+from nmshd_tokens.storage.secrets import StaticCredentials
 from nmshd_tokens.usecases.ports import TokenWrite
 from nmshd_tokens_local.peer import load_token
 from nmshd_tokens_local.standin_backbone import Call, StandinBackbone, StandinDevice

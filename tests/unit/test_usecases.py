@@ -20,16 +20,16 @@ from nmshd_tokens.domain.connector import QrForm
 from nmshd_tokens.domain.crypto import decrypt_content, derive_password_hash, generate_key, generate_salt
 from nmshd_tokens.domain.encoding import b64_encode, b64url_encode
 from nmshd_tokens.domain.errors import DomainError, ErrorKind, validation_error
-from nmshd_tokens.domain.records import NEVER_EXPIRES, FileRecord, StoredPasswordProtection, TemplateRecord
+from nmshd_tokens.domain.files_and_templates import NEVER_EXPIRES, FileRecord, StoredPasswordProtection, TemplateRecord
 from nmshd_tokens.domain.references import parse_reference
 from nmshd_tokens.domain.tokens import Token
 from nmshd_tokens.domain.validation import parse_token_request
 from nmshd_tokens.usecases import kept_tokens
 from nmshd_tokens.usecases.batch import BatchTokenCreator, Message, Outcome
-from nmshd_tokens.usecases.commands import command_kind, parse_command, run_command
+from nmshd_tokens.usecases.commands import TokenCommands, command_kind, parse_command
 from nmshd_tokens.usecases.create_token import ServiceIdentity, TokenCreation
 from nmshd_tokens.usecases.kept_tokens import KeptTokens, TokenRevocation
-from nmshd_tokens.usecases.peer_token import fetch_token_for_peer, token_exists
+from nmshd_tokens.usecases.peer_loading import PeerLoading
 from nmshd_tokens.usecases.ports import CommandAlreadyRecorded, CommandRecord, TokenWrite
 from nmshd_tokens.usecases.service_status import BuildInfo, Health
 
@@ -464,7 +464,7 @@ class MemoryPeerBackbone:
 )
 def test_the_right_password_hash_in_any_form_the_backbone_reads_loads_the_token(parameter: str) -> None:
     backbone = MemoryPeerBackbone()
-    assert fetch_token_for_peer(backbone, backbone.token_id, parameter) == {
+    assert PeerLoading(backbone).load(backbone.token_id, parameter) == {
         "id": backbone.token_id,
         "content": "cipher",
     }
@@ -477,18 +477,18 @@ def test_the_right_password_hash_in_any_form_the_backbone_reads_loads_the_token(
 )
 def test_a_missing_wrong_or_unreadable_password_is_not_found(parameter: str | None) -> None:
     backbone = MemoryPeerBackbone()
-    error = refusal(fetch_token_for_peer, backbone, backbone.token_id, parameter)
+    error = refusal(PeerLoading(backbone).load, backbone.token_id, parameter)
     assert error.kind is ErrorKind.TOKEN_NOT_FOUND
 
 
 def test_a_malformed_token_id_is_not_found_without_asking_the_backbone() -> None:
     backbone = MemoryPeerBackbone()
-    error = refusal(fetch_token_for_peer, backbone, "TOKshort", b64_encode(PASSWORD_HASH))
+    error = refusal(PeerLoading(backbone).load, "TOKshort", b64_encode(PASSWORD_HASH))
     assert error.kind is ErrorKind.TOKEN_NOT_FOUND
-    assert token_exists(backbone, "TOKshort") is False
+    assert PeerLoading(backbone).exists("TOKshort") is False
     assert backbone.asked == 0
-    assert token_exists(backbone, backbone.token_id) is True
-    assert token_exists(backbone, "TOKunknown0000000000") is False
+    assert PeerLoading(backbone).exists(backbone.token_id) is True
+    assert PeerLoading(backbone).exists("TOKunknown0000000000") is False
 
 
 # --- health and version -----------------------------------------------------------------------------------
@@ -528,7 +528,7 @@ def test_the_version_report_has_the_connectors_shape() -> None:
 def test_a_command_answers_the_token_dto(world: World) -> None:
     world.records.files["FILabcdefghij0123456"] = FileRecord("FILabcdefghij0123456", generate_key())
     command = {"fileId": "FILabcdefghij0123456", "ephemeral": False}
-    result = run_command(world.creation, command, "fileId", QrForm.URL, BASE_URL)
+    result = TokenCommands(world.creation, QrForm.URL, lambda: BASE_URL).run(command, "fileId")
     assert set(result) == {"result"}
     (token_id,) = world.backbone.kept
     assert result["result"] == world.backbone.kept[token_id].to_dto()
@@ -547,7 +547,7 @@ def test_a_qr_code_command_answers_an_ephemeral_token_and_its_png(
     command: dict[str, Any] = {"templateId": template.id, "qrCode": True, "ephemeral": False}
     if flag is not None:
         command["newQRCodeFormat"] = flag
-    result = run_command(world.creation, command, "templateId", default, BASE_URL)
+    result = TokenCommands(world.creation, default, lambda: BASE_URL).run(command, "templateId")
     assert result["result"]["isEphemeral"] is True and world.backbone.kept == {}  # a QR code's token is ephemeral
     text = decode_qr(base64.b64decode(result["qrCodePng"]))
     assert text.startswith("nmshd://tr#" if legacy else f"{BASE_URL}/r/")
@@ -555,7 +555,8 @@ def test_a_qr_code_command_answers_an_ephemeral_token_and_its_png(
 
 
 def test_a_refused_command_publishes_nothing(world: World) -> None:
-    error = refusal(run_command, world.creation, {"fileId": "FILabcdefghij0123456"}, "fileId", QrForm.URL, BASE_URL)
+    commands = TokenCommands(world.creation, QrForm.URL, lambda: BASE_URL)
+    error = refusal(commands.run, {"fileId": "FILabcdefghij0123456"}, "fileId")
     assert error.kind is ErrorKind.FILE_NOT_FOUND and world.backbone.published == {}
 
 

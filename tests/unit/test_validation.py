@@ -229,7 +229,7 @@ def test_connector_7_ignores_new_qr_code_format() -> None:
             "fileId",
             {"fileId": FILE_ID, "newQRCodeFormat": value},
             wants_png=True,
-            generation=Generation.V7,
+            generation=Generation.CORE_V1,
             default_qr_form=QrForm.LEGACY,
         )
         assert request.qr_form is QrForm.URL

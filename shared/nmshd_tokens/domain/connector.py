@@ -11,10 +11,11 @@ class QrForm(Enum):
 
 
 class Generation(Enum):
-    """Connector 6.36 answers under /api/v2, Connector 7 under /api/core/v1; the routes and rules are shared."""
+    """The route families: Connector 6.36 answers under /api/v2, Connector 7 under /api/core/v1; the routes and
+    rules are shared."""
 
-    V6 = "/api/v2"
-    V7 = "/api/core/v1"
+    API_V2 = "/api/v2"
+    CORE_V1 = "/api/core/v1"
 
     @property
     def prefix(self) -> str:
@@ -22,27 +23,25 @@ class Generation(Enum):
 
     @classmethod
     def of_path(cls, path: str) -> Generation:
-        return cls.V7 if path.startswith(cls.V7.prefix + "/") else cls.V6
+        return cls.CORE_V1 if path.startswith(cls.CORE_V1.prefix + "/") else cls.API_V2
 
     @property
     def metric_name(self) -> str:
-        return "v2" if self is Generation.V6 else "core-v1"
+        return "v2" if self is Generation.API_V2 else "core-v1"
 
     @property
     def has_truncated_reference_field(self) -> bool:
         """Connector 7 dropped the DTO's `truncatedReference` (it is `reference.truncated`)."""
-        return self is Generation.V6
+        return self is Generation.API_V2
 
-    def qr_form_for_new_token(self, new_qr_code_format: bool | None, default: QrForm) -> QrForm:
-        """Connector 7 always encodes the URL; Connector 6 follows the body's `newQRCodeFormat`, else the default."""
-        if self is Generation.V7:
+    def qr_form(self, new_qr_code_format: bool | None, default: QrForm) -> QrForm:
+        """The form a QR code encodes, at creation and on a read (SPEC §6, §13).
+
+        Connector 7 always encodes the URL; Connector 6 follows `newQRCodeFormat` (true: the URL, false: legacy),
+        else the default (QR_FORMAT).
+        """
+        if self is Generation.CORE_V1:
             return QrForm.URL
         if new_qr_code_format is None:
             return default
         return QrForm.URL if new_qr_code_format else QrForm.LEGACY
-
-    def qr_form_for_kept_token(self, new_qr_code_format: str | None) -> QrForm:
-        """GET /Tokens/{id} as PNG: Connector 7 encodes the URL; Connector 6 only when `?newQRCodeFormat=true`."""
-        if self is Generation.V7 or (new_qr_code_format or "").lower() == "true":
-            return QrForm.URL
-        return QrForm.LEGACY

@@ -53,6 +53,11 @@ def is_pin(password: str) -> bool:
     return _PIN_RE.fullmatch(password) is not None
 
 
+def password_type(password: str, is_pin: bool) -> str:
+    """What a reference tells a peer of the password: `pin<length>` for a PIN, else `pw`."""
+    return f"pin{len(password)}" if is_pin else "pw"
+
+
 def is_unicode_text(text: str) -> bool:
     """False for a lone UTF-16 surrogate such as "\\ud800", which JSON can carry but UTF-8 cannot."""
     try:
@@ -86,4 +91,4 @@ class PasswordRequest:
 
     @property
     def password_type(self) -> str:
-        return f"pin{len(self.password)}" if self.is_pin else "pw"
+        return password_type(self.password, self.is_pin)

@@ -10,9 +10,9 @@ from .algorithms import XCHACHA20_POLY1305
 from .clock import format_timestamp
 from .connector import Generation, QrForm
 from .encoding import b64url_encode
+from .files_and_templates import FileRecord, TemplateRecord
 from .json_codec import dumps_compact
-from .password_protection import indicator_for_output
-from .records import FileRecord, TemplateRecord
+from .password_protection import indicator_for_output, password_type
 from .references import Reference, SharedPasswordProtection
 
 
@@ -59,7 +59,7 @@ class TokenPassword:
 
     @property
     def password_type(self) -> str:
-        return f"pin{len(self.password)}" if self.is_pin else "pw"
+        return password_type(self.password, self.is_pin)
 
     def shared(self) -> SharedPasswordProtection:
         """What the reference tells a peer: enough to derive the hash, never the password."""
@@ -113,7 +113,7 @@ class Token:
         reference = self.reference
         return reference.url if form is QrForm.URL else reference.legacy_qr_payload
 
-    def to_dto(self, generation: Generation = Generation.V6) -> dict[str, Any]:
+    def to_dto(self, generation: Generation = Generation.API_V2) -> dict[str, Any]:
         """The TokenDTO, keys in the runtime mapper's order; Connector 6 has `truncatedReference` before `reference`."""
         details = self.details
         dto: dict[str, Any] = {

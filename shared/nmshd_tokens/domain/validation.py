@@ -73,7 +73,7 @@ def collect_failures(
     request: Mapping[str, Any],
     *,
     wants_png: bool,
-    generation: Generation = Generation.V6,
+    generation: Generation = Generation.API_V2,
     now: datetime | None = None,
 ) -> list[str]:
     """All failures of a request in the order upstream reports them (the first one is answered): the id, the
@@ -96,7 +96,7 @@ def collect_failures(
         ):
             failures.append(MSG_INDICATOR)
     # Connector 6 only; null is "not given", as the upstream OpenAPI says.
-    if wants_png and generation is Generation.V6 and request.get("newQRCodeFormat") is not None:
+    if wants_png and generation is Generation.API_V2 and request.get("newQRCodeFormat") is not None:
         failures += schema_failures(NEW_QR_CODE_FORMAT, request["newQRCodeFormat"], "newQRCodeFormat")
     return failures
 
@@ -106,7 +106,7 @@ def parse_token_request(
     request: Mapping[str, Any],
     *,
     wants_png: bool,
-    generation: Generation = Generation.V6,
+    generation: Generation = Generation.API_V2,
     default_qr_form: QrForm = QrForm.URL,
 ) -> TokenRequest:
     """Validate a command (`{"fileId"|"templateId": …, body fields…}`) or raise the first failure as DomainError."""
@@ -129,7 +129,5 @@ def parse_token_request(
             if "passwordLocationIndicator" in protection
             else None,
         ),
-        qr_form=generation.qr_form_for_new_token(request.get("newQRCodeFormat"), default_qr_form)
-        if wants_png
-        else None,
+        qr_form=generation.qr_form(request.get("newQRCodeFormat"), default_qr_form) if wants_png else None,
     )

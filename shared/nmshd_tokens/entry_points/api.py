@@ -5,10 +5,9 @@ Nothing here logs an event or a command (they may hold a password): ids, codes a
 
 from __future__ import annotations
 
-import gc
 from collections.abc import Callable
 from functools import lru_cache
-from typing import Any, TypeVar, cast
+from typing import Any, cast
 
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver
 from aws_lambda_powertools.logging import correlation_paths
@@ -18,8 +17,6 @@ from .. import metrics
 from ..config import ConfigError
 from ..domain.errors import DomainError, ErrorKind
 from ..observability import LambdaHandler, log_unexpected, logged_entry_point, logger
-
-Built = TypeVar("Built")
 
 
 class CommandFailed(Exception):
@@ -45,23 +42,6 @@ def error_class(code: str) -> type[CommandFailed]:
 
 def command_failure(error: DomainError) -> CommandFailed:
     return error_class(error.code)(error.message, error.status)
-
-
-def at_init(build: Callable[[], Built]) -> Built:
-    """Build the process's adapters now, in init, with the cyclic GC paused, then freeze the heap.
-
-    Lambda runs init on a full vCPU, a first request may get a slice of one. botocore is the biggest part of a cold
-    start and allocates many small objects; with the cyclic GC running, every pass would rescan all of them and
-    everything imported before. What init built lives as long as the process, so it is frozen: later passes skip it.
-    """
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
-        return build()
-    finally:
-        gc.freeze()
-        if enabled:
-            gc.enable()
 
 
 def api_handler(app: APIGatewayRestResolver) -> LambdaHandler:

@@ -7,7 +7,7 @@ from typing import Any
 from aws_lambda_powertools.utilities.data_classes import APIGatewayProxyEvent
 
 from ..config import Settings
-from ..domain.connector import Generation
+from ..domain.connector import Generation, QrForm
 from ..domain.errors import DomainError, ErrorKind, validation_error
 from ..domain.references import is_backbone_base_url
 from ..domain.validation import IdField, TokenRequest, parse_token_request
@@ -52,6 +52,18 @@ def read_token_request(
         generation=generation_of(event),
         default_qr_form=settings.qr_form,
     )
+
+
+def read_kept_token_qr_form(event: APIGatewayProxyEvent, settings: Settings) -> QrForm | None:
+    """GET one kept token: None for JSON, else the QR code's form by the rule of creation (Generation.qr_form).
+
+    `?newQRCodeFormat` is read as Connector 6.36 reads it: "true" in any case is true, anything else (absent too)
+    false, so QR_FORMAT, the default for an absent flag, never applies to a read (SPEC §13).
+    """
+    if not wants_png(event):
+        return None
+    flag = (event.get_query_string_value("newQRCodeFormat") or "").lower() == "true"
+    return generation_of(event).qr_form(flag, settings.qr_form)
 
 
 def backbone_base_url_for(event: APIGatewayProxyEvent, settings: Settings) -> str:

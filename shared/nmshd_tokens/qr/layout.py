@@ -18,7 +18,7 @@ from itertools import product
 from operator import itemgetter
 from typing import Final
 
-from . import segno_choice
+from . import segno_internals
 
 GAP: Final = 4
 MASKS: Final = 8
@@ -142,7 +142,7 @@ class Layout:
 
         fixed = 1 << bit(size - 8, 8)  # the dark module
         if version >= 7:
-            info = segno_choice.version_information(version)
+            info = segno_internals.version_information(version)
             for b in range(18):
                 if info >> b & 1:
                     i, t = divmod(b, 3)
@@ -220,7 +220,7 @@ def _function_patterns(version: int, size: int, stride: int) -> bytearray:
     put(0, size - 8, _FINDER_TOP_RIGHT)
     put(size - 8, 0, _FINDER_BOTTOM_LEFT)
     # Alignment patterns (§6.3.6), except the three that would overlap a finder.
-    positions = segno_choice.alignment_positions(version)
+    positions = segno_internals.alignment_positions(version)
     if positions:
         first, last = positions[0], positions[-1]
         for row, column in product(positions, repeat=2):

@@ -15,8 +15,9 @@ from typing import TYPE_CHECKING
 from ..domain.connector import QrForm
 from ..domain.tokens import Token
 from ..usecases.ports import CommandRecord
-from .dynamodb import NEW_ITEM, Item, epoch, get_s, is_condition_failure, s, storage_errors, timestamp
-from .records_table import token_attributes, token_from_attributes
+from .attributes import Item, epoch, read_str, str_value, timestamp
+from .dynamodb import NEW_ITEM, is_condition_failure, storage_errors
+from .token_item import token_attributes, token_from_attributes
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb.client import DynamoDBClient
@@ -32,37 +33,37 @@ def command_item(record: CommandRecord, token: Token | None = None) -> Item:
     """The record's item; `token` (the one just published for it) overrides the record's own."""
     token = token or record.token
     item: Item = {
-        "id": s(record_id(record.key)),
-        "type": s("Command"),
-        "messageId": s(record.message_id),
-        "prefix": s(record.prefix),
-        "state": s("done" if record.done else "published"),
+        "id": str_value(record_id(record.key)),
+        "type": str_value("Command"),
+        "messageId": str_value(record.message_id),
+        "prefix": str_value(record.prefix),
+        "state": str_value("done" if record.done else "published"),
         "expiresAt": timestamp(record.expires_at),
         "ttl": epoch(record.expires_at),
     }
     if token is not None:
-        item["tokenId"] = s(token.id)
+        item["tokenId"] = str_value(token.id)
         if not record.done:
             item["token"] = {"M": token_attributes(token)}
     if record.qr_form is not None and not record.done:
-        item["qrForm"] = s(record.qr_form.value)
+        item["qrForm"] = str_value(record.qr_form.value)
     if record.error_code is not None:
-        item["errorCode"] = s(record.error_code)
+        item["errorCode"] = str_value(record.error_code)
     return item
 
 
 def _record(key: str, item: Item) -> CommandRecord:
-    token_id, token = get_s(item, "tokenId"), item.get("token")
-    qr_form = get_s(item, "qrForm")
+    token_id, token = read_str(item, "tokenId"), item.get("token")
+    qr_form = read_str(item, "qrForm")
     return CommandRecord(
         key=key,
-        message_id=get_s(item, "messageId") or "",
-        prefix=get_s(item, "prefix") or "",
+        message_id=read_str(item, "messageId") or "",
+        prefix=read_str(item, "prefix") or "",
         expires_at=datetime.fromtimestamp(int(item["ttl"]["N"]), UTC),
         token=token_from_attributes(token_id, token["M"]) if token_id and token else None,
         qr_form=QrForm(qr_form) if qr_form else None,
-        error_code=get_s(item, "errorCode"),
-        done=get_s(item, "state") == "done",
+        error_code=read_str(item, "errorCode"),
+        done=read_str(item, "state") == "done",
     )
 
 
@@ -76,7 +77,7 @@ class DynamoCommandLog:
     def get(self, key: str) -> CommandRecord | None:
         with storage_errors():
             item = self.client.get_item(
-                TableName=self.table_name, Key={"id": s(record_id(key))}, ConsistentRead=True
+                TableName=self.table_name, Key={"id": str_value(record_id(key))}, ConsistentRead=True
             ).get("Item")
         return _record(key, item) if item else None
 
@@ -94,9 +95,9 @@ class DynamoCommandLog:
         with storage_errors():
             self.client.update_item(
                 TableName=self.table_name,
-                Key={"id": s(record_id(key))},
+                Key={"id": str_value(record_id(key))},
                 UpdateExpression="SET #state = :done REMOVE #token, qrForm",
                 ConditionExpression="attribute_exists(id)",
                 ExpressionAttributeNames={"#state": "state", "#token": "token"},
-                ExpressionAttributeValues={":done": s("done")},
+                ExpressionAttributeValues={":done": str_value("done")},
             )

@@ -1,4 +1,4 @@
-"""What every DynamoDB adapter shares: failure mapping and attribute helpers (SPEC §8).
+"""What every DynamoDB adapter shares: failure mapping, the create condition, the health probe (SPEC §8).
 
 The `storage` package is the only layer that touches botocore. Every AWS failure leaves it as a DomainError
 (503 for throttling and outages) or as the botocore exception itself (anything unexpected: 500).
@@ -8,13 +8,11 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import datetime
 from typing import Any
 
-from ..domain.clock import epoch_seconds, format_timestamp, parse_iso_datetime
 from ..domain.errors import DomainError, ErrorKind
+from .attributes import str_value
 
-Item = dict[str, Any]
 NEW_ITEM = "attribute_not_exists(id)"  # the condition of every create: never overwrite
 
 _TRANSIENT_CODES = frozenset(
@@ -70,49 +68,6 @@ def storage_errors() -> Iterator[None]:
         raise DomainError(ErrorKind.SERVICE_UNAVAILABLE) from exc
 
 
-# --- attribute values ---------------------------------------------------------------------------------
-
-
-def s(value: str) -> dict[str, str]:
-    return {"S": value}
-
-
-def n(value: int) -> dict[str, str]:
-    return {"N": str(value)}
-
-
-def b(value: bytes) -> dict[str, bytes]:
-    return {"B": value}
-
-
-def timestamp(moment: datetime) -> dict[str, str]:
-    return s(format_timestamp(moment))
-
-
-def epoch(moment: datetime, plus_days: int = 0) -> dict[str, str]:
-    return n(epoch_seconds(moment, plus_days))
-
-
-def get_s(item: Item, name: str) -> str | None:
-    value = item.get(name)
-    return str(value["S"]) if value else None
-
-
-def get_b(item: Item, name: str) -> bytes | None:
-    value = item.get(name)
-    return bytes(value["B"]) if value else None
-
-
-def get_n(item: Item, name: str) -> int | None:
-    value = item.get(name)
-    return int(value["N"]) if value else None
-
-
-def get_time(item: Item, name: str) -> datetime | None:
-    text = get_s(item, name)
-    return parse_iso_datetime(text) if text else None
-
-
 HEALTH_PROBE_ID = "health#probe"  # read, never written: a health check's one cheap call
 
 
@@ -120,7 +75,7 @@ def table_answers(client: Any, table_name: str) -> bool:
     """One read of a key that never exists: whether the table answers at all (the health check)."""
     try:
         with storage_errors():
-            client.get_item(TableName=table_name, Key={"id": s(HEALTH_PROBE_ID)})
+            client.get_item(TableName=table_name, Key={"id": str_value(HEALTH_PROBE_ID)})
     except Exception:  # noqa: BLE001 - any failure means "unhealthy", which is the answer
         return False
     return True

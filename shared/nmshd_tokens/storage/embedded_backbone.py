@@ -21,27 +21,21 @@ from ..domain.errors import DomainError, ErrorKind
 from ..domain.ids import is_backbone_address, new_token_id
 from ..domain.tokens import Token, TokenDraft
 from ..usecases.ports import CommandAlreadyRecorded, TokenWrite
+from .attributes import Item, bytes_value, epoch, read_bytes, read_str, read_time, str_value, timestamp
 from .dynamodb import (
     NEW_ITEM,
-    Item,
-    b,
-    cancellation_codes,
-    epoch,
     error_code,
-    get_b,
-    get_s,
-    get_time,
     is_condition_failure,
     is_transient_cancellation,
-    s,
     storage_errors,
     table_answers,
-    timestamp,
 )
-from .records_table import DynamoRecordsRepository, put_new
+from .publication import PublicationRecords, command_already_recorded, put_new
+from .records_table import DynamoRecordsRepository
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb.client import DynamoDBClient
+    from mypy_boto3_dynamodb.type_defs import TransactWriteItemTypeDef
 
 logger = logging.getLogger("nmshd-tokens.dynamodb")  # a child of the Powertools logger: its JSON lines
 
@@ -56,19 +50,19 @@ _CANCELLATION_BACKOFF_S = 0.05
 def backbone_item(draft: TokenDraft, token_id: str, created_at: datetime) -> Item:
     details = draft.details
     item: Item = {
-        "id": s(token_id),
-        "content": s(draft.content_cipher),
-        "createdBy": s(details.created_by),
-        "createdByDevice": s(details.created_by_device),
+        "id": str_value(token_id),
+        "content": str_value(draft.content_cipher),
+        "createdBy": str_value(details.created_by),
+        "createdByDevice": str_value(details.created_by_device),
         "createdAt": timestamp(created_at),
         "expiresAt": timestamp(details.expires_at),
         "ttl": epoch(details.expires_at),
         "failedAttempts": {"N": "0"},
     }
     if details.for_identity:
-        item["forIdentity"] = s(details.for_identity)
+        item["forIdentity"] = str_value(details.for_identity)
     if draft.password_hash:
-        item["passwordHash"] = b(draft.password_hash)
+        item["passwordHash"] = bytes_value(draft.password_hash)
     return item
 
 
@@ -84,6 +78,7 @@ class DynamoBackbone:
     ) -> None:
         self.table_name = table_name
         self.records = records
+        self.publication = PublicationRecords(records)
         self.client = client
         self._clock = clock
 
@@ -97,21 +92,20 @@ class DynamoBackbone:
             raise DomainError(ErrorKind.BACKBONE_VALIDATION, INVALID_FOR_IDENTITY)
         for _ in range(_ID_ATTEMPTS):
             token = Token(new_token_id(), self._clock(), write.draft.details)
+            # Built once per id: every attempt under one request token must send the same items.
+            token_item = backbone_item(write.draft, token.id, token.created_at)
+            items = [put_new(self.table_name, token_item), *self.publication.items(write, token)]
             try:
-                self._write_retrying_cancellations(write, token)
+                self._write_retrying_cancellations(token_item, items)
                 return token
             except Exception as exc:
-                # The command's record is the last item; its condition failing is not an id collision.
-                if write.command is not None and cancellation_codes(exc)[-1:] == ["ConditionalCheckFailed"]:
+                if command_already_recorded(exc, write, len(items)):
                     raise CommandAlreadyRecorded from None
-                if not is_condition_failure(exc):
+                if not is_condition_failure(exc):  # else the id was taken: try another
                     raise
         raise DomainError(ErrorKind.SERVICE_UNAVAILABLE)
 
-    def _write_retrying_cancellations(self, write: TokenWrite, token: Token) -> None:
-        # Built once: every attempt under one request token must send the same items.
-        token_item = backbone_item(write.draft, token.id, token.created_at)
-        items = [put_new(self.table_name, token_item), *self.records.publication_items(write, token)]
+    def _write_retrying_cancellations(self, token_item: Item, items: list[TransactWriteItemTypeDef]) -> None:
         # One request token per token id: botocore's own retries of a transaction whose answer was lost are
         # then idempotent on DynamoDB instead of colliding with the token they just wrote.
         request_token = secrets.token_urlsafe(24)
@@ -153,7 +147,7 @@ class DynamoBackbone:
     def revoke(self, token: Token) -> None:
         """The token and its record in one transaction; a record that went meanwhile is a 404 (revoked already)."""
         items: list[Any] = [
-            {"Delete": {"TableName": self.table_name, "Key": {"id": s(token.id)}}},
+            {"Delete": {"TableName": self.table_name, "Key": {"id": str_value(token.id)}}},
             self.records.delete_token_item(token.id),
         ]
         try:
@@ -164,19 +158,25 @@ class DynamoBackbone:
                 raise DomainError(ErrorKind.TOKEN_RECORD_NOT_FOUND) from None
             raise
 
-    def answers(self) -> bool:
-        """Whether the backbone table answers (the health check)."""
+    # --- BackboneHealth ---------------------------------------------------------------------------------
+
+    def check_version(self) -> bool:
+        """This deployment's own backbone speaks our version: whether its table answers is all there is to check."""
         return table_answers(self.client, self.table_name)
+
+    def check_login(self) -> bool:
+        """Nothing signs in to the embedded backbone: nothing can fail."""
+        return True
 
     # --- PeerTokenReader -------------------------------------------------------------------------------
 
     def _live_item(self, token_id: str) -> Item | None:
         with storage_errors():
-            item = self.client.get_item(TableName=self.table_name, Key={"id": s(token_id)}, ConsistentRead=True).get(
-                "Item"
-            )
+            item = self.client.get_item(
+                TableName=self.table_name, Key={"id": str_value(token_id)}, ConsistentRead=True
+            ).get("Item")
         # TTL deletion lags by up to days: an expired item counts as absent.
-        expires_at = get_time(item, "expiresAt") if item else None
+        expires_at = read_time(item, "expiresAt") if item else None
         return None if not item or (expires_at is not None and expires_at <= self._clock()) else item
 
     def exists(self, token_id: str) -> bool:
@@ -188,19 +188,19 @@ class DynamoBackbone:
             raise DomainError(ErrorKind.TOKEN_NOT_FOUND)
         if int(item["failedAttempts"]["N"]) >= LOCK_AFTER_FAILED_ATTEMPTS:
             raise DomainError(ErrorKind.TOKEN_LOCKED)
-        expected_hash = get_b(item, "passwordHash")
+        expected_hash = read_bytes(item, "passwordHash")
         if expected_hash is not None:
             self._check_password(token_id, expected_hash, password_hash)
         result = {
             "id": token_id,
-            "createdBy": get_s(item, "createdBy"),
-            "createdByDevice": get_s(item, "createdByDevice"),
-            "content": get_s(item, "content"),
-            "createdAt": get_s(item, "createdAt"),
-            "expiresAt": get_s(item, "expiresAt"),
+            "createdBy": read_str(item, "createdBy"),
+            "createdByDevice": read_str(item, "createdByDevice"),
+            "content": read_str(item, "content"),
+            "createdAt": read_str(item, "createdAt"),
+            "expiresAt": read_str(item, "expiresAt"),
         }
         if "forIdentity" in item:
-            result["forIdentity"] = get_s(item, "forIdentity")
+            result["forIdentity"] = read_str(item, "forIdentity")
         return result
 
     def _check_password(self, token_id: str, expected_hash: bytes, password_hash: bytes | None) -> None:
@@ -230,7 +230,7 @@ class DynamoBackbone:
             with storage_errors():
                 response = self.client.update_item(
                     TableName=self.table_name,
-                    Key={"id": s(token_id)},
+                    Key={"id": str_value(token_id)},
                     UpdateExpression="ADD failedAttempts :one",
                     ConditionExpression="attribute_exists(id) AND failedAttempts < :limit",
                     ExpressionAttributeValues={":one": {"N": "1"}, ":limit": {"N": str(LOCK_AFTER_FAILED_ATTEMPTS)}},

@@ -1,79 +1,23 @@
-"""The Backbone device's credentials: one Secrets Manager secret in AWS, environment variables locally.
+"""Where the Backbone device's credentials come from: one Secrets Manager secret in AWS, the environment locally.
 
-The secret is a JSON object `{"clientId", "clientSecret", "username", "password"}` (all strings): the Backbone
-tenant's OAuth client and the device's login . Values are never logged or printed.
+The credentials and the secret's format are settings (config.py). Values are never logged or printed.
 """
 
 from __future__ import annotations
 
-import json
 import logging
 import threading
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from collections.abc import Callable
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Protocol
 
+from ..config import SECRET_VARIABLE, BackboneCredentials, CredentialsError
 from ..domain.errors import DomainError, ErrorKind
 
 if TYPE_CHECKING:
     from mypy_boto3_secretsmanager.client import SecretsManagerClient
 
 logger = logging.getLogger("nmshd-tokens.secrets")  # a child of the Powertools logger: its JSON lines
-
-SECRET_VARIABLE = "BACKBONE_CREDENTIALS_SECRET"  # noqa: S105 - the variable's name, not a secret
-# Environment variable → field, in the order the secret's JSON names them.
-ENV_VARIABLES = {
-    "BACKBONE_CLIENT_ID": "client_id",
-    "BACKBONE_CLIENT_SECRET": "client_secret",
-    "BACKBONE_USERNAME": "username",
-    "BACKBONE_PASSWORD": "password",
-}
-_SECRET_KEYS = {
-    "clientId": "client_id",
-    "clientSecret": "client_secret",
-    "username": "username",
-    "password": "password",  # noqa: S105 - a JSON member's name
-}
-
-
-class CredentialsError(ValueError):
-    """The credentials are missing or malformed; the message names where they come from, never a value."""
-
-
-@dataclass(frozen=True)
-class BackboneCredentials:
-    client_id: str
-    client_secret: str = field(repr=False)
-    username: str
-    password: str = field(repr=False)
-
-    @classmethod
-    def from_json(cls, text: str) -> BackboneCredentials:
-        try:
-            data = json.loads(text)
-        except ValueError:
-            raise CredentialsError("the secret is not JSON") from None
-        if not isinstance(data, dict):
-            raise CredentialsError("the secret is not a JSON object")
-        values = {name: data.get(key) for key, name in _SECRET_KEYS.items()}
-        missing = [key for key, name in _SECRET_KEYS.items() if not isinstance(values[name], str) or not values[name]]
-        if missing:
-            raise CredentialsError(f"the secret lacks the string members {', '.join(missing)}")
-        return cls(**{name: str(value) for name, value in values.items()})
-
-    @classmethod
-    def from_env(cls, env: Mapping[str, str]) -> BackboneCredentials | None:
-        """All four variables, or None when none is set; a partial set is an error naming the missing ones."""
-        missing = missing_env_credentials(env)
-        if len(missing) == len(ENV_VARIABLES):
-            return None
-        if missing:
-            raise CredentialsError(f"{', '.join(missing)} must be set as well")
-        return cls(**{name: env[variable] for variable, name in ENV_VARIABLES.items()})
-
-
-def missing_env_credentials(env: Mapping[str, str]) -> list[str]:
-    return [variable for variable in ENV_VARIABLES if not env.get(variable)]
 
 
 class CredentialSource(Protocol):

@@ -8,7 +8,7 @@ of `Accept: image/png`: the token is ephemeral and a QR code PNG comes with it. 
 from __future__ import annotations
 
 import base64
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -60,10 +60,21 @@ def command_result(token: Token, qr_form: QrForm | None) -> dict[str, Any]:
     return result
 
 
-def run_command(
-    creation: TokenCreation, raw: object, id_field: IdField, default_qr_form: QrForm, backbone_base_url: str
-) -> dict[str, Any]:
-    command = parse_command(raw, default_qr_form, id_field)
-    token = creation.create(command.request, backbone_base_url)
-    metrics.token_created(token, "command", "png" if command.wants_qr_code else "json")
-    return command_result(token, command.request.qr_form)
+@dataclass(frozen=True)
+class TokenCommands:
+    """Create Token invoked directly with a command: `{"result": TokenDTO}`, plus the QR code when asked for.
+
+    `backbone_base_url` is asked per command: a function that also serves HTTP starts without BACKBONE_BASE_URL,
+    and only its commands need it.
+    """
+
+    creation: TokenCreation
+    default_qr_form: QrForm
+    backbone_base_url: Callable[[], str]
+
+    def run(self, raw: object, id_field: IdField) -> dict[str, Any]:
+        backbone_base_url = self.backbone_base_url()  # a deployment mistake is named before the command is read
+        command = parse_command(raw, self.default_qr_form, id_field)
+        token = self.creation.create(command.request, backbone_base_url)
+        metrics.token_created(token, "command", "png" if command.wants_qr_code else "json")
+        return command_result(token, command.request.qr_form)

@@ -10,8 +10,8 @@ from typing import Any
 from ..domain.clock import utc_now
 from ..domain.crypto import derive_password_hash, encrypt_content, generate_key, generate_salt
 from ..domain.errors import DomainError, ErrorKind
+from ..domain.files_and_templates import NEVER_EXPIRES
 from ..domain.ids import is_template_id
-from ..domain.records import NEVER_EXPIRES
 from ..domain.tokens import (
     Token,
     TokenDetails,

@@ -17,18 +17,23 @@ from .ports import KeptTokenRecords, TokenRevoker
 MAX_TOKENS_EXAMINED = 10_000
 
 
+def kept_token(records: KeptTokenRecords, token_id: str, id_name: str) -> Token:
+    """The kept token of a path id: 400 for a malformed id (named as the route names it), 404 for no record."""
+    if not is_token_id(token_id):
+        raise validation_error(f"{id_name} must match pattern {TOKEN_ID_PATTERN}")
+    token = records.get_token(token_id)
+    if token is None:
+        raise DomainError(ErrorKind.TOKEN_RECORD_NOT_FOUND)
+    return token
+
+
 @dataclass(frozen=True)
 class KeptTokens:
     records: KeptTokenRecords
 
     def get(self, token_id: str) -> Token:
         """Unknown and ephemeral tokens alike are 404: an ephemeral token was never kept."""
-        if not is_token_id(token_id):
-            raise validation_error(f"id must match pattern {TOKEN_ID_PATTERN}")
-        token = self.records.get_token(token_id)
-        if token is None:
-            raise DomainError(ErrorKind.TOKEN_RECORD_NOT_FOUND)
-        return token
+        return kept_token(self.records, token_id, "id")
 
     def own(self, query: Mapping[str, Sequence[str]]) -> list[Token]:
         """Every kept token the query matches, oldest first."""
@@ -58,10 +63,5 @@ class TokenRevocation:
 
     def revoke(self, token_id: str) -> None:
         """Backbone first, then the record. No record (unknown or ephemeral): 404, as upstream."""
-        if not is_token_id(token_id):
-            raise validation_error(f"tokenId must match pattern {TOKEN_ID_PATTERN}")
-        token = self.records.get_token(token_id)
-        if token is None:
-            raise DomainError(ErrorKind.TOKEN_RECORD_NOT_FOUND)
-        self.revoker.revoke(token)
+        self.revoker.revoke(kept_token(self.records, token_id, "tokenId"))
         metrics.count(metrics.TOKENS_REVOKED)

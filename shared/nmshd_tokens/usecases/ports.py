@@ -6,12 +6,12 @@ The adapters in `storage/` implement these; tests may implement them in memory. 
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Protocol
 
 from ..domain.connector import QrForm
-from ..domain.records import FileRecord, TemplateRecord
+from ..domain.files_and_templates import FileRecord, TemplateRecord
 from ..domain.tokens import Token, TokenDraft
 
 
@@ -42,7 +42,7 @@ class CommandRecord:
     message_id: str
     prefix: str
     expires_at: datetime
-    token: Token | None = None
+    token: Token | None = field(default=None, repr=False)  # it holds the token's secrets
     qr_form: QrForm | None = None
     error_code: str | None = None
     done: bool = False
@@ -89,6 +89,20 @@ class TokenRevoker(Protocol):
     def revoke(self, token: Token) -> None:
         """Remove the token from the backbone, then its record; a refusal of the backbone keeps the record."""
         ...
+
+
+class BackboneHealth(Protocol):
+    def check_version(self) -> bool:
+        """The backbone answers, as a version this service speaks (one cheap, time-bounded call)."""
+        ...
+
+    def check_login(self) -> bool:
+        """The service can sign in to the backbone (True where nothing signs in)."""
+        ...
+
+
+class Backbone(TokenPublisher, PeerTokenReader, TokenRevoker, BackboneHealth, Protocol):
+    """Where tokens are published, read and revoked: the embedded DynamoDB backbone or a remote Backbone."""
 
 
 class HealthProbe(Protocol):

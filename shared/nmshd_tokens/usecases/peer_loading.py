@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 from .. import metrics
@@ -29,14 +30,19 @@ def decode_password_parameter(value: str | None) -> bytes | None:
     return b""
 
 
-def fetch_token_for_peer(reader: PeerTokenReader, token_id: str, password: str | None) -> dict[str, Any]:
-    if not is_token_id(token_id):
-        raise DomainError(ErrorKind.TOKEN_NOT_FOUND)
-    token = reader.fetch_for_peer(token_id, decode_password_parameter(password))
-    metrics.count(metrics.PEER_LOADS)
-    return token
+@dataclass(frozen=True)
+class PeerLoading:
+    """What a peer may ask of the backbone: load a token (with its password, if it has one), or whether it exists."""
 
+    reader: PeerTokenReader
 
-def token_exists(reader: PeerTokenReader, token_id: str) -> bool:
-    """Whether a live token has this id (no password check, no failure counted)."""
-    return is_token_id(token_id) and reader.exists(token_id)
+    def load(self, token_id: str, password: str | None) -> dict[str, Any]:
+        if not is_token_id(token_id):
+            raise DomainError(ErrorKind.TOKEN_NOT_FOUND)
+        token = self.reader.fetch_for_peer(token_id, decode_password_parameter(password))
+        metrics.count(metrics.PEER_LOADS)
+        return token
+
+    def exists(self, token_id: str) -> bool:
+        """Whether a live token has this id (no password check, no failure counted)."""
+        return is_token_id(token_id) and self.reader.exists(token_id)
