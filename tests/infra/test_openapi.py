@@ -170,11 +170,11 @@ BODIES: list[dict[str, Any]] = [
 ]
 
 
-@pytest.mark.parametrize("generation", [Generation.V6, Generation.V7])
+@pytest.mark.parametrize("generation", [Generation.API_V2, Generation.CORE_V1])
 @pytest.mark.parametrize("body", BODIES, ids=[json.dumps(body)[:60] for body in BODIES])
 def test_the_documented_body_accepts_what_the_runtime_accepts(body: dict[str, Any], generation: Generation) -> None:
     document = build_openapi()
-    prefix = "/api/v2" if generation is Generation.V6 else "/api/core/v1"
+    prefix = "/api/v2" if generation is Generation.API_V2 else "/api/core/v1"
     reference = document["paths"][f"{prefix}/Files/{{id}}/Token"]["post"]["requestBody"]["content"]["application/json"]
     # The document as the root resource, so that its #/components references resolve.
     validator = Draft202012Validator(
@@ -190,7 +190,7 @@ def test_the_documented_qr_code_format_is_the_runtime_rule(value: Any) -> None:
     document = build_openapi()
     schema = document["components"]["schemas"]["CreateTokenBody"]["properties"]["newQRCodeFormat"]
     body = {"fileId": FILE_ID, "newQRCodeFormat": value}
-    runtime = collect_failures("fileId", body, wants_png=True, generation=Generation.V6)
+    runtime = collect_failures("fileId", body, wants_png=True, generation=Generation.API_V2)
     assert (value is None or Draft202012Validator(schema).is_valid(value)) == (runtime == [])
     assert "newQRCodeFormat" not in document["components"]["schemas"]["CreateTokenBodyConnector7"]["properties"]
 
