@@ -29,7 +29,7 @@ from nmshd_tokens.domain.errors import DomainError
 from nmshd_tokens.domain.references import parse_reference
 from nmshd_tokens.storage.embedded_backbone import LOCK_AFTER_FAILED_ATTEMPTS, DynamoBackbone
 from nmshd_tokens.storage.records_table import DynamoRecordsRepository
-from nmshd_tokens.usecases.peer_token import fetch_token_for_peer
+from nmshd_tokens.usecases.peer_loading import PeerLoading
 from nmshd_tokens_local import seed
 
 from tests.reliability.conftest import API_KEY, Served, call
@@ -307,7 +307,7 @@ def _race(direct: Direct, password_hash: bytes, threads: int) -> Counter[str]:
     def fetch(_: int) -> str:
         barrier.wait()
         try:
-            fetch_token_for_peer(direct.backbone, direct.token_id, parameter)
+            PeerLoading(direct.backbone).load(direct.token_id, parameter)
         except DomainError as error:
             return error.code
         return "accepted"
