@@ -12,11 +12,10 @@ from __future__ import annotations
 
 import json
 import secrets
-import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-from nmshd_tokens.domain.api_keys import ApiKeyConfigError, ApiKeys, parse_api_keys, stored_form
+from nmshd_tokens.domain.api_keys import ApiKeyConfigError, ApiKeys, parse_api_keys
 from nmshd_tokens.domain.clock import utc_now
 
 from .errors import InputError
@@ -31,7 +30,7 @@ class LocalKeys:
     source: Path | None  # None: generated (or $API_KEY)
 
 
-def _read_json(path: Path) -> object:
+def read_json(path: Path) -> object:
     try:
         return json.loads(path.read_text(encoding="utf-8"))
     except OSError as exc:
@@ -42,7 +41,7 @@ def _read_json(path: Path) -> object:
 
 def load_api_keys(path: Path) -> ApiKeys:
     try:
-        return parse_api_keys(_read_json(path), utc_now())
+        return parse_api_keys(read_json(path), utc_now())
     except ApiKeyConfigError as exc:
         raise InputError(f"--api-keys {path}: {exc}") from None
 
@@ -55,21 +54,3 @@ def local_keys(path: Path | None, chosen: str | None) -> LocalKeys:
     keys = load_api_keys(path)
     usable = chosen is not None and keys.authenticate(chosen, utc_now()) is not None
     return LocalKeys(keys, chosen if usable else None, path)
-
-
-def main(argv: list[str]) -> int:
-    if len(argv) != 1:
-        print("usage: python -m nmshd_tokens_local.api_keys_file FILE", file=sys.stderr)
-        return 2
-    path = Path(argv[0])
-    try:
-        load_api_keys(path)  # the stored form of a configuration the Connector would refuse is no use
-    except InputError as exc:
-        print(exc, file=sys.stderr)
-        return 2
-    print(json.dumps(stored_form(_read_json(path)), indent=2))
-    return 0
-
-
-if __name__ == "__main__":
-    raise SystemExit(main(sys.argv[1:]))

@@ -1,7 +1,8 @@
 """`nmshd-tokens`: the local API and its tools.
 
 `serve` runs the API locally, `records` manages its Files and RelationshipTemplates, `load` loads a token as a
-peer, `status` says where the running servers listen, `address` prints an enmeshed address.
+peer, `status` says where the running servers listen, `address` prints an enmeshed address, `api-keys` shows a
+key file's stored form and registers its keys with the deployed stack's usage plan.
 
 Exit status: 0 success, 1 the command failed (unreachable service, refused token, taken port), 2 bad input.
 """
@@ -223,6 +224,46 @@ def _records_parser(commands: Any) -> None:
     lister.set_defaults(run=_list)
 
 
+def _api_keys_stored(args: argparse.Namespace) -> int:
+    from nmshd_tokens.domain.api_keys import stored_form
+
+    from .api_keys_file import load_api_keys, read_json
+
+    load_api_keys(args.file)  # the stored form of a configuration the Connector would refuse is no use
+    _print_json(stored_form(read_json(args.file)))
+    return 0
+
+
+def _api_keys_register(args: argparse.Namespace) -> int:
+    import boto3
+
+    from .api_keys_file import load_api_keys
+    from .usage_plan import register_keys
+
+    keys = load_api_keys(args.file)
+    registration = register_keys(keys, args.usage_plan_id, boto3.client("apigateway"))
+    for key_id in registration.added:
+        print(f"added to the usage plan: {key_id}")
+    print(registration.summary())
+    return 0
+
+
+def _api_keys_parser(commands: Any) -> None:
+    api_keys = commands.add_parser("api-keys", help="API keys: a file's stored form, registration with AWS")
+    actions = api_keys.add_subparsers(dest="action", required=True, metavar="ACTION")
+    stored = actions.add_parser("stored", help="print the file with each key replaced by its SHA-256 (keySha256)")
+    stored.add_argument("file", type=Path, metavar="FILE", help="the Connector's authentication.apiKey JSON")
+    stored.set_defaults(run=_api_keys_stored)
+    register = actions.add_parser(
+        "register",
+        help="make the deployed stack's usage plan know each enabled key (AWS credentials and region from the "
+        "environment), so that API Gateway lets it through and throttles it; idempotent",
+    )
+    register.add_argument("file", type=Path, metavar="FILE", help="the keys, as in the stack's API keys secret")
+    register.add_argument("--usage-plan-id", required=True, help="the stack's UsagePlanId output")
+    register.set_defaults(run=_api_keys_register)
+
+
 def build_parser() -> argparse.ArgumentParser:
     description = __doc__.split("\n\n", 2)[1].replace("\n", " ")
     parser = argparse.ArgumentParser(prog="nmshd-tokens", description=description)
@@ -294,6 +335,8 @@ def build_parser() -> argparse.ArgumentParser:
     )
     address.add_argument("--host", default="localhost", help="the address's host (default: localhost)")
     address.set_defaults(run=_address)
+
+    _api_keys_parser(commands)
     return parser
 
 
