@@ -60,17 +60,17 @@ def command_result(token: Token, qr_form: QrForm | None) -> dict[str, Any]:
     return result
 
 
-@dataclass(frozen=True)
 class TokenCommands:
     """Create Token invoked directly with a command: `{"result": TokenDTO}`, plus the QR code when asked for.
 
     `backbone_base_url` is asked per command: a function that also serves HTTP starts without BACKBONE_BASE_URL,
-    and only its commands need it.
+    and only its commands need it. (A plain class: built at every cold start, where a dataclass costs more.)
     """
 
-    creation: TokenCreation
-    default_qr_form: QrForm
-    backbone_base_url: Callable[[], str]
+    def __init__(self, creation: TokenCreation, default_qr_form: QrForm, backbone_base_url: Callable[[], str]) -> None:
+        self.creation = creation
+        self.default_qr_form = default_qr_form
+        self.backbone_base_url = backbone_base_url
 
     def run(self, raw: object, id_field: IdField) -> dict[str, Any]:
         backbone_base_url = self.backbone_base_url()  # a deployment mistake is named before the command is read

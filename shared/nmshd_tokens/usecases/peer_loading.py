@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any
 
 from .. import metrics
@@ -30,11 +29,14 @@ def decode_password_parameter(value: str | None) -> bytes | None:
     return b""
 
 
-@dataclass(frozen=True)
 class PeerLoading:
-    """What a peer may ask of the backbone: load a token (with its password, if it has one), or whether it exists."""
+    """What a peer may ask of the backbone: load a token (with its password, if it has one), or whether it exists.
 
-    reader: PeerTokenReader
+    A plain class: the embedded backbone's function builds it at every cold start, where a dataclass costs more.
+    """
+
+    def __init__(self, reader: PeerTokenReader) -> None:
+        self.reader = reader
 
     def load(self, token_id: str, password: str | None) -> dict[str, Any]:
         if not is_token_id(token_id):
