@@ -330,3 +330,32 @@ def test_without_a_connector_nothing_is_read_through(functions: Functions) -> No
     assert isinstance(functions.container.token_records, DynamoRecordsRepository)
     response = create_file_token(functions, new_id("FIL"))
     assert response["statusCode"] == 404
+
+
+def test_an_sqs_batch_reads_through_and_reports_what_the_connector_lacks(
+    reading: Functions, connector: StandinConnector, aws: Any
+) -> None:
+    from nmshd_tokens.storage.aws_clients import aws_client
+
+    from tests.integration.test_batch import BUCKET, error_of, objects, run, sqs_event, token_outputs
+
+    client = aws_client("s3", "eu-central-1")
+    client.create_bucket(Bucket=BUCKET, CreateBucketConfiguration={"LocationConstraint": "eu-central-1"})
+    batch = reading.configured(output_bucket=BUCKET)
+    file, template = new_file(), new_template()
+    connector.add(file)
+    connector.add(template)
+    missing = new_id("FIL")
+    event = sqs_event(
+        ("m-file", {"fileId": file.id, "outputKey": "f"}),
+        ("m-template", {"templateId": template.id, "outputKey": "t"}),
+        ("m-missing", {"fileId": missing, "outputKey": "x"}),
+    )
+    assert run(batch, event) == []  # a record the Connector lacks is a permanent failure: no retry
+    stored = objects(client)
+    ((_, file_dto),) = token_outputs(stored, "f").items()
+    ((_, template_dto),) = token_outputs(stored, "t").items()
+    assert file_dto["content"]["secretKey"]["key"] == b64url_encode(file.secret_key)
+    assert template_dto["content"]["secretKey"]["key"] == b64url_encode(template.secret_key)
+    errors = [key for key in stored if key.startswith("x/")]
+    assert len(errors) == 1 and error_of(stored, errors[0])["code"] == "error.runtime.recordNotFound"
