@@ -81,21 +81,7 @@ class Container:
         )
 
     def connector(self) -> ConnectorClient:
-        """The Connector's client (CONNECTOR_BASE_URL must be set); its key is read on first use."""
-        from .storage.connector_client import ConnectorClient, SecretApiKey
-
-        settings = self.settings
-        if settings.connector_base_url is None:
-            raise ConfigError("CONNECTOR_BASE_URL must be set to read from a Connector")
-        key = settings.connector_api_key
-        if key is not None:
-            static_key = key
-            return ConnectorClient(settings.connector_base_url, lambda: static_key, settings.connector_api)
-        secret = SecretApiKey(
-            settings.connector_api_key_secret_arn or "",
-            lambda: aws_client("secretsmanager", settings.region, read_timeout=3),
-        )
-        return ConnectorClient(settings.connector_base_url, secret.get, settings.connector_api)
+        return connector_client(self.settings)
 
     def token_commands(self) -> TokenCommands:
         """Creation invoked directly; a command needs BACKBONE_BASE_URL (ConfigError naming it, else)."""
@@ -158,3 +144,20 @@ def credential_source(settings: Settings) -> CredentialSource:
             credentials, lambda: aws_client("secretsmanager", settings.region, read_timeout=3)
         )
     return StaticCredentials(credentials)
+
+
+def connector_client(settings: Settings) -> ConnectorClient:
+    """The Connector's client (CONNECTOR_BASE_URL must be set); a key in a secret is read on first use."""
+    from .storage.connector_client import ConnectorClient, SecretApiKey
+
+    if settings.connector_base_url is None:
+        raise ConfigError("CONNECTOR_BASE_URL must be set to read from a Connector")
+    key = settings.connector_api_key
+    if key is not None:
+        static_key = key
+        return ConnectorClient(settings.connector_base_url, lambda: static_key, settings.connector_api)
+    secret = SecretApiKey(
+        settings.connector_api_key_secret_arn or "",
+        lambda: aws_client("secretsmanager", settings.region, read_timeout=3),
+    )
+    return ConnectorClient(settings.connector_base_url, secret.get, settings.connector_api)
