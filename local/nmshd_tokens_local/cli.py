@@ -122,7 +122,7 @@ def _import(args: argparse.Namespace) -> int:
 
 def _sync(args: argparse.Namespace) -> int:
     from nmshd_tokens.container import connector_client
-    from nmshd_tokens.domain.errors import DomainError
+    from nmshd_tokens.storage.connector_client import ConnectorUnavailable
 
     from .errors import note
     from .records_sync import sync
@@ -135,11 +135,11 @@ def _sync(args: argparse.Namespace) -> int:
             "records sync needs a Connector: --connector URL --connector-api-key KEY, or CONNECTOR_BASE_URL"
         )
     connector = connector_client(settings)
-    try:
-        with store.failures():
+    with store.failures():
+        try:
             summary = sync(connector, store.repository, settings.service_address, progress=note)
-    except DomainError as exc:  # the Connector refused, answered badly or not at all
-        raise CommandError(exc.message) from None
+        except ConnectorUnavailable as exc:  # the Connector refused, answered badly or not at all
+            raise CommandError(exc.message) from None
     print(f"records sync from {settings.connector_base_url} into {store.where}: {summary.line()}")
     return 0
 

@@ -359,3 +359,19 @@ def test_an_sqs_batch_reads_through_and_reports_what_the_connector_lacks(
     assert template_dto["content"]["secretKey"]["key"] == b64url_encode(template.secret_key)
     errors = [key for key in stored if key.startswith("x/")]
     assert len(errors) == 1 and error_of(stored, errors[0])["code"] == "error.runtime.recordNotFound"
+
+
+def test_the_key_comes_from_secrets_manager_in_aws(functions: Functions, connector: StandinConnector) -> None:
+    from nmshd_tokens.storage.aws_clients import aws_client
+
+    secrets = aws_client("secretsmanager", "eu-central-1")
+    arn = secrets.create_secret(Name="connector-api-key", SecretString=KEY)["ARN"]
+    configured = functions.configured(connector_base_url=connector.base_url, connector_api_key_secret_arn=arn)
+    file = new_file()
+    connector.add(file)
+    assert create_file_token(configured, file.id)["statusCode"] == 201
+
+    missing = functions.configured(connector_base_url=connector.base_url, connector_api_key_secret_arn=arn + "x")
+    response = create_file_token(missing, new_id("FIL"))
+    assert response["statusCode"] == 503
+    assert json_body(response)["error"]["message"] == "The Connector's API key could not be read from its secret."

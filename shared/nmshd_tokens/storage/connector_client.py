@@ -221,9 +221,9 @@ class SecretApiKey:
             secret = self._client_factory().get_secret_value(SecretId=self._secret_id)
         except (ClientError, BotoCoreError) as exc:
             logger.error("cannot read the Connector's API key secret", extra={"error_type": type(exc).__name__})
-            raise DomainError(ErrorKind.SERVICE_UNAVAILABLE) from None
+            raise ConnectorUnavailable("The Connector's API key could not be read from its secret.") from None
         key = (secret.get("SecretString") or "").strip()
         if not key:
             logger.error("CONNECTOR_API_KEY_SECRET_ARN: the secret holds no API key")
-            raise DomainError(ErrorKind.SERVICE_UNAVAILABLE)
+            raise ConnectorUnavailable("The Connector's API key secret is empty.")
         return key
