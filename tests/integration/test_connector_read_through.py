@@ -375,3 +375,12 @@ def test_the_key_comes_from_secrets_manager_in_aws(functions: Functions, connect
     response = create_file_token(missing, new_id("FIL"))
     assert response["statusCode"] == 503
     assert json_body(response)["error"]["message"] == "The Connector's API key could not be read from its secret."
+
+
+def test_a_wrong_connector_url_is_503_not_404(functions: Functions, connector: StandinConnector, aws: Any) -> None:
+    configured = functions.configured(
+        connector_base_url=connector.base_url + "/not-the-connector", connector_api_key=KEY
+    )
+    response = create_file_token(configured, new_id("FIL"))
+    assert response["statusCode"] == 503
+    assert "check CONNECTOR_BASE_URL" in json_body(response)["error"]["message"]

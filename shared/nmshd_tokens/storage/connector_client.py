@@ -31,6 +31,7 @@ logger = logging.getLogger("nmshd-tokens.connector")
 TIMEOUT_SECONDS = 2.0
 MAX_ANSWER_BYTES = 64 * 1024 * 1024  # an own list of many thousand DTOs
 VERSION_PATH = "/Monitoring/Version"
+ROUTE_MISSING = "error.connector.http.routeDoesNotExist"  # the Connector's 404 for a path it does not route
 API_PREFIXES = {"v2": "/api/v2", "core/v1": "/api/core/v1"}
 
 Record = FileRecord | TemplateRecord
@@ -121,6 +122,10 @@ class ConnectorClient:
         if status >= 500 or (status != 404 and status >= 300):
             logger.error("the connector answered with an error", extra={"route": _route(path), "status": status})
             raise answered_badly(f"HTTP {status} for {_route(path)}")
+        if status == 404 and _error_code(data) in (None, ROUTE_MISSING):
+            # Not the Connector's "no such record": a wrong CONNECTOR_BASE_URL or CONNECTOR_API, or a proxy.
+            logger.error("the connector has no such route", extra={"route": _route(path)})
+            raise answered_badly(f"HTTP 404 without a Connector error for {_route(path)} (check CONNECTOR_BASE_URL)")
         return status, data
 
     def prefix(self) -> str:
@@ -169,6 +174,12 @@ class ConnectorClient:
 
     def close(self) -> None:
         self._pool.clear()
+
+
+def _error_code(data: Any) -> str | None:
+    error = data.get("error") if isinstance(data, dict) else None
+    code = error.get("code") if isinstance(error, dict) else None
+    return code if isinstance(code, str) else None
 
 
 def _result(data: Any) -> dict[str, Any]:
