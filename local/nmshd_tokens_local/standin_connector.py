@@ -13,6 +13,7 @@ from __future__ import annotations
 import ipaddress
 import json
 import secrets
+import socket
 import threading
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -235,6 +236,12 @@ def _error(code: str, message: str) -> dict[str, Any]:
 class _Handler(BaseHTTPRequestHandler):
     standin: StandinConnector
     protocol_version = "HTTP/1.1"
+
+    def setup(self) -> None:
+        super().setup()
+        # Headers and body go out as two writes: without this, Nagle's algorithm holds the body until the client's
+        # delayed ACK (40 ms). The Connector (Node.js) sends without delay too.
+        self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
 
     def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - the base class's name
         return None  # quiet: the key is in a header, never logged, and tests read `calls`
