@@ -253,11 +253,6 @@ def _check_log_level(env: Mapping[str, str]) -> None:
             raise ConfigError(f"{variable} must be one of {', '.join(LOG_LEVELS)}")
 
 
-def is_loopback(url: str) -> bool:
-    """Whether the URL's host is this machine (where http may stand in for https)."""
-    return _is_loopback(url)
-
-
 def _is_loopback(url: str) -> bool:
     host = urlsplit(url).hostname or ""
     if host == "localhost":

@@ -102,6 +102,8 @@ class ConnectorClient:
             )
             try:
                 body = response.read(MAX_ANSWER_BYTES + 1)
+                if len(body) > MAX_ANSWER_BYTES:
+                    response.close()  # and its connection: the rest of the answer is never read
             finally:
                 response.release_conn()
         except (urllib3.exceptions.HTTPError, OSError) as exc:  # timeouts included
@@ -203,10 +205,7 @@ def _mapped(data: Any, kind: str) -> Record:
 
 def _route(path: str) -> str:
     """The path with the record id left out (ids are no secret, but a route groups the log lines)."""
-    parts = path.split("/")
-    return "/".join(
-        "{id}" if part.startswith(("FIL", "RLT")) and part not in ("Files", "Own") else part for part in parts
-    )
+    return "/".join("{id}" if part.startswith(("FIL", "RLT")) else part for part in path.split("/"))
 
 
 class SecretApiKey:
