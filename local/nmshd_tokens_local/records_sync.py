@@ -38,12 +38,15 @@ def sync(
     progress: Callable[[str], None],
     clock: Callable[[], float] = time.time,
 ) -> SyncSummary:
-    address = connector.address()
-    if address != service_address:
+    address = connector.address()  # None: the key may not read it; each record's owner is compared then
+    if address is not None and address != service_address:
         raise CommandError(address_mismatch_message(service_address, address))
     summary = SyncSummary()
     seen: set[str] = set()
-    for count, record in enumerate(connector.own_records(), start=1):
+    for count, copy in enumerate(connector.own_records(), start=1):
+        if copy.owner is not None and copy.owner != service_address:
+            raise CommandError(address_mismatch_message(service_address, copy.owner))
+        record = copy.record
         seen.add(record.id)
         outcome = table.put_connector_copy(record, clock())
         if outcome == "added":

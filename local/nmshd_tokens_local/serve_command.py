@@ -209,6 +209,12 @@ def _check_connector(settings: Settings) -> None:
         return
     finally:
         connector.close()
+    if address is None:
+        say(
+            "warning: the Connector's API key may not read its identity (scope core:account): the owner of each"
+            " record read from it is compared with SERVICE_ADDRESS instead"
+        )
+        return
     if address != settings.service_address:
         raise CommandError(address_mismatch_message(settings.service_address, address))
     say(f"Connector {settings.connector_base_url} (identity {address}): Files and templates are read through")

@@ -2,8 +2,8 @@
 (SPEC §15), for tests, benchmarks and `nmshd-tokens serve --connector standin`.
 
 It answers both generations (Connector 7 under /api/core/v1, Connector 6.36 under /api/v2; `version` decides
-what GET /Monitoring/Version says), checks the X-API-KEY header as the Connector does (401 without a key, 403
-with a wrong one, as its API-key guard does for a key without the scope), and serves FileDTOs and
+what GET /Monitoring/Version says), checks the X-API-KEY header as the Connector does (401 without a valid key;
+403 for a key without the route's scope, when `scopes` is set, as Connector 7's scoped keys), and serves FileDTOs and
 RelationshipTemplateDTOs with the fields the Connector's OpenAPI document requires. `fail` makes every call
 (or, with `fail_ids`, the calls naming those ids) fail: "404", "401", "403", "500", "malformed", "slow", "down".
 """
@@ -121,6 +121,8 @@ class StandinConnector:
         self.release = threading.Event()  # ends a "slow" answer early (tests set it when they are done)
         self.slow_seconds = 5.0
         self.calls: list[Call] = []
+        # Connector 7's scoped API keys: None allows every route; else a route needs its scope (403 without).
+        self.scopes: set[str] | None = None
         self._lock = threading.Lock()
         self._server: _StandinServer | None = None
         self._thread: threading.Thread | None = None
@@ -183,9 +185,9 @@ class StandinConnector:
 
     def answer(self, path: str, key: str | None) -> tuple[int, Any]:
         """(status, JSON body) for a GET of `path`; "malformed" answers are handled by the caller."""
-        if key is None:
+        if key is None or not secrets.compare_digest(key.encode(), self.api_key.encode()):
             return 401, _error("error.connector.unauthorized", "Unauthorized.")
-        if not secrets.compare_digest(key.encode(), self.api_key.encode()):
+        if self.scopes is not None and _scope(path) not in self.scopes:
             return 403, _error("error.connector.forbidden", "You are not allowed to access this endpoint.")
         if path == "/Monitoring/Version":
             return 200, {"build": "0", "commit": "standin", "version": self.version, "date": CREATED_AT}
@@ -220,6 +222,20 @@ class StandinConnector:
         if self.fail_ids and not any(path.endswith("/" + record_id) for record_id in self.fail_ids):
             return None
         return self.fail
+
+
+def _scope(path: str) -> str:
+    """The scope Connector 7 requires for a route (its controllers' @Security, the version route's guard)."""
+    if path == "/Monitoring/Version":
+        return "monitoring:version"
+    for part, scope in (
+        ("/Account/", "core:account"),
+        ("/Files", "core:files"),
+        ("/RelationshipTemplates", "core:relationshipTemplates"),
+    ):
+        if part in path:
+            return scope
+    return "*"
 
 
 def _for_generation(dto: dict[str, Any], v2: bool) -> dict[str, Any]:

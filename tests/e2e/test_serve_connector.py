@@ -102,3 +102,13 @@ def test_an_unreachable_connector_is_a_warning_at_start_up(tmp_path: Path) -> No
         assert f"warning: The Connector at {url} could not be reached" in server.output
     finally:
         assert server.stop(signal.SIGINT) == 0
+
+
+def test_a_key_that_may_not_read_the_identity_is_a_warning_at_start_up(tmp_path: Path) -> None:
+    with StandinConnector(ADDRESS, api_key=KEY) as scoped:
+        scoped.scopes = {"core:files", "core:relationshipTemplates"}
+        server = start_serve(tmp_path, "--connector", scoped.base_url, "--connector-api-key", KEY)
+        try:
+            assert "may not read its identity (scope core:account)" in server.output
+        finally:
+            assert server.stop(signal.SIGINT) == 0

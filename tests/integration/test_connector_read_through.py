@@ -278,7 +278,7 @@ def test_a_wrong_key_is_refused(functions: Functions, connector: StandinConnecto
     configured = functions.configured(connector_base_url=connector.base_url, connector_api_key="not-the-key")
     response = create_file_token(configured, new_id("FIL"))
     assert response["statusCode"] == 503
-    assert "refused this service's API key (HTTP 403)" in json_body(response)["error"]["message"]
+    assert "refused this service's API key (HTTP 401)" in json_body(response)["error"]["message"]
 
 
 def test_a_connector_slower_than_2_s_is_503(reading: Functions, connector: StandinConnector) -> None:
@@ -384,3 +384,37 @@ def test_a_wrong_connector_url_is_503_not_404(functions: Functions, connector: S
     response = create_file_token(configured, new_id("FIL"))
     assert response["statusCode"] == 503
     assert "check CONNECTOR_BASE_URL" in json_body(response)["error"]["message"]
+
+
+# --- Connector 7's scoped API keys -----------------------------------------------------------------------------
+
+READ_THROUGH_SCOPES = {"core:files", "core:relationshipTemplates"}
+
+
+def test_a_key_with_only_the_files_and_templates_scopes_suffices(
+    functions: Functions, caplog: pytest.LogCaptureFixture
+) -> None:
+    with StandinConnector(ADDRESS, api_key=KEY) as scoped:
+        scoped.scopes = READ_THROUGH_SCOPES
+        file, template = new_file(), new_template()
+        scoped.add(file)
+        scoped.add(template)
+        configured = functions.configured(connector_base_url=scoped.base_url, connector_api_key=KEY)
+        assert create_file_token(configured, file.id)["statusCode"] == 201
+        event = api_event(ROUTES["template_token"][1], template.id, body={})
+        assert configured.invoke("template_token", event)["statusCode"] == 201
+        assert scoped.calls_to(f"/api/core/v1/Files/{file.id}") == 1
+    assert "may not read its identity" in caplog.text
+
+
+def test_with_such_a_key_each_records_owner_is_compared(functions: Functions) -> None:
+    with StandinConnector(OTHER_ADDRESS, api_key=KEY) as other:
+        other.scopes = READ_THROUGH_SCOPES
+        file = new_file()
+        other.add(file)
+        configured = functions.configured(connector_base_url=other.base_url, connector_api_key=KEY)
+        response = create_file_token(configured, file.id)
+    assert response["statusCode"] == 503
+    message = json_body(response)["error"]["message"]
+    assert ADDRESS in message and OTHER_ADDRESS in message
+    assert stored_item(configured.dynamodb, file.id) is None

@@ -95,3 +95,14 @@ def test_sync_says_when_the_connector_refuses(connector: StandinConnector, capsy
     connector.fail = "401"
     status, _, err = sync(connector, capsys)
     assert status == 1 and "refused this service's API key (HTTP 401)" in err and KEY not in err
+
+
+def test_sync_with_a_key_of_only_the_files_and_templates_scopes(
+    connector: StandinConnector, records: DynamoRecordsRepository, capsys: pytest.CaptureFixture[str]
+) -> None:
+    connector.scopes = {"core:files", "core:relationshipTemplates"}
+    added = fill(connector, 2)
+    status, out, err = sync(connector, capsys)
+    assert status == 0, err
+    assert "added 4, refreshed 0, removed 0" in out
+    assert all(records.get_file(r.id) or records.get_template(r.id) for r in added)

@@ -16,6 +16,7 @@ from nmshd_tokens.domain.crypto import generate_key, generate_salt
 from nmshd_tokens.domain.files_and_templates import FileRecord, StoredPasswordProtection, TemplateRecord
 from nmshd_tokens.domain.ids import new_id
 from nmshd_tokens.storage.connector_client import ConnectorClient, ConnectorUnavailable
+from nmshd_tokens.usecases.ports import ConnectorCopy
 from nmshd_tokens_local.standin_connector import StandinConnector
 
 from tests.support import future
@@ -175,7 +176,12 @@ def test_the_schema_check_can_fail(standin: StandinConnector) -> None:
 
 def test_the_standin_checks_the_key(standin: StandinConnector) -> None:
     assert get(standin, "/Monitoring/Version", key=None)[0] == 401
-    assert get(standin, "/Monitoring/Version", key="wrong")[0] == 403
+    assert get(standin, "/Monitoring/Version", key="wrong")[0] == 401
+    standin.scopes = {"core:files"}  # Connector 7's scoped keys: 403 for a route without its scope
+    assert get(standin, "/Monitoring/Version")[0] == 403
+    prefix = GENERATIONS[standin.version][0]
+    assert get(standin, prefix + "/Account/IdentityInfo")[0] == 403
+    assert get(standin, prefix + "/Files/Own")[0] == 200
 
 
 def test_our_client_reads_what_the_standin_serves(standin: StandinConnector) -> None:
@@ -184,8 +190,9 @@ def test_our_client_reads_what_the_standin_serves(standin: StandinConnector) -> 
         standin.add(record)
     client = ConnectorClient(standin.base_url, lambda: KEY)
     assert client.address() == ADDRESS
-    assert sorted(client.own_records(), key=lambda record: record.id) == sorted(added, key=lambda record: record.id)
-    assert all(client.record(record.id) == record for record in added)
+    own = sorted((copy.record for copy in client.own_records()), key=lambda record: record.id)
+    assert own == sorted(added, key=lambda record: record.id)
+    assert all(client.record(record.id) == ConnectorCopy(record, ADDRESS) for record in added)
     assert client.record(new_id("FIL")) is None
 
 

@@ -103,3 +103,14 @@ def record_from_dto(document: object) -> FileRecord | TemplateRecord:
         for_identity=for_identity,
         password_protection=_protection(dto, reference, template_id),
     )
+
+
+def own_identity(document: object) -> str | None:
+    """The address of the identity an own DTO belongs to (a File's `owner`, a template's `createdBy`); None for a
+    peer's DTO or when the DTO names none."""
+    dto = unwrap(document)
+    if dto.get("isOwn") is not True:
+        return None
+    owner = dto.get("owner") if is_file_id(dto.get("id")) else None
+    owner = owner or dto.get("createdBy")
+    return owner if isinstance(owner, str) else None

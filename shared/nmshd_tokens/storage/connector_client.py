@@ -18,10 +18,11 @@ from urllib.parse import quote, urlsplit
 import urllib3
 from urllib3.util import SKIP_HEADER
 
-from ..domain.connector_dtos import DtoError, record_from_dto
+from ..domain.connector_dtos import DtoError, own_identity, record_from_dto
 from ..domain.errors import DomainError, ErrorKind
 from ..domain.files_and_templates import FileRecord, TemplateRecord
 from ..domain.ids import is_address, is_file_id
+from ..usecases.ports import ConnectorCopy
 
 if TYPE_CHECKING:
     from mypy_boto3_secretsmanager.client import SecretsManagerClient
@@ -38,10 +39,12 @@ Record = FileRecord | TemplateRecord
 
 
 class ConnectorUnavailable(DomainError):
-    """503 error.connector.serviceUnavailable, with a message that says what the Connector did (never the key)."""
+    """503 error.connector.serviceUnavailable, with a message that says what the Connector did (never the key);
+    `refused`: the Connector's 401 or 403, if that was its answer."""
 
-    def __init__(self, message: str) -> None:
+    def __init__(self, message: str, refused: int | None = None) -> None:
         super().__init__(ErrorKind.SERVICE_UNAVAILABLE, message)
+        self.refused = refused
 
 
 def unreachable(base_url: str) -> ConnectorUnavailable:
@@ -54,7 +57,8 @@ def unreachable(base_url: str) -> ConnectorUnavailable:
 def refused(status: int) -> ConnectorUnavailable:
     return ConnectorUnavailable(
         f"The Connector refused this service's API key (HTTP {status}): the key must be valid and allowed to read"
-        " Files and RelationshipTemplates."
+        " Files and RelationshipTemplates.",
+        status,
     )
 
 
@@ -134,8 +138,18 @@ class ConnectorClient:
         """/api/core/v1 or /api/v2: as configured, else asked once."""
         with self._lock:
             if self._prefix is None:
-                self._prefix = API_PREFIXES["core/v1" if self.major_version() >= 7 else "v2"]
+                self._prefix = API_PREFIXES["core/v1" if self._speaks_core_v1() else "v2"]
             return self._prefix
+
+    def _speaks_core_v1(self) -> bool:
+        try:
+            return self.major_version() >= 7
+        except ConnectorUnavailable as exc:
+            if exc.refused != 403:
+                raise
+            # A key that is valid but lacks the scope monitoring:version: only Connector 7 has scoped keys.
+            logger.info("the API key may not read the Connector's version: speaking Connector 7's /api/core/v1")
+            return True
 
     def major_version(self) -> int:
         status, data = self._get(VERSION_PATH)
@@ -145,26 +159,32 @@ class ConnectorClient:
             raise answered_badly("GET /Monitoring/Version named no version")
         return int(major)
 
-    def address(self) -> str:
-        """The Connector identity's address (GET …/Account/IdentityInfo)."""
-        status, data = self._get(self.prefix() + "/Account/IdentityInfo")
+    def address(self) -> str | None:
+        """The Connector identity's address (GET …/Account/IdentityInfo); None when the key lacks the scope
+        core:account (403): each own record's owner is then compared instead."""
+        try:
+            status, data = self._get(self.prefix() + "/Account/IdentityInfo")
+        except ConnectorUnavailable as exc:
+            if exc.refused != 403:
+                raise
+            return None
         address = _result(data).get("address") if status == 200 else None
         if not is_address(address):
             raise answered_badly("Account/IdentityInfo named no enmeshed address")
         return str(address)
 
-    def record(self, record_id: str) -> Record | None:
+    def record(self, record_id: str) -> ConnectorCopy | None:
         """The File or RelationshipTemplate with this id; None when the Connector answers 404."""
         kind = "Files" if is_file_id(record_id) else "RelationshipTemplates"
         status, data = self._get(f"{self.prefix()}/{kind}/{quote(record_id, safe='')}")
         if status == 404:
             return None
-        record = _mapped(data, kind)
-        if record.id != record_id:
+        copy = _mapped(data, kind)
+        if copy.record.id != record_id:
             raise answered_badly(f"GET {kind}/{{id}} answered with another record's DTO")
-        return record
+        return copy
 
-    def own_records(self) -> Iterator[Record]:
+    def own_records(self) -> Iterator[ConnectorCopy]:
         """Every own File, then every own RelationshipTemplate."""
         for kind in ("Files", "RelationshipTemplates"):
             status, data = self._get(f"{self.prefix()}/{kind}/Own")
@@ -189,7 +209,7 @@ def _result(data: Any) -> dict[str, Any]:
     return result if isinstance(result, dict) else {}
 
 
-def _mapped(data: Any, kind: str) -> Record:
+def _mapped(data: Any, kind: str) -> ConnectorCopy:
     dto = _result(data)
     try:
         record = record_from_dto(dto)
@@ -200,7 +220,7 @@ def _mapped(data: Any, kind: str) -> Record:
         raise answered_badly("a RelationshipTemplateDTO for a File")
     if kind == "RelationshipTemplates" and not isinstance(record, TemplateRecord):
         raise answered_badly("a FileDTO for a RelationshipTemplate")
-    return record
+    return ConnectorCopy(record, own_identity(dto))
 
 
 def _route(path: str) -> str:

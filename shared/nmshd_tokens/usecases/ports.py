@@ -45,15 +45,23 @@ class ConnectorCopies(Protocol):
     def delete_connector_copy(self, record_id: str) -> bool: ...
 
 
+@dataclass(frozen=True)
+class ConnectorCopy:
+    """A record as the Connector answered it; `owner`: the identity an own record belongs to (None: a peer's)."""
+
+    record: FileRecord | TemplateRecord
+    owner: str | None = None
+
+
 class ConnectorRecords(Protocol):
     """The Connector, where Files and RelationshipTemplates come from."""
 
-    def record(self, record_id: str) -> FileRecord | TemplateRecord | None:
+    def record(self, record_id: str) -> ConnectorCopy | None:
         """The record, None when the Connector does not know it; a DomainError (503) when it cannot say."""
         ...
 
-    def address(self) -> str:
-        """The Connector identity's address."""
+    def address(self) -> str | None:
+        """The Connector identity's address; None when its API key may not read it (scope core:account)."""
         ...
 
 

@@ -8,7 +8,9 @@ A record is looked for in this instance's memory, then in the table, then at the
 - the Connector's 404 means the record does not exist: a copy of it is removed;
 - within one warm instance the table is read at most once per record per cache period (the memory holds what was
   read until its period ends).
-Before its first call, the service checks that the Connector's identity is the one it creates tokens as.
+Tokens name SERVICE_ADDRESS as their creator, so the Connector must be that identity: before its first read the
+service compares its address (GET …/Account/IdentityInfo), and every own record's owner as it is read (the only
+check when the Connector's API key may not read its identity).
 """
 
 from __future__ import annotations
@@ -77,7 +79,10 @@ class ReadThroughRecords:
 
     def _read_from_connector(self, record_id: str, now: float, *, had_copy: bool) -> FileRecord | TemplateRecord | None:
         self._check_address()
-        record = self.connector.record(record_id)
+        copy = self.connector.record(record_id)
+        if copy is not None and copy.owner is not None and copy.owner != self.service_address:
+            self._mismatch(copy.owner)
+        record = None if copy is None else copy.record
         if record is None:
             self._memory.pop(record_id, None)
             if had_copy:
@@ -101,8 +106,12 @@ class ReadThroughRecords:
         if self._address_checked:
             return
         address = self.connector.address()
-        if address != self.service_address:
-            message = address_mismatch_message(self.service_address, address)
-            logger.error(message)
-            raise AddressMismatch(self.service_address, address)
+        if address is None:
+            logger.warning("the Connector's API key may not read its identity: each own record's owner is checked")
+        elif address != self.service_address:
+            self._mismatch(address)
         self._address_checked = True
+
+    def _mismatch(self, connector_address: str) -> None:
+        logger.error(address_mismatch_message(self.service_address, connector_address))
+        raise AddressMismatch(self.service_address, connector_address)
