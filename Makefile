@@ -40,6 +40,7 @@ help:
 	@echo "make run          - serve the API on 127.0.0.1:$${PORT:-3000} with an embedded DynamoDB (port"
 	@echo "                    $${DYNAMODB_PORT:-8000}) and demo records; make run PORT=3001 DYNAMODB_PORT=8001"
 	@echo "                    make run API_KEYS=keys.json: the API keys of a Connector-style key file"
+	@echo "                    make run CONNECTOR=https://… CONNECTOR_API_KEY=…: read Files and templates from it"
 	@echo "make test         - lint, type-check, cfn-lint and every test (all layers below)"
 	@echo "make unit         - unit tests alone (domain, QR, CLI pieces, upstream cross-check)"
 	@echo "make infra        - template.yaml, OpenAPI document and lock files alone"
@@ -87,7 +88,7 @@ $(UPSTREAM_STAMP):
 
 run: $(RUN_STAMP)
 	$(BIN)/nmshd-tokens serve $(if $(PORT),--port $(PORT)) $(if $(DYNAMODB_PORT),--dynamodb-port $(DYNAMODB_PORT)) \
-		$(if $(API_KEYS),--api-keys $(API_KEYS))
+		$(if $(API_KEYS),--api-keys $(API_KEYS)) $(if $(CONNECTOR),--connector $(CONNECTOR))
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

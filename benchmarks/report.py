@@ -20,6 +20,7 @@ HERE = Path(__file__).resolve().parent
 sys.path[:0] = [str(HERE), str(HERE.parent)]
 
 import cold_start  # noqa: E402 - benchmarks/ is not a package
+import connector_records  # noqa: E402
 import kept_tokens  # noqa: E402
 import qr_bench  # noqa: E402
 import warm_requests  # noqa: E402
@@ -47,6 +48,13 @@ def tables(results: dict[str, Any]) -> str:
         f"p90 {argon['p90_ms']:.1f} ms, first call {argon['first_call_ms']:.1f} ms ({argon['calls']} calls)",
         f"GET /Tokens/Own over {kept['kept_tokens']} kept tokens (in-process, DynamoDB served by moto)\n"
         + kept_tokens.table(kept),
+    ]
+    if "connector_records" in results:  # runs before the Connector's read-through have no such section
+        sections.append(
+            "Token request by where its File comes from (in-process, DynamoDB served by moto), medians\n"
+            + connector_records.table(results["connector_records"])
+        )
+    sections += [
         "Targets\n"
         + "\n".join(
             f"  {'met    ' if target['met'] else 'NOT met'}  {target['target']}: {target['measured']}"

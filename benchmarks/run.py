@@ -9,6 +9,8 @@ tables of docs/performance.md from it (benchmarks/report.py).
    botocore event hooks (warm_requests.py).
 4. Argon2id as the token password hash uses it (opslimit 3, 20 MiB; domain/crypto.py).
 5. GET /Tokens/Own over 1,000 kept tokens and one filtered query, against one GetItem (kept_tokens.py).
+6. A token request whose File comes from the table, the warm instance's memory, or a loopback Connector
+   (connector_records.py), each against the table.
 
 Every figure is a median of repeated runs; every ratio compares figures from this one run. On a shared machine
 sub-millisecond medians move by up to ±30 % between runs, cold starts by about ±10 %.
@@ -33,6 +35,7 @@ HERE = Path(__file__).resolve().parent
 sys.path[:0] = [str(HERE), str(HERE.parent)]
 
 import cold_start  # noqa: E402 - benchmarks/ is not a package
+import connector_records  # noqa: E402
 import kept_tokens  # noqa: E402
 import qr_bench  # noqa: E402
 import report  # noqa: E402
@@ -109,22 +112,25 @@ def main() -> None:
     started = time.perf_counter()
     results: dict[str, Any] = {"machine": machine()}
 
-    say("==> 1/5 QR code PNGs: ours, stock segno, npm qrcode (about 40 s)")
+    say("==> 1/6 QR code PNGs: ours, stock segno, npm qrcode (about 40 s)")
     qr_counts = {"iterations": 60, "segno_iterations": 30, "blocks": 2} if args.quick else {}
     results["qr"] = qr_bench.run(node=not args.no_node, **qr_counts)
 
-    say("==> 2/5 cold start: the built functions as Lambda runs them, every variant once per round (about 4 min)")
+    say("==> 2/6 cold start: the built functions as Lambda runs them, every variant once per round (about 4 min)")
     results["cold_start"] = cold_start.run(runs=2 if args.quick else 10, quick=args.quick, progress=say)
 
-    say("==> 3/5 warm requests, DynamoDB served by moto (about 40 s)")
+    say("==> 3/6 warm requests, DynamoDB served by moto (about 40 s)")
     warm_counts = {"iterations": 30, "password_iterations": 4, "blocks": 2} if args.quick else {}
     results["warm_requests"] = warm_requests.run(**warm_counts)
 
-    say("==> 4/5 Argon2id password hash")
+    say("==> 4/6 Argon2id password hash")
     results["argon2id"] = argon2id(calls=4 if args.quick else 20)
 
-    say(f"==> 5/5 GET /Tokens/Own over {100 if args.quick else kept_tokens.TOKENS} kept tokens (about 60 s)")
+    say(f"==> 5/6 GET /Tokens/Own over {100 if args.quick else kept_tokens.TOKENS} kept tokens (about 60 s)")
     results["kept_tokens"] = kept_tokens.run(repeat=3, count=100) if args.quick else kept_tokens.run()
+
+    say("==> 6/6 a token request by where its File comes from: table, warm memory, loopback Connector")
+    results["connector_records"] = connector_records.run(requests=30 if args.quick else connector_records.REQUESTS)
     results["targets"] = targets(results["cold_start"], results["warm_requests"])
     results["seconds"] = time.perf_counter() - started
     args.json.write_text(json.dumps(results, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")

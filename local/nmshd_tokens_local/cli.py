@@ -51,6 +51,8 @@ def _serve(args: argparse.Namespace) -> int:
     started_at = time.perf_counter()  # before the imports, which are most of the start-up time
     from .serve_command import ServeOptions, serve
 
+    _use_connector_options(args)
+
     return serve(
         ServeOptions(
             started_at=started_at,
@@ -119,6 +121,38 @@ def _import(args: argparse.Namespace) -> int:
     return 0
 
 
+def _sync(args: argparse.Namespace) -> int:
+    from nmshd_tokens.container import connector_client
+    from nmshd_tokens.storage.connector_client import ConnectorUnavailable
+
+    from .errors import note
+    from .records_sync import sync
+
+    _use_connector_options(args)
+    store = _store(args)
+    settings = store.settings
+    if settings.connector_base_url is None:
+        raise InputError(
+            "records sync needs a Connector: --connector URL --connector-api-key KEY, or CONNECTOR_BASE_URL"
+        )
+    connector = connector_client(settings)
+    with store.failures():
+        try:
+            summary = sync(connector, store.repository, settings.service_address, progress=note)
+        except ConnectorUnavailable as exc:  # the Connector refused, answered badly or not at all
+            raise CommandError(exc.message) from None
+    print(f"records sync from {settings.connector_base_url} into {store.where}: {summary.line()}")
+    return 0
+
+
+def _use_connector_options(args: argparse.Namespace) -> None:
+    """--connector and --connector-api-key stand for CONNECTOR_BASE_URL and CONNECTOR_API_KEY."""
+    if args.connector:
+        os.environ["CONNECTOR_BASE_URL"] = args.connector
+    if args.connector_api_key:
+        os.environ["CONNECTOR_API_KEY"] = args.connector_api_key
+
+
 def _list(args: argparse.Namespace) -> int:
     from .record_forms import record_to_json
 
@@ -180,6 +214,19 @@ def _status(args: argparse.Namespace) -> int:
 SERVER_HELP = "the running `serve` on this API port (needed only when several run)"
 
 
+def connector_options() -> argparse.ArgumentParser:
+    options = argparse.ArgumentParser(add_help=False)
+    options.add_argument(
+        "--connector",
+        metavar="URL",
+        help="the team's Connector, source of Files and RelationshipTemplates (default: $CONNECTOR_BASE_URL)",
+    )
+    options.add_argument(
+        "--connector-api-key", metavar="KEY", help="the Connector's API key (default: $CONNECTOR_API_KEY)"
+    )
+    return options
+
+
 def _records_parser(commands: Any) -> None:
     target = argparse.ArgumentParser(add_help=False)
     where = target.add_mutually_exclusive_group()
@@ -219,6 +266,13 @@ def _records_parser(commands: Any) -> None:
     )
     importer.add_argument("file", help='the DTO as JSON, possibly wrapped in {"result": …}; - reads stdin')
     importer.set_defaults(run=_import)
+
+    syncer = actions.add_parser(
+        "sync",
+        parents=[target, connector_options()],
+        help="read every own File and RelationshipTemplate of the Connector into the table (added, refreshed, removed)",
+    )
+    syncer.set_defaults(run=_sync)
 
     lister = actions.add_parser("list", parents=[target], help="print every File and RelationshipTemplate as JSON")
     lister.set_defaults(run=_list)
@@ -269,7 +323,11 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="nmshd-tokens", description=description)
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
-    serve = commands.add_parser("serve", help="serve the API on 127.0.0.1 with an embedded DynamoDB (make run)")
+    serve = commands.add_parser(
+        "serve",
+        parents=[connector_options()],
+        help="serve the API on 127.0.0.1 with an embedded DynamoDB (make run)",
+    )
     serve.add_argument(
         "--port",
         type=_port,

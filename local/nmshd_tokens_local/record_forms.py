@@ -6,6 +6,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+from nmshd_tokens.domain import connector_dtos
 from nmshd_tokens.domain.clock import format_timestamp, parse_iso_datetime
 from nmshd_tokens.domain.crypto import generate_key, generate_salt
 from nmshd_tokens.domain.encoding import b64_encode, b64url_encode
@@ -14,13 +15,10 @@ from nmshd_tokens.domain.ids import (
     FILE_ID_PATTERN,
     TEMPLATE_ID_PATTERN,
     is_address,
-    is_file_id,
-    is_template_id,
     matches,
     new_id,
 )
 from nmshd_tokens.domain.password_protection import indicator_for_output, indicator_to_number
-from nmshd_tokens.domain.references import Reference, ReferenceError, parse_reference
 from nmshd_tokens.domain.validation import MSG_INDICATOR, MSG_PIN
 
 from .errors import InputError
@@ -97,86 +95,12 @@ def new_template(
 # --- Connector DTOs ----------------------------------------------------------------------------------
 
 
-def _unwrap(document: object) -> dict[str, Any]:
-    if isinstance(document, dict) and isinstance(document.get("result"), dict):
-        document = document["result"]
-    if not isinstance(document, dict):
-        raise InputError("the JSON must be a Connector FileDTO or RelationshipTemplateDTO (optionally in 'result')")
-    return document
-
-
-def _dto_reference(dto: dict[str, Any], record_id: str) -> Reference:
-    reference = dto.get("reference")
-    text = reference.get("truncated") if isinstance(reference, dict) else None
-    text = text or dto.get("truncatedReference")
-    if not isinstance(text, str):
-        raise InputError(f"{record_id}: the DTO has no reference.truncated or truncatedReference (it holds the key)")
-    try:
-        parsed = parse_reference(text)
-    except ReferenceError as exc:
-        raise InputError(f"{record_id}: reference.truncated is not a valid reference: {exc}") from None
-    if parsed.id != record_id:
-        raise InputError(f"{record_id}: reference.truncated belongs to {parsed.id}, not to this DTO")
-    return parsed
-
-
-def _dto_expiry(dto: dict[str, Any], record_id: str) -> datetime | None:
-    value = dto.get("expiresAt")
-    if value is None:
-        return None
-    moment = parse_iso_datetime(value)
-    if moment is None:
-        raise InputError(f"{record_id}: expiresAt is not an ISO 8601 date-time")
-    return moment
-
-
-def _dto_protection(dto: dict[str, Any], reference: Reference, record_id: str) -> StoredPasswordProtection | None:
-    given = dto.get("passwordProtection")
-    shared = reference.password_protection
-    if given is None:
-        if shared is not None:
-            raise InputError(f"{record_id}: the reference is password-protected but the DTO has no passwordProtection")
-        return None
-    if not isinstance(given, dict) or not isinstance(given.get("password"), str) or not given["password"]:
-        raise InputError(f"{record_id}: passwordProtection.password must be a non-empty string")
-    if shared is None:
-        raise InputError(f"{record_id}: passwordProtection is set but the reference carries no password salt")
-    if (given.get("passwordIsPin") is True) != shared.password_type.startswith("pin"):
-        raise InputError(f"{record_id}: passwordIsPin does not match the reference's password type")
-    indicator = shared.location_indicator
-    if indicator is None and "passwordLocationIndicator" in given:
-        indicator = indicator_to_number(given["passwordLocationIndicator"])
-        if indicator is None:
-            raise InputError(f"{record_id}: passwordProtection.passwordLocationIndicator {MSG_INDICATOR}")
-    return StoredPasswordProtection(given["password"], shared.password_type, shared.salt, indicator)
-
-
 def record_from_dto(document: object) -> OwnRecord:
-    """A Connector FileDTO or RelationshipTemplateDTO; the key (and a template's salt and type) from its reference."""
-    dto = _unwrap(document)
-    record_id = dto.get("id")
-    if is_file_id(record_id):
-        return FileRecord(str(record_id), _dto_reference(dto, str(record_id)).key, _dto_expiry(dto, str(record_id)))
-    if not is_template_id(record_id):
-        raise InputError(f"id must be a File id ({FILE_ID_PATTERN}) or a template id ({TEMPLATE_ID_PATTERN})")
-    template_id = str(record_id)
-    reference = _dto_reference(dto, template_id)
-    is_own = dto.get("isOwn", True)
-    if not isinstance(is_own, bool):
-        raise InputError(f"{template_id}: isOwn must be a boolean")
-    for_identity = dto.get("forIdentity")
-    if for_identity is not None and not is_address(for_identity):
-        raise InputError(f"{template_id}: forIdentity is not an enmeshed address")
-    if Reference.truncate_address(for_identity) != reference.for_identity_truncated:
-        raise InputError(f"{template_id}: forIdentity does not match the personalisation of the reference")
-    return TemplateRecord(
-        id=template_id,
-        secret_key=reference.key,
-        expires_at=_dto_expiry(dto, template_id),
-        is_own=is_own,
-        for_identity=for_identity,
-        password_protection=_dto_protection(dto, reference, template_id),
-    )
+    """A Connector FileDTO or RelationshipTemplateDTO, mapped as the read-through maps it (one mapping, shared)."""
+    try:
+        return connector_dtos.record_from_dto(document)
+    except connector_dtos.DtoError as exc:
+        raise InputError(str(exc)) from None
 
 
 # --- views -------------------------------------------------------------------------------------------

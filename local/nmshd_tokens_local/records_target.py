@@ -25,6 +25,7 @@ class RecordsTarget:
         """`endpoint` only names where the records are; the client finds it in AWS_ENDPOINT_URL_DYNAMODB."""
         self.endpoint = endpoint
         self.table = settings.records_table
+        self.settings = settings
         self.repository = DynamoRecordsRepository(self.table, aws_client("dynamodb", settings.region))
 
     @classmethod

@@ -192,6 +192,34 @@ class _StopSignal:
         self.event.set()
 
 
+def _check_connector(settings: Settings) -> None:
+    """With a Connector configured, SERVICE_ADDRESS must be its identity's address: a mismatch refuses to start,
+    an unreachable Connector is a warning (the read-through checks again before its first read)."""
+    if settings.connector_base_url is None:
+        return
+    from nmshd_tokens.container import connector_client
+    from nmshd_tokens.domain.errors import DomainError
+    from nmshd_tokens.usecases.read_through import address_mismatch_message
+
+    connector = connector_client(settings)
+    try:
+        address = connector.address()
+    except DomainError as exc:
+        say(f"warning: {exc.message} Tokens for records only the Connector has are refused (503) until it answers.")
+        return
+    finally:
+        connector.close()
+    if address is None:
+        say(
+            "warning: the Connector's API key may not read its identity (scope core:account): the owner of each"
+            " record read from it is compared with SERVICE_ADDRESS instead"
+        )
+        return
+    if address != settings.service_address:
+        raise CommandError(address_mismatch_message(settings.service_address, address))
+    say(f"Connector {settings.connector_base_url} (identity {address}): Files and templates are read through")
+
+
 def _start_dynamodb(options: ServeOptions) -> tuple[EmbeddedDynamoDB | None, str | None]:
     """The embedded DynamoDB, unless an endpoint is configured or the user asked for real AWS."""
     endpoint = os.environ.get(ENDPOINT_VARIABLE)
@@ -264,6 +292,7 @@ def _serve(options: ServeOptions, api: ApiSpec, template: dict[str, Any], base_u
     os.environ.setdefault("POWERTOOLS_METRICS_DISABLED", "true")
     keys = local_keys(options.api_keys_file, os.environ.get("API_KEY"))  # a refused file fails before anything starts
     settings = _settings()  # a wrong setting fails before anything starts
+    _check_connector(settings)  # and so does a Connector of another identity
     check_port_free(options.port, "API", "--port or PORT")  # and so does a taken port
     database, endpoint = _start_dynamodb(options)
     try:

@@ -28,6 +28,10 @@ OUTPUT_BUCKET_VARIABLE = "TOKEN_OUTPUT_BUCKET"
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 BackboneMode = Literal["embedded", "remote"]
 RETENTION_MESSAGE = f"TOKEN_RETENTION_DAYS must be a whole number of days from 0 to {MAX_RETENTION_DAYS}"
+DEFAULT_RECORDS_CACHE_SECONDS = 300
+MAX_RECORDS_CACHE_SECONDS = 86_400
+CACHE_MESSAGE = f"RECORDS_CACHE_SECONDS must be a whole number of seconds from 0 to {MAX_RECORDS_CACHE_SECONDS}"
+CONNECTOR_APIS = ("v2", "core/v1")  # /api/v2 (Connector 6.36), /api/core/v1 (Connector 7)
 
 
 class ConfigError(ValueError):
@@ -114,6 +118,12 @@ class Settings:
     backbone_credentials: BackboneCredentials | None = field(default=None, repr=False)
     token_retention_days: int = DEFAULT_RETENTION_DAYS
     output_bucket: str | None = None  # bulk creation only
+    # The team's Connector, the source of Files and RelationshipTemplates (SPEC §15); None: the tooling only.
+    connector_base_url: str | None = None
+    connector_api_key: str | None = field(default=None, repr=False)  # local runs
+    connector_api_key_secret_arn: str | None = None  # AWS: a Secrets Manager secret holding the key
+    connector_api: str | None = None  # "v2" or "core/v1"; None: asked once (GET /Monitoring/Version)
+    records_cache_seconds: int = DEFAULT_RECORDS_CACHE_SECONDS
     region: str = DEFAULT_REGION
     # What GET /Monitoring/Version reports besides the version: set them at deployment if you track builds.
     build: str = "local"
@@ -140,6 +150,27 @@ class Settings:
             self.remote_credentials()
         if not 0 <= self.token_retention_days <= MAX_RETENTION_DAYS:
             raise ConfigError(RETENTION_MESSAGE)
+        if not 0 <= self.records_cache_seconds <= MAX_RECORDS_CACHE_SECONDS:
+            raise ConfigError(CACHE_MESSAGE)
+        if self.connector_base_url is not None:
+            self._check_connector()
+
+    def _check_connector(self) -> None:
+        url = self.connector_base_url or ""
+        parts = urlsplit(url)
+        if parts.scheme not in ("http", "https") or not parts.hostname or parts.query or parts.fragment:
+            raise ConfigError(
+                "CONNECTOR_BASE_URL must be an http(s) URL with a host, such as https://connector.example"
+            )
+        if parts.username or parts.password:
+            raise ConfigError("CONNECTOR_BASE_URL must not hold credentials: give the key as CONNECTOR_API_KEY")
+        if parts.scheme != "https" and not _is_loopback(url):
+            # The API key travels with every call: never in clear over a network.
+            raise ConfigError("CONNECTOR_BASE_URL must be an https URL (http only on loopback)")
+        if not self.connector_api_key and not self.connector_api_key_secret_arn:
+            raise ConfigError("CONNECTOR_BASE_URL needs CONNECTOR_API_KEY or CONNECTOR_API_KEY_SECRET_ARN")
+        if self.connector_api is not None and self.connector_api not in CONNECTOR_APIS:
+            raise ConfigError("CONNECTOR_API must be 'v2' or 'core/v1' (or unset: asked from the Connector)")
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -163,6 +194,11 @@ class Settings:
             backbone_credentials=credentials,
             token_retention_days=_retention_days(env),
             output_bucket=env.get(OUTPUT_BUCKET_VARIABLE) or None,
+            connector_base_url=(env.get("CONNECTOR_BASE_URL") or "").rstrip("/") or None,
+            connector_api_key=env.get("CONNECTOR_API_KEY") or None,
+            connector_api_key_secret_arn=env.get("CONNECTOR_API_KEY_SECRET_ARN") or None,
+            connector_api=(env.get("CONNECTOR_API") or "").strip("/") or None,
+            records_cache_seconds=_cache_seconds(env),
             region=env.get("AWS_REGION") or env.get("AWS_DEFAULT_REGION") or DEFAULT_REGION,
             build=env.get("SERVICE_BUILD") or "local",
             build_date=env.get("SERVICE_BUILD_DATE") or "",
@@ -202,6 +238,13 @@ def _retention_days(env: Mapping[str, str]) -> int:
     text = env.get("TOKEN_RETENTION_DAYS") or str(DEFAULT_RETENTION_DAYS)
     if not text.isdigit():
         raise ConfigError(RETENTION_MESSAGE)
+    return int(text)
+
+
+def _cache_seconds(env: Mapping[str, str]) -> int:
+    text = env.get("RECORDS_CACHE_SECONDS") or str(DEFAULT_RECORDS_CACHE_SECONDS)
+    if not text.isascii() or not text.isdigit() or len(text) > 6:
+        raise ConfigError(CACHE_MESSAGE)
     return int(text)
 
 

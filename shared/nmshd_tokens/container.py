@@ -8,9 +8,10 @@ their own with `Container.from_settings`. Nothing else caches a client or a sett
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 from typing import TYPE_CHECKING
 
-from .config import Settings
+from .config import ConfigError, Settings
 from .storage.aws_clients import aws_client
 from .storage.embedded_backbone import DynamoBackbone
 from .storage.records_table import DynamoRecordsRepository
@@ -18,13 +19,14 @@ from .storage.records_table import DynamoRecordsRepository
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb.client import DynamoDBClient
 
+    from .storage.connector_client import ConnectorClient
     from .storage.secrets import CredentialSource
     from .usecases.batch import BatchTokenCreator
     from .usecases.commands import TokenCommands
     from .usecases.create_token import TokenCreation
     from .usecases.kept_tokens import KeptTokens, TokenRevocation
     from .usecases.peer_loading import PeerLoading
-    from .usecases.ports import Backbone
+    from .usecases.ports import Backbone, RecordsRepository
     from .usecases.service_status import BuildInfo, Health
 
 
@@ -64,7 +66,22 @@ class Container:
         from .usecases.create_token import ServiceIdentity, TokenCreation
 
         identity = ServiceIdentity(self.settings.service_address, self.settings.device_id)
-        return TokenCreation(self.records, self.backbone, identity)
+        return TokenCreation(self.token_records, self.backbone, identity)
+
+    @cached_property
+    def token_records(self) -> RecordsRepository:
+        """Where creation loads Files and RelationshipTemplates: the table, read through from the Connector when one
+        is configured (SPEC §15); one per instance, so its memory serves every request the instance answers."""
+        if self.settings.connector_base_url is None:
+            return self.records
+        from .usecases.read_through import ReadThroughRecords  # only a configured Connector pays for its imports
+
+        return ReadThroughRecords(
+            self.records, self.connector(), self.settings.service_address, self.settings.records_cache_seconds
+        )
+
+    def connector(self) -> ConnectorClient:
+        return connector_client(self.settings)
 
     def token_commands(self) -> TokenCommands:
         """Creation invoked directly; a command needs BACKBONE_BASE_URL (ConfigError naming it, else)."""
@@ -127,3 +144,20 @@ def credential_source(settings: Settings) -> CredentialSource:
             credentials, lambda: aws_client("secretsmanager", settings.region, read_timeout=3)
         )
     return StaticCredentials(credentials)
+
+
+def connector_client(settings: Settings) -> ConnectorClient:
+    """The Connector's client (CONNECTOR_BASE_URL must be set); a key in a secret is read on first use."""
+    from .storage.connector_client import ConnectorClient, SecretApiKey
+
+    if settings.connector_base_url is None:
+        raise ConfigError("CONNECTOR_BASE_URL must be set to read from a Connector")
+    key = settings.connector_api_key
+    if key is not None:
+        static_key = key
+        return ConnectorClient(settings.connector_base_url, lambda: static_key, settings.connector_api)
+    secret = SecretApiKey(
+        settings.connector_api_key_secret_arn or "",
+        lambda: aws_client("secretsmanager", settings.region, read_timeout=3),
+    )
+    return ConnectorClient(settings.connector_base_url, secret.get, settings.connector_api)

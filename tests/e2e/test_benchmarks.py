@@ -31,7 +31,16 @@ def test_quick_benchmark_writes_every_section(tmp_path: Path) -> None:
         command.append("--no-node")
     finished = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=SAFETY_NET_S, check=False)
     assert finished.returncode == 0, finished.stderr[-2000:]
-    for heading in ("QR code PNG", "Cold start", "Warm requests", "Argon2id", "GET /Tokens/Own", "Targets"):
+    headings = (
+        "QR code PNG",
+        "Cold start",
+        "Warm requests",
+        "Argon2id",
+        "GET /Tokens/Own",
+        "Token request by",
+        "Targets",
+    )
+    for heading in headings:
         assert heading in finished.stdout
 
     results = json.loads(output.read_text(encoding="utf-8"))
@@ -66,4 +75,9 @@ def test_quick_benchmark_writes_every_section(tmp_path: Path) -> None:
     assert kept["kept_tokens"] == 100 and [row["tokens"] for row in kept["rows"]] == [100, 33]
     assert all(row["dynamodb_calls"] == 1 for row in kept["rows"])  # one index query: no scan, no read per token
     assert kept["get_item_ms"] > 0
+    sources = results["connector_records"]["rows"]
+    assert [row["source"][:3] for row in sources] == ["(a)", "(b)", "(c)"] and sources[0]["over_table"] == 1.0
+    # The memory answers without a table read; a read-through costs one Connector call, never more.
+    assert [row["connector_calls"] for row in sources] == [0, 0, 1]
+    assert sources[1]["dynamodb_calls"] < sources[0]["dynamodb_calls"] < sources[2]["dynamodb_calls"]
     assert len(results["targets"]) == len(API_FUNCTIONS) + 1 + 6 + 2  # inits, first requests, warm JSON

@@ -98,6 +98,8 @@ ENVIRONMENT = {
     "POWERTOOLS_SERVICE_NAME",
     "POWERTOOLS_LOG_LEVEL",
 }
+# Only the functions that create tokens read Files and templates through from a Connector (SPEC §15).
+CONNECTOR_ENVIRONMENT = {"CONNECTOR_BASE_URL", "CONNECTOR_API_KEY_SECRET_ARN", "RECORDS_CACHE_SECONDS"}
 EVENT_FILES = {
     "file_token_json": ("/api/v2/Files/{id}/Token", "POST", "application/json"),
     "file_token_png": ("/api/v2/Files/{id}/Token", "POST", "image/png"),
@@ -346,7 +348,12 @@ def test_every_function_runs_python313_on_arm64_with_the_shared_layer(resources:
         assert properties["Timeout"] == (60 if name == BATCH_FUNCTION else 10), name
         assert properties["LoggingConfig"] == {"LogFormat": "JSON"}, name
         assert properties["Layers"] == [{"Ref": layer_id}], name
-        extra = {BATCH_FUNCTION: {"TOKEN_OUTPUT_BUCKET"}, AUTHORIZER_FUNCTION: AUTHORIZER_ENVIRONMENT}.get(name, set())
+        extra = {
+            BATCH_FUNCTION: {"TOKEN_OUTPUT_BUCKET"} | CONNECTOR_ENVIRONMENT,
+            "FileTokenFunction": CONNECTOR_ENVIRONMENT,
+            "TemplateTokenFunction": CONNECTOR_ENVIRONMENT,
+            AUTHORIZER_FUNCTION: AUTHORIZER_ENVIRONMENT,
+        }.get(name, set())
         assert set(properties["Environment"]["Variables"]) == ENVIRONMENT | extra, name
         assert "TracingConfig" not in properties, name
 
@@ -885,3 +892,50 @@ def test_the_kms_key_parameter_takes_only_a_key_arn(source_template: dict[str, A
     assert re.fullmatch(pattern, KMS_KEY) and re.fullmatch(pattern, "")
     for wrong in ("alias/my-key", "arn:aws:kms:eu-central-1:123456789012:alias/my-key", "1234abcd-12ab-34cd"):
         assert not re.fullmatch(pattern, wrong), wrong
+
+
+# --- the Connector as the source of Files and templates (SPEC §15) ---------------------------------------------
+
+CONNECTOR_PARAMETERS = {
+    "ConnectorBaseUrl": "https://connector.example.com",
+    "ConnectorApiKeySecretArn": "arn:aws:secretsmanager:eu-central-1:123456789012:secret:connector-key-AbCdEf",
+}
+READ_THROUGH = {"FileTokenFunction": ["FIL*"], "TemplateTokenFunction": ["RLT*"], BATCH_FUNCTION: ["FIL*", "RLT*"]}
+
+
+def test_without_a_connector_no_function_may_read_its_key_or_write_records(resources: dict[str, Any]) -> None:
+    for function in FUNCTIONS:
+        for statement in role_statements(resources, function):
+            assert statement.get("Sid") not in ("CacheConnectorRecords", "ReadConnectorApiKey"), function
+
+
+def test_with_a_connector_only_the_creating_functions_cache_its_records_and_read_its_key(
+    transformed_raw: dict[str, Any],
+) -> None:
+    from tests.infra.conftest import deployed_view
+
+    resources = deployed_view(transformed_raw, CONNECTOR_PARAMETERS)["Resources"]
+    for function in FUNCTIONS:
+        statements = {statement.get("Sid"): statement for statement in role_statements(resources, function)}
+        if function not in READ_THROUGH:
+            assert "CacheConnectorRecords" not in statements and "ReadConnectorApiKey" not in statements, function
+            continue
+        cache = statements["CacheConnectorRecords"]
+        assert sorted(as_list(cache["Action"])) == ["dynamodb:DeleteItem", "dynamodb:PutItem"]
+        assert cache["Resource"] == RECORDS_ARN
+        assert cache["Condition"] == {"ForAllValues:StringLike": {"dynamodb:LeadingKeys": READ_THROUGH[function]}}
+        key = statements["ReadConnectorApiKey"]
+        assert key["Action"] == "secretsmanager:GetSecretValue"
+        assert key["Resource"] == {"Ref": "ConnectorApiKeySecretArn"}
+        variables = resources[function]["Properties"]["Environment"]["Variables"]
+        assert variables["CONNECTOR_BASE_URL"] == {"Ref": "ConnectorBaseUrl"}
+        assert variables["RECORDS_CACHE_SECONDS"] == {"Ref": "RecordsCacheSeconds"}
+
+
+def test_a_connector_needs_its_key_and_https(source_template: dict[str, Any]) -> None:
+    rule = source_template["Rules"]["ConnectorNeedsItsKey"]
+    assert rule["Assertions"][0]["Assert"] == {"Fn::Not": [{"Fn::Equals": [{"Ref": "ConnectorApiKeySecretArn"}, ""]}]}
+    pattern = re.compile(source_template["Parameters"]["ConnectorBaseUrl"]["AllowedPattern"])
+    assert pattern.fullmatch("") and pattern.fullmatch("https://connector.example.com/base")
+    assert not pattern.fullmatch("http://connector.example.com") and not pattern.fullmatch("https://k@c.example")
+    assert source_template["Parameters"]["RecordsCacheSeconds"]["Default"] == 300

@@ -32,6 +32,9 @@ NOT_AT_INIT = (
     "nmshd_tokens.qr",  # loaded by the first QR code: JSON requests never pay for its tables
     "segno",
     "re2",  # loaded by the first regular expression of a token query (domain/token_query.py)
+    "nmshd_tokens.storage.connector_client",  # CONNECTOR_BASE_URL only (SPEC §15)
+    "nmshd_tokens.usecases.read_through",
+    "nmshd_tokens.domain.connector_dtos",
 )
 # The embedded backbone's function never encrypts, hashes or renders a QR code.
 NOT_AT_BACKBONE_INIT = ("nacl", "nmshd_tokens.domain.crypto", "nmshd_tokens.usecases.create_token")

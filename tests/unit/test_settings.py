@@ -41,3 +41,46 @@ def test_remote_settings_name_where_the_credentials_come_from() -> None:
     assert (
         Settings(**REMOTE, backbone_credentials=CREDENTIALS).remote_backbone_base_url() == REMOTE["backbone_base_url"]
     )
+
+
+# --- the Connector (SPEC §15) ----------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("env", "named"),
+    [
+        ({"CONNECTOR_BASE_URL": "http://connector.example", "CONNECTOR_API_KEY": "k"}, "must be an https URL"),
+        ({"CONNECTOR_BASE_URL": "ftp://connector.example", "CONNECTOR_API_KEY": "k"}, "CONNECTOR_BASE_URL"),
+        ({"CONNECTOR_BASE_URL": "https://u:p@connector.example", "CONNECTOR_API_KEY": "k"}, "must not hold"),
+        ({"CONNECTOR_BASE_URL": "https://connector.example"}, "CONNECTOR_API_KEY or CONNECTOR_API_KEY_SECRET_ARN"),
+        (
+            {"CONNECTOR_BASE_URL": "https://connector.example", "CONNECTOR_API_KEY": "k", "CONNECTOR_API": "v1"},
+            "CONNECTOR_API must be",
+        ),
+        ({"RECORDS_CACHE_SECONDS": "five"}, "RECORDS_CACHE_SECONDS"),
+        ({"RECORDS_CACHE_SECONDS": "-1"}, "RECORDS_CACHE_SECONDS"),
+        ({"RECORDS_CACHE_SECONDS": "86401"}, "RECORDS_CACHE_SECONDS"),
+    ],
+)
+def test_wrong_connector_settings_name_their_variable(env: dict[str, str], named: str) -> None:
+    with pytest.raises(ConfigError, match=named):
+        Settings.from_env(env)
+
+
+def test_connector_settings_are_read() -> None:
+    settings = Settings.from_env(
+        {
+            "CONNECTOR_BASE_URL": "https://connector.example/",
+            "CONNECTOR_API_KEY_SECRET_ARN": "arn:aws:secretsmanager:eu-central-1:1:secret:k",
+            "CONNECTOR_API": "/core/v1",
+            "RECORDS_CACHE_SECONDS": "60",
+        }
+    )
+    assert settings.connector_base_url == "https://connector.example"
+    assert settings.connector_api == "core/v1" and settings.records_cache_seconds == 60
+    assert Settings.from_env({}).records_cache_seconds == 300 and Settings.from_env({}).connector_base_url is None
+
+
+def test_http_is_allowed_on_loopback_only_and_the_key_is_not_shown() -> None:
+    settings = Settings.from_env({"CONNECTOR_BASE_URL": "http://127.0.0.1:8080", "CONNECTOR_API_KEY": "sekrit-key"})
+    assert "sekrit-key" not in repr(settings)

@@ -13,9 +13,11 @@ from typing import TYPE_CHECKING, Any
 from ..config import DEFAULT_RETENTION_DAYS
 from ..domain.clock import epoch_seconds, utc_now
 from ..domain.files_and_templates import FileRecord, StoredPasswordProtection, TemplateRecord
+from ..domain.ids import is_file_id
 from ..domain.tokens import Token
+from ..usecases.ports import CONNECTOR_SOURCE, StoredRecord
 from .attributes import Item, bytes_value, epoch, read_bytes, read_int, read_str, read_time, str_value, timestamp
-from .dynamodb import NEW_ITEM, storage_errors, table_answers
+from .dynamodb import NEW_ITEM, is_condition_failure, storage_errors, table_answers
 from .token_item import token_attributes, token_from_attributes
 
 if TYPE_CHECKING:
@@ -50,30 +52,79 @@ class DynamoRecordsRepository:
 
     def get_file(self, file_id: str) -> FileRecord | None:
         item = self._get(file_id, "File")
-        if item is None:
-            return None
-        return FileRecord(file_id, read_bytes(item, "secretKey") or b"", read_time(item, "expiresAt"))
+        return None if item is None else _file_from_item(file_id, item)
 
     def get_template(self, template_id: str) -> TemplateRecord | None:
         item = self._get(template_id, "RelationshipTemplate")
+        return None if item is None else _template_from_item(template_id, item)
+
+    # --- the Connector's copies (SPEC §15) ---------------------------------------------------------------
+
+    def get_stored(self, record_id: str) -> StoredRecord | None:
+        """A File or RelationshipTemplate (by its id's prefix) with where it came from: one read."""
+        record_type = "File" if is_file_id(record_id) else "RelationshipTemplate"
+        item = self._get(record_id, record_type)
         if item is None:
             return None
-        protection = None
-        if "passwordType" in item:
-            protection = StoredPasswordProtection(
-                password=read_str(item, "password") or "",
-                password_type=read_str(item, "passwordType") or "pw",
-                salt=read_bytes(item, "salt") or b"",
-                location_indicator=read_int(item, "passwordLocationIndicator"),
-            )
-        return TemplateRecord(
-            id=template_id,
-            secret_key=read_bytes(item, "secretKey") or b"",
-            expires_at=read_time(item, "expiresAt"),
-            is_own=bool(item.get("isOwn", {}).get("BOOL", True)),
-            for_identity=read_str(item, "forIdentity"),
-            password_protection=protection,
-        )
+        record = _file_from_item(record_id, item) if record_type == "File" else _template_from_item(record_id, item)
+        read_at = read_int(item, "readAt") if read_str(item, "source") == CONNECTOR_SOURCE else None
+        return StoredRecord(record, read_at)
+
+    def put_connector_copy(self, record: FileRecord | TemplateRecord, read_at: float) -> str | None:
+        """Store a record read from the Connector: "added", "refreshed", or None when the tooling's record with that
+        id is there (it is never overwritten)."""
+        item = _file_item(record) if isinstance(record, FileRecord) else _template_item(record)
+        item |= {"source": str_value(CONNECTOR_SOURCE), "readAt": {"N": str(int(read_at))}}
+        try:
+            with storage_errors():
+                previous = self.client.put_item(
+                    TableName=self.table_name,
+                    Item=item,
+                    ConditionExpression="attribute_not_exists(id) OR #source = :connector",
+                    ExpressionAttributeNames={"#source": "source"},
+                    ExpressionAttributeValues={":connector": str_value(CONNECTOR_SOURCE)},
+                    ReturnValues="ALL_OLD",
+                )
+        except Exception as exc:
+            if is_condition_failure(exc):
+                return None
+            raise
+        return "refreshed" if previous.get("Attributes") else "added"
+
+    def delete_connector_copy(self, record_id: str) -> bool:
+        """Remove a Connector's copy (the Connector no longer has it); a record of the tooling stays."""
+        try:
+            with storage_errors():
+                self.client.delete_item(
+                    TableName=self.table_name,
+                    Key={"id": str_value(record_id)},
+                    ConditionExpression="#source = :connector",
+                    ExpressionAttributeNames={"#source": "source"},
+                    ExpressionAttributeValues={":connector": str_value(CONNECTOR_SOURCE)},
+                )
+        except Exception as exc:
+            if is_condition_failure(exc):
+                return False
+            raise
+        return True
+
+    def connector_copy_ids(self) -> list[str]:
+        """The ids of every Connector copy (records sync: what the Connector no longer has is removed)."""
+        ids: list[str] = []
+        kwargs: dict[str, Any] = {
+            "TableName": self.table_name,
+            "FilterExpression": "#source = :connector",
+            "ProjectionExpression": "id",
+            "ExpressionAttributeNames": {"#source": "source"},
+            "ExpressionAttributeValues": {":connector": str_value(CONNECTOR_SOURCE)},
+        }
+        while True:
+            with storage_errors():
+                page = self.client.scan(**kwargs)
+            ids.extend(read_str(item, "id") or "" for item in page.get("Items", []))
+            if "LastEvaluatedKey" not in page:
+                return ids
+            kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
 
     def get_token(self, token_id: str) -> Token | None:
         """A kept token, also after it expired, until its retention ends."""
@@ -142,36 +193,10 @@ class DynamoRecordsRepository:
     # --- local tooling: Files and RelationshipTemplates ------------------------------------------------------
 
     def put_file(self, record: FileRecord) -> None:
-        item: Item = {
-            "id": str_value(record.id),
-            "type": str_value("File"),
-            "secretKey": bytes_value(record.secret_key),
-        }
-        if record.expires_at:
-            item |= {"expiresAt": timestamp(record.expires_at), "ttl": epoch(record.expires_at)}
-        self._put_new(item)
+        self._put_new(_file_item(record))
 
     def put_template(self, record: TemplateRecord) -> None:
-        item: Item = {
-            "id": str_value(record.id),
-            "type": str_value("RelationshipTemplate"),
-            "secretKey": bytes_value(record.secret_key),
-            "isOwn": {"BOOL": record.is_own},
-        }
-        if record.expires_at:
-            item |= {"expiresAt": timestamp(record.expires_at), "ttl": epoch(record.expires_at)}
-        if record.for_identity:
-            item["forIdentity"] = str_value(record.for_identity)
-        if record.password_protection:
-            protection = record.password_protection
-            item |= {
-                "password": str_value(protection.password),
-                "passwordType": str_value(protection.password_type),
-                "salt": bytes_value(protection.salt),
-            }
-            if protection.location_indicator is not None:
-                item["passwordLocationIndicator"] = {"N": str(protection.location_indicator)}
-        self._put_new(item)
+        self._put_new(_template_item(record))
 
     def _put_new(self, item: Item) -> None:
         with storage_errors():
@@ -204,3 +229,59 @@ class DynamoRecordsRepository:
             elif record_type == "RelationshipTemplate":
                 found.append(self.get_template(record_id))
         return sorted((record for record in found if record is not None), key=lambda record: record.id)
+
+
+# --- items of Files and RelationshipTemplates -------------------------------------------------------------
+
+
+def _file_from_item(file_id: str, item: Item) -> FileRecord:
+    return FileRecord(file_id, read_bytes(item, "secretKey") or b"", read_time(item, "expiresAt"))
+
+
+def _template_from_item(template_id: str, item: Item) -> TemplateRecord:
+    protection = None
+    if "passwordType" in item:
+        protection = StoredPasswordProtection(
+            password=read_str(item, "password") or "",
+            password_type=read_str(item, "passwordType") or "pw",
+            salt=read_bytes(item, "salt") or b"",
+            location_indicator=read_int(item, "passwordLocationIndicator"),
+        )
+    return TemplateRecord(
+        id=template_id,
+        secret_key=read_bytes(item, "secretKey") or b"",
+        expires_at=read_time(item, "expiresAt"),
+        is_own=bool(item.get("isOwn", {}).get("BOOL", True)),
+        for_identity=read_str(item, "forIdentity"),
+        password_protection=protection,
+    )
+
+
+def _file_item(record: FileRecord) -> Item:
+    item: Item = {"id": str_value(record.id), "type": str_value("File"), "secretKey": bytes_value(record.secret_key)}
+    if record.expires_at:
+        item |= {"expiresAt": timestamp(record.expires_at), "ttl": epoch(record.expires_at)}
+    return item
+
+
+def _template_item(record: TemplateRecord) -> Item:
+    item: Item = {
+        "id": str_value(record.id),
+        "type": str_value("RelationshipTemplate"),
+        "secretKey": bytes_value(record.secret_key),
+        "isOwn": {"BOOL": record.is_own},
+    }
+    if record.expires_at:
+        item |= {"expiresAt": timestamp(record.expires_at), "ttl": epoch(record.expires_at)}
+    if record.for_identity:
+        item["forIdentity"] = str_value(record.for_identity)
+    if record.password_protection:
+        protection = record.password_protection
+        item |= {
+            "password": str_value(protection.password),
+            "passwordType": str_value(protection.password_type),
+            "salt": bytes_value(protection.salt),
+        }
+        if protection.location_indicator is not None:
+            item["passwordLocationIndicator"] = {"N": str(protection.location_indicator)}
+    return item

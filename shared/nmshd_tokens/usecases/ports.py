@@ -21,6 +21,50 @@ class RecordsRepository(Protocol):
     def get_template(self, template_id: str) -> TemplateRecord | None: ...
 
 
+CONNECTOR_SOURCE = "connector"  # the `source` of a record read from the Connector; the tooling's have none
+
+
+@dataclass(frozen=True)
+class StoredRecord:
+    """A File or RelationshipTemplate as stored, with when it was read from the Connector (epoch seconds); None:
+    written by the tooling (records add-*, import, seed), never replaced by the Connector's copy."""
+
+    record: FileRecord | TemplateRecord
+    read_at: int | None = None
+
+
+class ConnectorCopies(Protocol):
+    """The records table as the Connector's cache (SPEC §15)."""
+
+    def get_stored(self, record_id: str) -> StoredRecord | None: ...
+
+    def put_connector_copy(self, record: FileRecord | TemplateRecord, read_at: float) -> str | None:
+        """ "added", "refreshed", or None when a record of the tooling has the id (it stays)."""
+        ...
+
+    def delete_connector_copy(self, record_id: str) -> bool: ...
+
+
+@dataclass(frozen=True)
+class ConnectorCopy:
+    """A record as the Connector answered it; `owner`: the identity an own record belongs to (None: a peer's)."""
+
+    record: FileRecord | TemplateRecord
+    owner: str | None = None
+
+
+class ConnectorRecords(Protocol):
+    """The Connector, where Files and RelationshipTemplates come from."""
+
+    def record(self, record_id: str) -> ConnectorCopy | None:
+        """The record, None when the Connector does not know it; a DomainError (503) when it cannot say."""
+        ...
+
+    def address(self) -> str | None:
+        """The Connector identity's address; None when its API key may not read it (scope core:account)."""
+        ...
+
+
 class KeptTokenRecords(Protocol):
     def get_token(self, token_id: str) -> Token | None:
         """A kept (non-ephemeral) token, until its retention after expiry ends."""
