@@ -289,6 +289,29 @@ POSITIVE_DEVIATIONS: dict[str, Deviation] = {
         ),
         frozenset({"own"}),
     ),
+    "error.runtime.invalidTokenContent": Deviation(
+        "token-content",
+        "POST /Tokens/Own: a content upstream's Serializable.fromUnknown refuses (null, a `hasOwnProperty` key, an "
+        "`@type` other than JSONWrapper version 1) is a 400 (SPEC §14); the document's `content` is any value",
+        lambda sent: (
+            sent.path.endswith("/Tokens/Own")
+            and (
+                sent.fields.get("content") is None
+                or (
+                    isinstance(sent.fields["content"], dict)
+                    and {"@type", "hasOwnProperty"} & set(sent.fields["content"])
+                )
+            )
+        ),
+        frozenset({"own"}),
+    ),
+    "content must be valid Unicode text (no unpaired surrogates)": Deviation(
+        "token-content-unicode",
+        "POST /Tokens/Own: a content holding a lone UTF-16 surrogate (or a string content beyond the BMP, which "
+        "upstream splits into lone surrogates) is refused: it can be neither stored nor answered as UTF-8",
+        lambda sent: sent.path.endswith("/Tokens/Own") and _has_lone_surrogate(sent.fields.get("content")),
+        frozenset({"own"}),
+    ),
     # --- upstream only: what the Connector's runtime checks beyond its OpenAPI document (reference/README.md)
     "fileId must match pattern FIL[A-Za-z0-9]{17}": Deviation(
         "id-pattern",
@@ -385,6 +408,23 @@ POSITIVE_DEVIATIONS: dict[str, Deviation] = {
         UPSTREAM,
     ),
 }
+
+
+def _has_lone_surrogate(content: Any) -> bool:
+    if isinstance(content, str):
+        return any(0xD800 <= ord(char) <= 0xDFFF or ord(char) > 0xFFFF for char in content)
+    texts: list[str] = []
+    stack = [content]
+    while stack:
+        value = stack.pop()
+        if isinstance(value, str):
+            texts.append(value)
+        elif isinstance(value, dict):
+            texts += value
+            stack += value.values()
+        elif isinstance(value, list):
+            stack += value
+    return any(0xD800 <= ord(char) <= 0xDFFF for text in texts for char in text)
 
 
 def _error(response: Any) -> dict[str, Any]:

@@ -1,0 +1,76 @@
+"""POST /Tokens/Own through `nmshd-tokens serve` (the embedded backbone): created in both route families, read,
+listed and revoked over HTTP, and loaded by the upstream transport library from the served backbone with exactly
+the content that was sent."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from tests.e2e.conftest import Served
+from tests.e2e.test_serve import request
+from tests.support import future, iso
+from tests.upstream_node import UpstreamClient, running_upstream
+
+CONTENT = {"message": "Hallo", "list": [1, {"nested": [True, None]}], "2": 2}
+
+
+def create_own(served: Served, prefix: str, body: dict[str, Any]) -> dict[str, Any]:
+    status, headers, raw = request(served, "POST", f"{prefix}/Tokens/Own", body=body, accept="application/json")
+    assert status == 201, raw
+    assert headers["cache-control"] == "no-store"
+    dto: dict[str, Any] = json.loads(raw)["result"]
+    return dto
+
+
+@pytest.fixture(scope="module")
+def upstream(served: Served) -> Iterator[UpstreamClient]:
+    for client in running_upstream("UPSTREAM LOAD FROM SERVE"):
+        # Anonymous loads only: the embedded backbone has no login, so the OAuth client is never used.
+        client.result("configure", baseUrl=f"{served.base}/backbone", clientId="unused", clientSecret="unused")
+        yield client
+
+
+@pytest.mark.parametrize("prefix", ["/api/v2", "/api/core/v1"])
+def test_an_own_token_is_created_read_listed_and_revoked(served: Served, prefix: str) -> None:
+    dto = create_own(served, prefix, {"content": CONTENT, "expiresAt": iso(future())})
+    assert dto["isOwn"] is True and dto["isEphemeral"] is False and dto["content"] == CONTENT
+    assert ("truncatedReference" in dto) == (prefix == "/api/v2")
+    status, _, raw = request(served, "GET", f"{prefix}/Tokens/{dto['id']}")
+    assert status == 200 and json.loads(raw)["result"] == dto
+    status, _, raw = request(served, "GET", f"{prefix}/Tokens/Own")
+    assert dto["id"] in [token["id"] for token in json.loads(raw)["result"]]
+    status, _, _ = request(served, "DELETE", f"/api/core/v1/Tokens/{dto['id']}")
+    assert status == 204
+    assert request(served, "GET", f"{prefix}/Tokens/{dto['id']}")[0] == 404
+
+
+def test_json_only_and_the_runtimes_messages(served: Served) -> None:
+    status, _, raw = request(served, "POST", "/api/core/v1/Tokens/Own", body={"content": {}}, accept="image/png")
+    assert status == 406 and json.loads(raw)["error"]["code"] == "error.connector.http.notAcceptable"
+    status, _, raw = request(
+        served, "POST", "/api/core/v1/Tokens/Own", body={"content": None, "expiresAt": iso(future())}
+    )
+    assert status == 400 and json.loads(raw)["error"]["code"] == "error.runtime.invalidTokenContent"
+
+
+@pytest.mark.upstream
+@pytest.mark.parametrize("password", [None, "s3cret"])
+def test_the_upstream_loader_reads_the_content_from_the_served_backbone(
+    served: Served, upstream: UpstreamClient, password: str | None
+) -> None:
+    body: dict[str, Any] = {"content": CONTENT, "expiresAt": iso(future()), "ephemeral": True}
+    if password:
+        body["passwordProtection"] = {"password": password, "passwordLocationIndicator": "Email"}
+    dto = create_own(served, "/api/core/v1", body)
+    for reference in (dto["reference"]["url"], dto["reference"]["truncated"]):
+        loaded = upstream.result("loadAnonymous", reference=reference, password=password)
+        assert loaded["content"] == CONTENT
+        assert (loaded["id"], loaded["createdBy"], loaded["createdAt"]) == (
+            dto["id"],
+            dto["createdBy"],
+            dto["createdAt"],
+        )
