@@ -5,13 +5,17 @@ the content that was sent."""
 from __future__ import annotations
 
 import json
+import shutil
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
 
 from tests.e2e.conftest import Served
 from tests.e2e.test_serve import request
+from tests.e2e.test_serve_newcomer import _one_output_per_command, _readme_section, _run_as_pasted
+from tests.prerequisites import require
 from tests.support import future, iso
 from tests.upstream_node import UpstreamClient, running_upstream
 
@@ -74,3 +78,16 @@ def test_the_upstream_loader_reads_the_content_from_the_served_backbone(
             dto["createdBy"],
             dto["createdAt"],
         )
+
+
+def test_the_readmes_own_token_lines_work_as_pasted(served: Served, tmp_path: Path) -> None:
+    require(shutil.which("curl") is not None, "the README's examples use curl", "apt-get install curl")
+    block = _readme_section("The routes").split("```sh\n", 1)[1].split("```", 1)[0]
+    lines = [line for line in block.splitlines() if "/Tokens/Own" in line and line.startswith("curl ")]
+    assert len(lines) == 2, lines
+    v2, v7 = (
+        json.loads(output)["result"] for output in _run_as_pasted(_one_output_per_command(lines), served, tmp_path)
+    )
+    assert v2["content"] == v7["content"] == {"greeting": "hello"}
+    assert "truncatedReference" in v2 and "truncatedReference" not in v7
+    assert v7["passwordProtection"] == {"password": "0815", "passwordIsPin": True}
