@@ -18,7 +18,7 @@ from tests.package.conftest import package  # noqa: F401 - the fixture: the cold
 
 ROOT = Path(__file__).resolve().parents[2]
 HANDLERS = {"file_token", "template_token", "backbone_token"}
-API_FUNCTIONS = {"FileToken", "TemplateToken", "TokenRead", "TokenRevoke", "ServiceStatus"}
+API_FUNCTIONS = {"FileToken", "TemplateToken", "OwnToken", "TokenRead", "TokenRevoke", "ServiceStatus"}
 SAFETY_NET_S = 1800  # for a hang only: the quick run takes 1-3 minutes, bounded by its own repeat counts
 
 
@@ -66,4 +66,4 @@ def test_quick_benchmark_writes_every_section(tmp_path: Path) -> None:
     assert kept["kept_tokens"] == 100 and [row["tokens"] for row in kept["rows"]] == [100, 33]
     assert all(row["dynamodb_calls"] == 1 for row in kept["rows"])  # one index query: no scan, no read per token
     assert kept["get_item_ms"] > 0
-    assert len(results["targets"]) == len(API_FUNCTIONS) + 1 + 6 + 2  # inits, first requests, warm JSON
+    assert len(results["targets"]) == len(API_FUNCTIONS) + 1 + 7 + 2  # inits, first requests, warm JSON

@@ -4,20 +4,22 @@ the content that was sent."""
 
 from __future__ import annotations
 
+import base64
 import json
 import shutil
+import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from tests.e2e.conftest import Served
+from tests.e2e.conftest import API_KEY, Served
 from tests.e2e.test_serve import request
 from tests.e2e.test_serve_newcomer import _one_output_per_command, _readme_section, _run_as_pasted
 from tests.prerequisites import require
-from tests.support import future, iso
-from tests.upstream_node import UpstreamClient, running_upstream
+from tests.support import decode_qr, future, iso
+from tests.upstream_node import UPSTREAM_DIR, UpstreamClient, require_upstream, running_upstream
 
 CONTENT = {"message": "Hallo", "list": [1, {"nested": [True, None]}], "2": 2}
 
@@ -91,3 +93,40 @@ def test_the_readmes_own_token_lines_work_as_pasted(served: Served, tmp_path: Pa
     assert v2["content"] == v7["content"] == {"greeting": "hello"}
     assert "truncatedReference" in v2 and "truncatedReference" not in v7
     assert v7["passwordProtection"] == {"password": "0815", "passwordIsPin": True}
+
+
+@pytest.mark.upstream
+def test_the_connector_6_sdk_creates_reads_and_lists_an_own_token(served: Served) -> None:
+    """@nmshd/connector-sdk 6.7.0's tokens endpoint against `serve` (it has no delete: Connector 6 has none)."""
+    require_upstream("CONNECTOR SDK 6.7.0 AGAINST SERVE")
+    body = {"content": {"sdk": True, "n": [1, 2]}, "expiresAt": iso(future()), "passwordProtection": {"password": "x"}}
+    calls = [
+        {"call": "createOwnToken", "arg": body},
+        {"call": "getToken", "arg": "$id"},
+        {"call": "getOwnTokens", "arg": {"passwordProtection": ""}},
+        {"call": "getQrCodeForToken", "arg": "$id"},
+        {"call": "getPeerTokens", "arg": {}},
+        {"call": "createOwnToken", "arg": {"content": {"@type": "Unknown"}, "expiresAt": iso(future())}},
+        {"call": "createOwnToken", "arg": {"content": {}}},
+    ]
+    done = subprocess.run(  # noqa: S603 - fixed argv
+        ["node", str(UPSTREAM_DIR / "sdk_tokens.mjs"), served.base, API_KEY],  # noqa: S607 - node from PATH
+        input=json.dumps(calls),
+        capture_output=True,
+        text=True,
+        cwd=UPSTREAM_DIR,
+        timeout=120,
+        check=True,
+    )
+    created, read, own, qr, peer, unknown_type, no_expiry = json.loads(done.stdout)
+    token = created["result"]
+    assert token["content"] == body["content"] and token["isOwn"] is True and token["truncatedReference"]
+    assert read["result"] == token
+    assert token["id"] in [entry["id"] for entry in own["result"]]
+    assert decode_qr(base64.b64decode(qr["result"]["base64"])) == "nmshd://tr#" + token["truncatedReference"]
+    assert peer == {"result": []}
+    assert unknown_type["error"]["code"] == "error.runtime.invalidTokenContent"
+    assert no_expiry["error"] == {
+        "code": "error.runtime.validation.invalidPropertyValue",
+        "message": "must have required property 'expiresAt'",
+    }
