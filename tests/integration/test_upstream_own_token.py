@@ -58,8 +58,12 @@ def test_the_upstream_loader_reads_the_content_that_was_sent(
     body: dict[str, Any] = {"content": CONTENT, "expiresAt": iso(future())}
     if protection:
         body["passwordProtection"] = protection
-    dto = create_own(functions.against(standin), body, prefix)
+    remote = functions.against(standin)
+    dto = create_own(remote, body, prefix)
     assert dto["content"] == LOADED
+    assert dto["id"] in standin.tokens  # published on the Backbone, then kept here
+    kept = remote.invoke("token_read", api_event(f"{prefix}/Tokens/{{id}}", dto["id"], method="GET"))
+    assert json_body(kept)["result"] == dto
     password = protection["password"] if protection else None
     for reference in (dto["reference"]["url"], dto["reference"]["truncated"]):
         loaded = upstream.result("loadAnonymous", reference=reference, password=password)
