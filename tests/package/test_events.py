@@ -331,7 +331,12 @@ EXPECTED: dict[str, Expected] = {
     "api_authorizer.json": Expected(
         "ApiAuthorizerFunction",
         allowed(
-            [f"POST/api/v2/Files/{DEMO_FILE_ID}/Token", "GET/api/core/v1/Tokens/Own", "DELETE/api/core/v1/Tokens/X"],
+            [
+                f"POST/api/v2/Files/{DEMO_FILE_ID}/Token",
+                "GET/api/core/v1/Tokens/Own",
+                "POST/api/core/v1/Tokens/Own",
+                "DELETE/api/core/v1/Tokens/X",
+            ],
             ["GET/Monitoring/Version"],
         ),
         WITH_API_KEYS,
