@@ -83,6 +83,7 @@ FLOOR_INIT = "floor init"
 INITS = (
     Case("init FileTokenFunction", "FileTokenFunction", "FileTokenFunction", None, FLOOR_INIT, API_TARGET),
     Case("init TemplateTokenFunction", "TemplateTokenFunction", "TemplateTokenFunction", None, FLOOR_INIT, API_TARGET),
+    Case("init OwnTokenFunction", "OwnTokenFunction", "OwnTokenFunction", None, FLOOR_INIT, API_TARGET),
     Case("init TokenReadFunction", "TokenReadFunction", "TokenReadFunction", None, FLOOR_INIT, API_TARGET),
     Case("init TokenRevokeFunction", "TokenRevokeFunction", "TokenRevokeFunction", None, FLOOR_INIT, API_TARGET),
     Case("init ServiceStatusFunction", "ServiceStatusFunction", "ServiceStatusFunction", None, FLOOR_INIT, API_TARGET),
@@ -112,6 +113,7 @@ AUTHORIZER_FIRST = Case(
 FIRST_REQUESTS: tuple[tuple[str, str, float | None, str], ...] = (
     ("FileTokenFunction", "file_token_json", API_TARGET, ""),
     ("TemplateTokenFunction", "template_token_json", API_TARGET, ""),
+    ("OwnTokenFunction", "own_token_json", API_TARGET, ""),
     ("TokenReadFunction", "token_get_json", API_TARGET, ""),
     ("TokenReadFunction", "tokens_own_query", API_TARGET, ""),
     ("TokenRevokeFunction", "token_revoke", API_TARGET, ""),

@@ -165,6 +165,7 @@ class Operation:
     query: tuple[dict[str, Any], ...] = ()
     body: str | None = None  # the name of the request body's component
     api_key: bool = True
+    body_required: bool = False
 
     def render(self) -> dict[str, Any]:
         operation: dict[str, Any] = {
@@ -182,7 +183,7 @@ class Operation:
         if parameters:
             operation["parameters"] = parameters
         if self.body is not None:
-            operation["requestBody"] = {"required": False, "content": _json(self.body)}
+            operation["requestBody"] = {"required": self.body_required, "content": _json(self.body)}
         status, description, content = self.success
         responses: dict[str, Any] = {str(status): {"description": description}}
         if content:
@@ -318,6 +319,25 @@ def _connector_operations(prefix: str, suffix: str) -> list[Operation]:
                 query=token_query_parameters(),
             )
         )
+    operations.append(
+        Operation(
+            "post",
+            f"{prefix}/Tokens/Own",
+            f"createOwnToken{suffix}",
+            "Create an own Token with any content (JSON only); kept unless `ephemeral` is true",
+            (201, "The token.", _json(token)),
+            {
+                400: "Invalid JSON, validation error (first failure only), or a content upstream cannot read "
+                f"({ErrorKind.INVALID_TOKEN_CONTENT.code}).",
+                406: "application/json is not acceptable.",
+                413: f"The body exceeds {MAX_BODY_BYTES} bytes.",
+                500: ErrorKind.UNEXPECTED.value.message,
+                503: _STORAGE_DOWN,
+            },
+            body=_OWN_BODY,
+            body_required=True,
+        )
+    )
     if v6:
         operations.append(
             Operation(
@@ -405,6 +425,7 @@ def operations() -> list[Operation]:
 _V6_BODY = "CreateTokenBody"
 _V7_BODY = "CreateTokenBodyConnector7"
 _PROTECTION_BODY = "PasswordProtectionBody"
+_OWN_BODY = "CreateOwnTokenBody"
 
 
 def _published(schema: Mapping[str, Any], **extra: Any) -> dict[str, Any]:
@@ -445,6 +466,15 @@ def request_schemas() -> dict[str, dict[str, Any]]:
             description="Every field is optional; unknown top-level keys are ignored, as the Connector does.",
         ),
         _PROTECTION_BODY: _published(request_rules.PASSWORD_PROTECTION, title="PasswordProtection"),
+        _OWN_BODY: _published(
+            request_rules.OWN_TOKEN_BODY,
+            properties={
+                **request_rules.OWN_TOKEN_BODY["properties"],
+                "passwordProtection": {"$ref": _REF.format(model=_PROTECTION_BODY)},
+            },
+            title="CreateOwnTokenRequest",
+            description="Both families: no other property; `content` and `expiresAt` are required.",
+        ),
     }
 
 

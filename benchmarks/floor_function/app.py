@@ -37,6 +37,16 @@ def create_token(event: dict[str, Any]) -> dict[str, Any]:
     target = dynamodb.get_item(TableName=RECORDS, Key={"id": {"S": event["pathParameters"]["id"]}}).get("Item")
     if target is None:
         return answer(404)
+    return publish(body, {"@type": "TokenContentFile", "fileId": target["id"]["S"]})
+
+
+def create_own_token(event: dict[str, Any]) -> dict[str, Any]:
+    """No record to read: the backbone token and its record in one transaction."""
+    body = json.loads(event.get("body") or "{}")
+    return publish(body, body.get("content"))
+
+
+def publish(body: dict[str, Any], content: Any) -> dict[str, Any]:
     token_id = "TOK" + secrets.token_hex(9)[:17]
     now = time.strftime("%Y-%m-%dT%H:%M:%S.000Z", time.gmtime())
     expires = body.get("expiresAt", now)
@@ -52,7 +62,7 @@ def create_token(event: dict[str, Any]) -> dict[str, Any]:
     record = {  # the attributes of storage/records_table.py's token_item: our Own query reads these too
         **common,
         "type": {"S": "Token"},
-        "content": {"S": json.dumps({"@type": "TokenContentFile", "fileId": target["id"]["S"]})},
+        "content": {"S": json.dumps(content)},
         "secretKey": {"B": secrets.token_bytes(32)},
         "backboneBaseUrl": {"S": "https://backbone.example"},
         "isEphemeral": {"BOOL": False},
@@ -114,6 +124,8 @@ ROUTES = {
     ("POST", "/api/core/v1/Files/{id}/Token"): create_token,
     ("POST", "/api/v2/RelationshipTemplates/Own/{id}/Token"): create_token,
     ("POST", "/api/core/v1/RelationshipTemplates/Own/{id}/Token"): create_token,
+    ("POST", "/api/v2/Tokens/Own"): create_own_token,
+    ("POST", "/api/core/v1/Tokens/Own"): create_own_token,
     ("GET", "/api/v2/Tokens/{id}"): get_token,
     ("GET", "/api/core/v1/Tokens/{id}"): get_token,
     ("GET", "/api/v2/Tokens/Own"): own_tokens,

@@ -25,6 +25,7 @@ if TYPE_CHECKING:
     from .usecases.commands import TokenCommands
     from .usecases.create_token import TokenCreation
     from .usecases.kept_tokens import KeptTokens, TokenRevocation
+    from .usecases.own_token import OwnTokenCreation
     from .usecases.peer_loading import PeerLoading
     from .usecases.ports import Backbone, RecordsRepository
     from .usecases.service_status import BuildInfo, Health
@@ -82,6 +83,14 @@ class Container:
 
     def connector(self) -> ConnectorClient:
         return connector_client(self.settings)
+
+    def own_token_creation(self) -> OwnTokenCreation:
+        """POST /Tokens/Own: the caller's content, published like every token."""
+        from .usecases.create_token import ServiceIdentity
+        from .usecases.own_token import OwnTokenCreation
+
+        identity = ServiceIdentity(self.settings.service_address, self.settings.device_id)
+        return OwnTokenCreation(self.backbone, identity)
 
     def token_commands(self) -> TokenCommands:
         """Creation invoked directly; a command needs BACKBONE_BASE_URL (ConfigError naming it, else)."""

@@ -18,7 +18,7 @@ from tests.package.conftest import package  # noqa: F401 - the fixture: the cold
 
 ROOT = Path(__file__).resolve().parents[2]
 HANDLERS = {"file_token", "template_token", "backbone_token"}
-API_FUNCTIONS = {"FileToken", "TemplateToken", "TokenRead", "TokenRevoke", "ServiceStatus"}
+API_FUNCTIONS = {"FileToken", "TemplateToken", "OwnToken", "TokenRead", "TokenRevoke", "ServiceStatus"}
 SAFETY_NET_S = 1800  # for a hang only: the quick run takes 1-3 minutes, bounded by its own repeat counts
 
 
@@ -80,4 +80,4 @@ def test_quick_benchmark_writes_every_section(tmp_path: Path) -> None:
     # The memory answers without a table read; a read-through costs one Connector call, never more.
     assert [row["connector_calls"] for row in sources] == [0, 0, 1]
     assert sources[1]["dynamodb_calls"] < sources[0]["dynamodb_calls"] < sources[2]["dynamodb_calls"]
-    assert len(results["targets"]) == len(API_FUNCTIONS) + 1 + 6 + 2  # inits, first requests, warm JSON
+    assert len(results["targets"]) == len(API_FUNCTIONS) + 1 + 7 + 2  # inits, first requests, warm JSON

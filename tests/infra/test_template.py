@@ -18,6 +18,7 @@ TABLES = ("RecordsTable", "BackboneTable")
 FUNCTIONS = (
     "FileTokenFunction",
     "TemplateTokenFunction",
+    "OwnTokenFunction",
     "TokenReadFunction",
     "TokenRevokeFunction",
     "ServiceStatusFunction",
@@ -33,6 +34,7 @@ CONNECTOR_ROUTES = {
         ("/Files/{id}/Token", "post"): "FileTokenFunction",
         ("/RelationshipTemplates/Own/{id}/Token", "post"): "TemplateTokenFunction",
         ("/Tokens/{id}", "get"): "TokenReadFunction",
+        ("/Tokens/Own", "post"): "OwnTokenFunction",
         ("/Tokens/Own", "get"): "TokenReadFunction",
         ("/Tokens/Peer", "get"): "TokenReadFunction",
     }.items()
@@ -56,6 +58,7 @@ EXPECTED_PERMISSIONS = {
         "dynamodb:GetItem": {"RecordsTable"},
         "dynamodb:PutItem": {"RecordsTable", "BackboneTable"},
     },
+    "OwnTokenFunction": {"dynamodb:PutItem": {"RecordsTable", "BackboneTable"}},  # publishes; reads nothing
     "TokenReadFunction": {  # read-only: no write action at all
         "dynamodb:GetItem": {"RecordsTable"},
         "dynamodb:Query": {"RecordsTable/index/TokensByCreation"},
@@ -75,6 +78,7 @@ EXPECTED_PERMISSIONS = {
 EXPECTED_LEADING_KEYS = {
     "FileTokenFunction": {"dynamodb:GetItem": ["FIL*"], "dynamodb:PutItem": ["TOK*"]},
     "TemplateTokenFunction": {"dynamodb:GetItem": ["RLT*"], "dynamodb:PutItem": ["TOK*"]},
+    "OwnTokenFunction": {"dynamodb:PutItem": ["TOK*"]},
     "TokenReadFunction": {"dynamodb:GetItem": ["TOK*"], "dynamodb:Query": None},
     "TokenRevokeFunction": {"dynamodb:GetItem": ["TOK*"], "dynamodb:DeleteItem": ["TOK*"]},
     "ServiceStatusFunction": {"dynamodb:GetItem": ["health#probe"]},
@@ -411,6 +415,26 @@ def test_each_function_touches_only_its_item_kinds(resources: dict[str, Any], fu
     for action, keys in found.items():
         if action in ("dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem"):
             assert keys is not None and not {"FIL*", "RLT*"} & set(keys), f"{function} may write {keys}"
+
+
+def test_the_own_token_function_publishes_tokens_and_reads_no_record(resources: dict[str, Any]) -> None:
+    """POST /Tokens/Own reads nothing (the content is the caller's): one PutItem, of Token items only, on the two
+    tables; both families behind the key authorizer."""
+    statements = role_statements(resources, "OwnTokenFunction")
+    (put,) = [statement for statement in statements if "dynamodb:PutItem" in as_list(statement["Action"])]
+    assert as_list(put["Action"]) == ["dynamodb:PutItem"]
+    assert {table_of(resource) for resource in as_list(put["Resource"])} == {"RecordsTable", "BackboneTable"}
+    assert _leading_keys(put) == ["TOK*"]
+    assert not any(
+        action.startswith("dynamodb:") and action != "dynamodb:PutItem"
+        for statement in statements
+        for action in as_list(statement["Action"])
+    )
+    body = api_body(resources)
+    for prefix in ("/api/v2", "/api/core/v1"):
+        operation = body["paths"][f"{prefix}/Tokens/Own"]["post"]
+        assert integrated_function(operation) == "OwnTokenFunction"
+        assert {"api_key": []} in operation["security"]
 
 
 def test_the_usage_plan_throttles_and_the_public_backbone_has_its_own_concurrency(

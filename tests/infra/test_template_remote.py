@@ -28,7 +28,7 @@ def test_remote_mode_creates_no_backbone_table_or_function(transformed_remote: d
 
 def test_remote_mode_reads_exactly_one_secret(transformed_remote: dict[str, Any], transformed: dict[str, Any]) -> None:
     secret = REMOTE_PARAMETERS["BackboneCredentialsSecretArn"]
-    for function_id in ("FileTokenFunction", "TemplateTokenFunction"):
+    for function_id in ("FileTokenFunction", "TemplateTokenFunction", "OwnTokenFunction"):
         remote = role_actions(transformed_remote["Resources"], function_id)
         assert remote["secretsmanager:GetSecretValue"] == [{"Ref": "BackboneCredentialsSecretArn"}] or remote[
             "secretsmanager:GetSecretValue"

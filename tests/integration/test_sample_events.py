@@ -30,6 +30,7 @@ API_SAMPLES = {
     "backbone_get_token_password": ("backbone_token", 200, "application/json"),
     "backbone_r_page": ("backbone_token", 200, "text/html"),
     "file_token_json_core_v1": ("file_token", 201, "application/json"),
+    "own_token_json": ("own_token", 201, "application/json"),
     "token_get_json": ("token_read", 200, "application/json"),
     "token_get_png": ("token_read", 200, "image/png"),
     "tokens_own_query": ("token_read", 200, "application/json"),

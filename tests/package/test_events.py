@@ -301,6 +301,10 @@ EXPECTED: dict[str, Expected] = {
     "file_token_png.json": Expected("FileTokenFunction", token_png()),
     "template_token_json.json": Expected("TemplateTokenFunction", token_json(TEMPLATE, kept=True)),
     "template_token_png.json": Expected("TemplateTokenFunction", token_png()),
+    "own_token_json.json": Expected(
+        "OwnTokenFunction",
+        token_json({"greeting": "Hello from the own token sample"}, kept=True, expires_at=KEPT_UNTIL, core_v1=True),
+    ),
     "token_get_json.json": Expected("TokenReadFunction", token_json(FILE, kept=True, status=200, core_v1=True)),
     "token_get_png.json": Expected("TokenReadFunction", token_png(200, DEMO_KEPT_TOKEN_ID)),
     "tokens_own_query.json": Expected("TokenReadFunction", token_list([DEMO_KEPT_TOKEN_ID])),
@@ -327,7 +331,12 @@ EXPECTED: dict[str, Expected] = {
     "api_authorizer.json": Expected(
         "ApiAuthorizerFunction",
         allowed(
-            [f"POST/api/v2/Files/{DEMO_FILE_ID}/Token", "GET/api/core/v1/Tokens/Own", "DELETE/api/core/v1/Tokens/X"],
+            [
+                f"POST/api/v2/Files/{DEMO_FILE_ID}/Token",
+                "GET/api/core/v1/Tokens/Own",
+                "POST/api/core/v1/Tokens/Own",
+                "DELETE/api/core/v1/Tokens/X",
+            ],
             ["GET/Monitoring/Version"],
         ),
         WITH_API_KEYS,

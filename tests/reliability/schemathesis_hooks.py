@@ -86,6 +86,8 @@ def before_call(context: Any, case: Any, kwargs: dict[str, Any]) -> None:
     accept = ACCEPTS[digest % len(ACCEPTS)]
     if accept is not None and "accept" not in {name.lower() for name in case.headers or {}}:
         case.headers = {**(case.headers or {}), "Accept": accept}
+    if case.path.endswith("/Tokens/Own"):
+        return  # no record to steer at: the content is the request's
     meta = case.meta
     if meta is None or meta.is_negative_at(ParameterLocation.PATH):
         return  # a wrong id stays wrong: it is what the negative case is about
@@ -223,8 +225,11 @@ POSITIVE_DEVIATIONS: dict[str, Deviation] = {
     ),
     "error.connector.http.notAcceptable": Deviation(
         "not-acceptable",
-        "Accept text/html: 406 (SPEC §7); neither document declares Accept as a parameter",
-        lambda sent: sent.accept in NOT_ACCEPTABLE,
+        "Accept text/html: 406 (SPEC §7); neither document declares Accept as a parameter. POST /Tokens/Own is "
+        "JSON only (SPEC §14): image/png and image/* are 406 there too",
+        lambda sent: (
+            sent.accept in NOT_ACCEPTABLE or (sent.path.endswith("/Tokens/Own") and sent.accept in PNG_ACCEPTS)
+        ),
     ),
     "error.runtime.relationshipTemplates.cannotCreateTokenForPeerTemplate": Deviation(
         "peer-template",
@@ -287,6 +292,29 @@ POSITIVE_DEVIATIONS: dict[str, Deviation] = {
             value.isnumeric() and not (value.isascii() and len(value) <= 10)
             for value in _values_of(sent, "passwordProtection.passwordLocationIndicator")
         ),
+        frozenset({"own"}),
+    ),
+    "error.runtime.invalidTokenContent": Deviation(
+        "token-content",
+        "POST /Tokens/Own: a content upstream's Serializable.fromUnknown refuses (null, a `hasOwnProperty` key, an "
+        "`@type` other than JSONWrapper version 1) is a 400 (SPEC §14); the document's `content` is any value",
+        lambda sent: (
+            sent.path.endswith("/Tokens/Own")
+            and (
+                sent.fields.get("content") is None
+                or (
+                    isinstance(sent.fields["content"], dict)
+                    and {"@type", "hasOwnProperty"} & set(sent.fields["content"])
+                )
+            )
+        ),
+        frozenset({"own"}),
+    ),
+    "content must be valid Unicode text (no unpaired surrogates)": Deviation(
+        "token-content-unicode",
+        "POST /Tokens/Own: a content holding a lone UTF-16 surrogate (or a string content beyond the BMP, which "
+        "upstream splits into lone surrogates) is refused: it can be neither stored nor answered as UTF-8",
+        lambda sent: sent.path.endswith("/Tokens/Own") and _has_lone_surrogate(sent.fields.get("content")),
         frozenset({"own"}),
     ),
     # --- upstream only: what the Connector's runtime checks beyond its OpenAPI document (reference/README.md)
@@ -385,6 +413,23 @@ POSITIVE_DEVIATIONS: dict[str, Deviation] = {
         UPSTREAM,
     ),
 }
+
+
+def _has_lone_surrogate(content: Any) -> bool:
+    if isinstance(content, str):
+        return any(0xD800 <= ord(char) <= 0xDFFF or ord(char) > 0xFFFF for char in content)
+    texts: list[str] = []
+    stack = [content]
+    while stack:
+        value = stack.pop()
+        if isinstance(value, str):
+            texts.append(value)
+        elif isinstance(value, dict):
+            texts += value
+            stack += value.values()
+        elif isinstance(value, list):
+            stack += value
+    return any(0xD800 <= ord(char) <= 0xDFFF for text in texts for char in text)
 
 
 def _error(response: Any) -> dict[str, Any]:

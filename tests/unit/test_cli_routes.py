@@ -38,6 +38,7 @@ def test_routes_come_from_the_template(api: Any) -> None:
         ("GET", "{v}/Tokens/{id}"),
         ("GET", "{v}/Tokens/Own"),
         ("GET", "{v}/Tokens/Peer"),
+        ("POST", "{v}/Tokens/Own"),
         ("DELETE", "{v}/Tokens/{id}"),  # under /api/v2 it answers 405
     }
     expected = {
@@ -144,9 +145,12 @@ def test_compile_path(template: str, path: str, expected: dict[str, str] | None)
 
 
 def test_the_most_specific_resource_answers_first_as_api_gateway_does(api: Any) -> None:
-    """`DELETE /Tokens/Own` is not `DELETE /Tokens/{id}` with the id "Own": the resource /Tokens/Own has GET only."""
+    """`DELETE /Tokens/Own` is not `DELETE /Tokens/{id}` with the id "Own": the resource /Tokens/Own has GET and
+    POST only."""
     found = api.resolve("DELETE", "/api/core/v1/Tokens/Own")
-    assert isinstance(found, MethodNotAllowed) and found.allowed == ("GET",)
+    assert isinstance(found, MethodNotAllowed) and found.allowed == ("GET", "POST")
+    created = api.resolve("POST", "/api/v2/Tokens/Own")
+    assert isinstance(created, RouteMatch) and created.route.function.logical_id == "OwnTokenFunction"
     revoke = api.resolve("DELETE", "/api/core/v1/Tokens/TOK1")
     assert isinstance(revoke, RouteMatch) and revoke.route.function.logical_id == "TokenRevokeFunction"
     listed = api.resolve("GET", "/api/v2/Tokens/Own")

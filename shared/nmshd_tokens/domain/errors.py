@@ -61,6 +61,9 @@ class ErrorKind(Enum):
         "If a RelationshipTemplate has password protection, "
         "Tokens created from it must have the same password protection.",
     )
+    INVALID_TOKEN_CONTENT = ErrorSpec(
+        "error.runtime.invalidTokenContent", 400, "The given Token has an invalid content for this route."
+    )
     TOKEN_RECORD_NOT_FOUND = ErrorSpec(
         "error.runtime.recordNotFound", 404, "Token not found. Make sure the ID exists and the record is not expired."
     )

@@ -89,6 +89,28 @@ NEW_QR_CODE_FORMAT: Schema = {
     "configured.",
 }
 
+# POST /Tokens/Own (both families): the runtime's CreateOwnTokenRequest. No other property; `content` is any JSON
+# value the semantic check (token_content.py) then reads as upstream's Serializable.fromUnknown does.
+OWN_TOKEN_BODY: Schema = {
+    "type": "object",
+    "required": ["content", "expiresAt"],
+    "additionalProperties": False,
+    "properties": {
+        "content": {
+            "description": "Any JSON object (an array, a string, a number or a boolean is wrapped as upstream "
+            "wraps it; null is refused). `@type` may only be `JSONWrapper`.",
+        },
+        "expiresAt": {"type": "string", "format": "date-time", "description": "ISO 8601 date-time in the future."},
+        "ephemeral": {
+            "type": "boolean",
+            "default": False,
+            "description": "Default false (null too): the token is kept (GET /Tokens/{id}, /Tokens/Own).",
+        },
+        "forIdentity": BODY["properties"]["forIdentity"],
+        "passwordProtection": PASSWORD_PROTECTION,
+    },
+}
+
 _TYPES: Mapping[str, type] = {"boolean": bool, "string": str, "object": dict}  # JSON's types, as json.loads gives them
 FORMAT_MESSAGES = {"date-time": "must match ISO8601 datetime format"}  # the Connector's words, not JSON Schema's
 MSG_NOT_UNICODE = "{field} must be valid Unicode text (no unpaired surrogates)"

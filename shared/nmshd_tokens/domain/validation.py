@@ -26,8 +26,17 @@ from .password_protection import (
     is_pin,
 )
 from .password_protection import MAX_PASSWORD_LENGTH as MAX_PASSWORD_LENGTH  # read from here too
-from .request_rules import BODY, FORMAT_MESSAGES, ID_PATTERNS, ID_SCHEMAS, NEW_QR_CODE_FORMAT, schema_failures
+from .request_rules import (
+    BODY,
+    FORMAT_MESSAGES,
+    ID_PATTERNS,
+    ID_SCHEMAS,
+    NEW_QR_CODE_FORMAT,
+    OWN_TOKEN_BODY,
+    schema_failures,
+)
 from .request_rules import MSG_NOT_UNICODE as MSG_NOT_UNICODE  # read from here too
+from .token_content import own_token_content
 
 IdField = Literal["fileId", "templateId"]
 
@@ -80,7 +89,16 @@ def collect_failures(
     body's schema (request_rules.py), the semantic checks, then a QR code's `newQRCodeFormat`."""
     failures = schema_failures(ID_SCHEMAS[id_field], request)
     failures += schema_failures(BODY, request)
+    failures += creation_rule_failures(request, now)
+    # Connector 6 only; null is "not given", as the upstream OpenAPI says.
+    if wants_png and generation is Generation.API_V2 and request.get("newQRCodeFormat") is not None:
+        failures += schema_failures(NEW_QR_CODE_FORMAT, request["newQRCodeFormat"], "newQRCodeFormat")
+    return failures
 
+
+def creation_rule_failures(request: Mapping[str, Any], now: datetime | None = None) -> list[str]:
+    """The runtime's TokenAndTemplateCreationValidator, after the schema: expiry in the future, PIN, indicator."""
+    failures = []
     expires_at = parse_iso_datetime(request.get("expiresAt"))
     if expires_at is not None and expires_at <= (now or utc_now()):
         failures.append(MSG_FUTURE)
@@ -95,10 +113,20 @@ def collect_failures(
             and indicator_to_number(protection["passwordLocationIndicator"]) is None
         ):
             failures.append(MSG_INDICATOR)
-    # Connector 6 only; null is "not given", as the upstream OpenAPI says.
-    if wants_png and generation is Generation.API_V2 and request.get("newQRCodeFormat") is not None:
-        failures += schema_failures(NEW_QR_CODE_FORMAT, request["newQRCodeFormat"], "newQRCodeFormat")
     return failures
+
+
+def password_request(protection: Mapping[str, Any] | None) -> PasswordRequest | None:
+    """A checked `passwordProtection`, the indicator as its stored number."""
+    if protection is None:
+        return None
+    return PasswordRequest(
+        password=protection["password"],
+        is_pin=protection.get("passwordIsPin", False),
+        location_indicator=indicator_to_number(protection["passwordLocationIndicator"])
+        if "passwordLocationIndicator" in protection
+        else None,
+    )
 
 
 def parse_token_request(
@@ -120,14 +148,41 @@ def parse_token_request(
         # The Connector forces ephemeral tokens for QR codes.
         ephemeral=True if wants_png else request.get("ephemeral", BODY["properties"]["ephemeral"]["default"]),
         for_identity=request.get("forIdentity"),
-        password_protection=None
-        if protection is None
-        else PasswordRequest(
-            password=protection["password"],
-            is_pin=protection.get("passwordIsPin", False),
-            location_indicator=indicator_to_number(protection["passwordLocationIndicator"])
-            if "passwordLocationIndicator" in protection
-            else None,
-        ),
+        password_protection=password_request(protection),
         qr_form=generation.qr_form(request.get("newQRCodeFormat"), default_qr_form) if wants_png else None,
+    )
+
+
+@dataclass(frozen=True)
+class OwnTokenRequest:
+    """A valid POST /Tokens/Own: `content` is already what upstream keeps of it (token_content.py)."""
+
+    content: dict[str, Any]
+    expires_at: datetime
+    ephemeral: bool = False
+    for_identity: str | None = None
+    password_protection: PasswordRequest | None = None
+
+    def __post_init__(self) -> None:
+        if self.expires_at.tzinfo is None:
+            raise ValueError("expires_at must carry its time zone")
+        if self.for_identity is not None and not is_address(self.for_identity):
+            raise ValueError("for_identity must be an enmeshed address")
+
+
+def parse_own_token_request(body: Mapping[str, Any], now: datetime | None = None) -> OwnTokenRequest:
+    """The runtime's order: the schema (request_rules.OWN_TOKEN_BODY), the creation rules, then the content
+    (Serializable.fromUnknown). The Connector first sets a missing or null `ephemeral` to false."""
+    request = {**body, "ephemeral": False} if body.get("ephemeral") is None else body
+    failures = schema_failures(OWN_TOKEN_BODY, request) + creation_rule_failures(request, now)
+    if failures:
+        raise validation_error(failures[0])
+    expires_at = parse_iso_datetime(request["expiresAt"])
+    assert expires_at is not None  # the schema checked it
+    return OwnTokenRequest(
+        content=own_token_content(request["content"]),
+        expires_at=expires_at,
+        ephemeral=request["ephemeral"],
+        for_identity=request.get("forIdentity"),
+        password_protection=password_request(request.get("passwordProtection")),
     )

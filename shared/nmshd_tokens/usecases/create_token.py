@@ -12,6 +12,7 @@ from ..domain.crypto import derive_password_hash, encrypt_content, generate_key,
 from ..domain.errors import DomainError, ErrorKind
 from ..domain.files_and_templates import NEVER_EXPIRES
 from ..domain.ids import is_template_id
+from ..domain.password_protection import PasswordRequest
 from ..domain.tokens import (
     Token,
     TokenDetails,
@@ -75,25 +76,52 @@ class TokenCreation:
         record_expiry: datetime | None,
         backbone_base_url: str,
     ) -> TokenDraft:
-        key = generate_key()
-        password: TokenPassword | None = None
-        password_hash: bytes | None = None
-        if request.password_protection:
-            # A fresh salt per token; the hash is all the backbone ever sees.
-            requested = request.password_protection
-            password = TokenPassword(
-                requested.password, generate_salt(), requested.is_pin, requested.location_indicator
-            )
-            password_hash = derive_password_hash(password.password, password.salt)
-        details = TokenDetails(
-            content=content,
-            secret_key=key,
-            created_by=self.identity.address,
-            created_by_device=self.identity.device_id,
+        return new_draft(
+            content,
+            serialize_content(content),
             expires_at=request.expires_at or record_expiry or NEVER_EXPIRES,
-            backbone_base_url=backbone_base_url,
             ephemeral=request.ephemeral,
             for_identity=request.for_identity,
-            password=password,
+            password_protection=request.password_protection,
+            identity=self.identity,
+            backbone_base_url=backbone_base_url,
         )
-        return TokenDraft(details, encrypt_content(serialize_content(content), key), password_hash)
+
+
+def new_draft(
+    content: dict[str, Any],
+    plaintext: bytes,
+    *,
+    expires_at: datetime,
+    ephemeral: bool,
+    for_identity: str | None,
+    password_protection: PasswordRequest | None,
+    identity: ServiceIdentity,
+    backbone_base_url: str,
+) -> TokenDraft:
+    """A token ready to publish: a fresh key, `plaintext` (the serialized content) encrypted with it, and the
+    password's hash with a fresh salt."""
+    key = generate_key()
+    password: TokenPassword | None = None
+    password_hash: bytes | None = None
+    if password_protection:
+        # A fresh salt per token; the hash is all the backbone ever sees.
+        password = TokenPassword(
+            password_protection.password,
+            generate_salt(),
+            password_protection.is_pin,
+            password_protection.location_indicator,
+        )
+        password_hash = derive_password_hash(password.password, password.salt)
+    details = TokenDetails(
+        content=content,
+        secret_key=key,
+        created_by=identity.address,
+        created_by_device=identity.device_id,
+        expires_at=expires_at,
+        backbone_base_url=backbone_base_url,
+        ephemeral=ephemeral,
+        for_identity=for_identity,
+        password=password,
+    )
+    return TokenDraft(details, encrypt_content(plaintext, key), password_hash)
