@@ -17,6 +17,7 @@ from datetime import datetime
 from typing import Any
 
 from ..domain.api_keys import ApiKeyConfigError, ApiKeys, parse_api_keys
+from .secret_text import SecretText, SecretUnreadable
 
 logger = logging.getLogger("nmshd-tokens.api-keys")
 
@@ -31,19 +32,20 @@ class SecretApiKeys:
     def __init__(
         self, secret_id: str, client_factory: Callable[[], Any], refresh_seconds: float, header_name: str
     ) -> None:
-        self.secret_id = secret_id
-        self._client_factory = client_factory
-        self._client: Any = None
+        self._secret = SecretText(secret_id, client_factory)
         self._refresh_seconds = refresh_seconds
         self._header_name = header_name
         self._keys: ApiKeys | None = None
         self._read_at: datetime | None = None
         self._lock = threading.Lock()
 
-    def client(self) -> Any:
-        if self._client is None:
-            self._client = self._client_factory()
-        return self._client
+    @property
+    def secret_id(self) -> str:
+        return self._secret.secret_id
+
+    def client(self) -> object:
+        """Secrets Manager's client, built ahead of the first read by the authorizer's init."""
+        return self._secret.client()
 
     def get(self, now: datetime) -> ApiKeys:
         with self._lock:
@@ -59,16 +61,10 @@ class SecretApiKeys:
             return self._keys
 
     def _read(self, now: datetime) -> ApiKeys:
-        from botocore.exceptions import BotoCoreError, ClientError
-
         try:
-            text = self.client().get_secret_value(SecretId=self.secret_id).get("SecretString") or ""
-        except ClientError as exc:
-            code = exc.response.get("Error", {}).get("Code", "")
-            raise ApiKeysUnavailable(f"{SECRET_VARIABLE}: cannot read the secret ({code})") from None
-        except BotoCoreError as exc:
-            reason = f"cannot reach Secrets Manager ({type(exc).__name__})"
-            raise ApiKeysUnavailable(f"{SECRET_VARIABLE}: {reason}") from None
+            text = self._secret.read()
+        except SecretUnreadable as exc:
+            raise ApiKeysUnavailable(f"{SECRET_VARIABLE}: {exc.reason}") from None
         try:
             keys = parse_api_keys(json.loads(text), now)
         except ValueError as exc:  # JSONDecodeError and ApiKeyConfigError

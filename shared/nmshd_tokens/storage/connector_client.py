@@ -23,6 +23,7 @@ from ..domain.errors import DomainError, ErrorKind
 from ..domain.files_and_templates import FileRecord, TemplateRecord
 from ..domain.ids import is_address, is_file_id
 from ..usecases.ports import ConnectorCopy
+from .secret_text import KeptSecret, SecretUnreadable
 
 if TYPE_CHECKING:
     from mypy_boto3_secretsmanager.client import SecretsManagerClient
@@ -233,27 +234,19 @@ class SecretApiKey:
     then kept for the life of the instance."""
 
     def __init__(self, secret_id: str, client_factory: Callable[[], SecretsManagerClient]) -> None:
-        self._secret_id = secret_id
-        self._client_factory = client_factory
-        self._key: str | None = None
-        self._lock = threading.Lock()
+        self._secret = KeptSecret(secret_id, client_factory, _api_key_of)
 
     def get(self) -> str:
-        with self._lock:
-            if self._key is None:
-                self._key = self._fetch()
-            return self._key
-
-    def _fetch(self) -> str:
-        from botocore.exceptions import BotoCoreError, ClientError
-
         try:
-            secret = self._client_factory().get_secret_value(SecretId=self._secret_id)
-        except (ClientError, BotoCoreError) as exc:
-            logger.error("cannot read the Connector's API key secret", extra={"error_type": type(exc).__name__})
+            return self._secret.read()
+        except SecretUnreadable as exc:
+            logger.error(f"cannot read the Connector's API key secret: {exc.reason}")
             raise ConnectorUnavailable("The Connector's API key could not be read from its secret.") from None
-        key = (secret.get("SecretString") or "").strip()
-        if not key:
-            logger.error("CONNECTOR_API_KEY_SECRET_ARN: the secret holds no API key")
-            raise ConnectorUnavailable("The Connector's API key secret is empty.")
-        return key
+
+
+def _api_key_of(text: str) -> str:
+    key = text.strip()
+    if not key:
+        logger.error("CONNECTOR_API_KEY_SECRET_ARN: the secret holds no API key")
+        raise ConnectorUnavailable("The Connector's API key secret is empty.")
+    return key

@@ -6,13 +6,13 @@ The credentials and the secret's format are settings (config.py). Values are nev
 from __future__ import annotations
 
 import logging
-import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Protocol
 
 from ..config import SECRET_VARIABLE, BackboneCredentials, CredentialsError
 from ..domain.errors import DomainError, ErrorKind
+from .secret_text import KeptSecret, SecretUnreadable
 
 if TYPE_CHECKING:
     from mypy_boto3_secretsmanager.client import SecretsManagerClient
@@ -42,42 +42,30 @@ class StaticCredentials:
 
 
 class SecretsManagerCredentials:
-    """Read lazily from one secret, then kept for the life of the process (warm invocations reuse them)."""
+    """Read from one secret when a login first needs them, then kept (warm invocations reuse them)."""
 
     def __init__(self, secret_id: str, client_factory: Callable[[], SecretsManagerClient]) -> None:
-        self.secret_id = secret_id
-        self._client_factory = client_factory
-        self._client: SecretsManagerClient | None = None
-        self._credentials: BackboneCredentials | None = None
-        self._lock = threading.Lock()
+        self._secret = KeptSecret(secret_id, client_factory, BackboneCredentials.from_json)
+
+    @property
+    def secret_id(self) -> str:
+        return self._secret.text.secret_id
 
     def get(self) -> BackboneCredentials:
-        with self._lock:
-            if self._credentials is None:
-                self._credentials = self._fetch()
-            return self._credentials
-
-    def forget(self) -> None:
-        with self._lock:
-            self._credentials = None
-
-    def _fetch(self) -> BackboneCredentials:
-        from botocore.exceptions import BotoCoreError, ClientError
-
         try:
-            if self._client is None:  # built on first use: only a login needs it
-                self._client = self._client_factory()
-            secret = self._client.get_secret_value(SecretId=self.secret_id)
-        except ClientError as exc:
-            code = exc.response.get("Error", {}).get("Code", "")
-            logger.error("cannot read the backbone credentials secret", extra={"aws_error_code": code})
+            return self._secret.read()
+        except SecretUnreadable as exc:
+            if exc.aws_error_code:
+                logger.error(
+                    "cannot read the backbone credentials secret", extra={"aws_error_code": exc.aws_error_code}
+                )
+            else:
+                logger.error("cannot reach Secrets Manager", extra={"error_type": exc.error_type})
             raise DomainError(ErrorKind.SERVICE_UNAVAILABLE) from None
-        except BotoCoreError as exc:  # timeouts, refused connections
-            logger.error("cannot reach Secrets Manager", extra={"error_type": type(exc).__name__})
-            raise DomainError(ErrorKind.SERVICE_UNAVAILABLE) from None
-        try:
-            return BackboneCredentials.from_json(secret.get("SecretString") or "")
         except CredentialsError as exc:
             # A deployment mistake, not the caller's: logged with the variable's name, answered as 503.
             logger.error(f"{SECRET_VARIABLE}: {exc}")
             raise DomainError(ErrorKind.SERVICE_UNAVAILABLE) from None
+
+    def forget(self) -> None:
+        self._secret.forget()
