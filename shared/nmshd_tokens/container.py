@@ -24,6 +24,7 @@ if TYPE_CHECKING:
     from .usecases.create_token import TokenCreation
     from .usecases.kept_tokens import KeptTokens, TokenRevocation
     from .usecases.peer_loading import PeerLoading
+    from .usecases.peer_tokens import PeerTokenLoading
     from .usecases.ports import Backbone
     from .usecases.service_status import BuildInfo, Health
 
@@ -87,6 +88,12 @@ class Container:
         from .usecases.peer_loading import PeerLoading
 
         return PeerLoading(self.backbone)
+
+    def peer_token_loading(self) -> PeerTokenLoading:
+        """POST /Tokens/Peer: the service loads a peer's token from its backbone (signed in, in remote mode)."""
+        from .usecases.peer_tokens import PeerTokenLoading
+
+        return PeerTokenLoading(self.records, self.backbone, self.settings.service_address)
 
     def health(self) -> Health:
         """One probe per dependency; remote mode asks the Backbone (version) and its login."""
