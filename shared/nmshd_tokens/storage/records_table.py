@@ -15,7 +15,7 @@ from ..domain.clock import epoch_seconds, utc_now
 from ..domain.files_and_templates import FileRecord, StoredPasswordProtection, TemplateRecord
 from ..domain.tokens import Token
 from .attributes import Item, bytes_value, epoch, read_bytes, read_int, read_str, read_time, str_value, timestamp
-from .dynamodb import NEW_ITEM, storage_errors, table_answers
+from .dynamodb import NEW_ITEM, is_condition_failure, storage_errors, table_answers
 from .token_item import token_attributes, token_from_attributes
 
 if TYPE_CHECKING:
@@ -150,10 +150,23 @@ class DynamoRecordsRepository:
         return item
 
     def put_peer_token(self, token: Token) -> None:
-        """Keep a loaded peer token (same retention as an own one). A concurrent load of the same token writes
-        the same record: the last write wins, and either is right."""
-        with storage_errors():
-            self.client.put_item(TableName=self.table_name, Item=self.token_item(token))
+        """Keep a loaded peer token (same retention as an own one), never in place of an own token's record.
+
+        A concurrent load of the same token writes the same record: the last write wins, and either is right.
+        """
+        try:
+            with storage_errors():
+                self.client.put_item(
+                    TableName=self.table_name,
+                    Item=self.token_item(token),
+                    ConditionExpression="attribute_not_exists(id) OR #type = :peer",
+                    ExpressionAttributeNames={"#type": "type"},
+                    ExpressionAttributeValues={":peer": str_value(PEER_TOKEN)},
+                )
+        except Exception as exc:
+            if not is_condition_failure(exc):
+                raise
+            # Our own token's record: it stays (the token is ours, and kept already).
 
     # --- local tooling: Files and RelationshipTemplates ------------------------------------------------------
 
