@@ -85,6 +85,7 @@ INITS = (
     Case("init TemplateTokenFunction", "TemplateTokenFunction", "TemplateTokenFunction", None, FLOOR_INIT, API_TARGET),
     Case("init TokenReadFunction", "TokenReadFunction", "TokenReadFunction", None, FLOOR_INIT, API_TARGET),
     Case("init TokenRevokeFunction", "TokenRevokeFunction", "TokenRevokeFunction", None, FLOOR_INIT, API_TARGET),
+    Case("init PeerTokenFunction", "PeerTokenFunction", "PeerTokenFunction", None, FLOOR_INIT, API_TARGET),
     Case("init ServiceStatusFunction", "ServiceStatusFunction", "ServiceStatusFunction", None, FLOOR_INIT, API_TARGET),
     Case(
         "init BackboneTokenFunction",
