@@ -19,6 +19,8 @@ from .record_forms import OwnRecord, record_summary
 from .routes import FILE_TOKEN_PATH, KEPT_TOKEN_PATH, OWN_TOKENS_PATH, TEMPLATE_TOKEN_PATH
 
 PEER_TOKENS_PATH = "/api/core/v1/Tokens/Peer"  # noqa: S105 - a path, not a secret (POST loads, GET lists)
+# The local server's own route (no Lambda function): the text of the QR code in an uploaded image.
+QR_IMAGE_PATH = "/local/qr-reference"
 
 _TEMPLATE = files(__package__).joinpath("page.html").read_text(encoding="utf-8")
 
@@ -69,6 +71,7 @@ def render_page(records: Iterable[OwnRecord], api_key: str, program: str = "nmsh
             "ownTokens": OWN_TOKENS_PATH,
             "keptToken": KEPT_TOKEN_PATH,
             "peerTokens": PEER_TOKENS_PATH,
+            "qrImage": QR_IMAGE_PATH,
         },
         "records": [record_summary(record) for record in records],
     }

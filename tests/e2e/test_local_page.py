@@ -246,3 +246,44 @@ def test_a_wrong_reference_shows_the_error_envelope(served: Served, browser: Bro
     browser.wait_for("['loaded', 'failed'].includes(document.body.dataset.state)")
     error = browser.evaluate("document.getElementById('error').textContent")
     assert error == "HTTP 400 error.runtime.validation.invalidPropertyValue: token reference invalid"
+
+
+def test_a_qr_code_image_fills_in_the_reference(served: Served, browser: Browser, tmp_path: Path) -> None:
+    body = {"passwordProtection": {"password": "qr-pw"}}
+    status, _, png = request(served, "POST", f"/api/core/v1/Files/{seed.FILE_ID}/Token", body=body, accept="image/png")
+    assert status == 201
+    image = tmp_path / "token.png"
+    image.write_bytes(png)
+    browser.open(served.base + "/")
+    browser.wait_for("document.body.dataset.peers !== undefined")
+    document = browser.send("DOM.getDocument")["root"]["nodeId"]
+    node = browser.send("DOM.querySelector", {"nodeId": document, "selector": "#peer-image"})["nodeId"]
+    browser.send("DOM.setFileInputFiles", {"nodeId": node, "files": [str(image)]})  # as a person picks a file
+    browser.wait_for("['read', 'failed'].includes(document.body.dataset.state)")
+    assert browser.evaluate("document.getElementById('error').textContent") == ""
+    reference = browser.evaluate("document.getElementById('peer-reference').value")
+    assert parse_reference(reference) == parse_reference(_decode_qr(png)[0])
+    assert changes(browser) == 0  # reading the image changes nothing
+
+    browser.click("#peer-password")
+    browser.type_text("qr-pw")
+    browser.click("#peer-load-button")
+    browser.wait_for("['loaded', 'failed'].includes(document.body.dataset.state)")
+    assert browser.evaluate("document.getElementById('error').textContent") == ""
+    token_id = parse_reference(reference).id
+    assert browser.evaluate(f"document.querySelector('#peers tr[data-id=\"{token_id}\"]') !== null")
+
+
+def test_an_image_without_a_qr_code_says_so(served: Served, browser: Browser, tmp_path: Path) -> None:
+    image = tmp_path / "blank.png"
+    from PIL import Image
+
+    Image.new("L", (64, 64), 255).save(image)
+    browser.open(served.base + "/")
+    browser.wait_for("document.body.dataset.peers !== undefined")
+    document = browser.send("DOM.getDocument")["root"]["nodeId"]
+    node = browser.send("DOM.querySelector", {"nodeId": document, "selector": "#peer-image"})["nodeId"]
+    browser.send("DOM.setFileInputFiles", {"nodeId": node, "files": [str(image)]})
+    browser.wait_for("['read', 'failed'].includes(document.body.dataset.state)")
+    error = browser.evaluate("document.getElementById('error').textContent")
+    assert error == "HTTP 400 error.runtime.validation.invalidPropertyValue: expected one QR code in the image, found 0"

@@ -5,14 +5,17 @@ from __future__ import annotations
 
 import json
 import signal
+import urllib.error
+import urllib.request
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
 from nmshd_tokens.domain.references import parse_reference
 from nmshd_tokens_local import seed
+from nmshd_tokens_local.page import QR_IMAGE_PATH
 
-from tests.e2e.conftest import Served, start_serve
+from tests.e2e.conftest import API_KEY, Served, start_serve
 from tests.e2e.test_serve import request
 from tests.support import decode_qr
 
@@ -82,3 +85,24 @@ def test_a_png_is_not_acceptable_and_a_bad_reference_is_invalid(served: Served) 
     assert (status, error_code(raw)) == (406, "error.connector.http.notAcceptable")
     status, _, raw = request(served, "POST", PEER, body={"reference": "x"})
     assert status == 400 and json.loads(raw)["error"]["message"] == "token reference invalid"
+
+
+def test_the_pages_qr_image_route_needs_the_key_and_reads_one_qr_code(served: Served) -> None:
+    status, _, png = request(served, "POST", f"/api/v2/Files/{seed.FILE_ID}/Token", accept="image/png")
+    assert status == 201
+
+    def post(body: bytes, key: str | None) -> tuple[int, Any]:
+        headers = {"Content-Type": "application/octet-stream", **({"x-api-key": key} if key else {})}
+        call = urllib.request.Request(served.base + QR_IMAGE_PATH, data=body, headers=headers, method="POST")  # noqa: S310
+        try:
+            with urllib.request.urlopen(call, timeout=60) as response:  # noqa: S310 - loopback
+                return response.status, json.loads(response.read())
+        except urllib.error.HTTPError as error:
+            with error:
+                return error.code, json.loads(error.read())
+
+    status, answer = post(png, API_KEY)
+    assert status == 200 and parse_reference(answer["reference"]) == parse_reference(decode_qr(png))
+    assert post(png, None)[0] == 401 and post(png, "wrong")[0] == 401
+    status, answer = post(b"not an image", API_KEY)
+    assert status == 400 and "not an image file" in answer["error"]["message"]
