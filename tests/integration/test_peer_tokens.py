@@ -4,6 +4,7 @@ from the embedded backbone, and the kept peer token is read, listed and deleted 
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -334,3 +335,14 @@ def test_a_peer_token_has_the_retention_of_an_own_one(functions: Functions, make
     assert int(item["ttl"]["N"]) == int((expires_at + retention).timestamp())
     assert item["type"] == {"S": "PeerToken"} and item["isOwn"] == {"BOOL": False}
     assert "passwordHash" not in item and datetime.now(UTC) < expires_at
+
+
+def test_a_peer_record_never_replaces_an_own_tokens_record(functions: Functions, make_file: Factory) -> None:
+    """The conditional put: an own token's record stays, whatever a concurrent peer load of its id writes."""
+    published = publish(functions, make_file, {"ephemeral": False})
+    records = functions.container.records
+    own = records.get_token(published["id"])
+    assert own is not None and own.details.is_own
+    records.put_peer_token(replace(own, details=replace(own.details, is_own=False, created_by=make_address())))
+    assert records.get_token(published["id"]) == own
+    assert listed(functions, "Peer") == [] and listed(functions, "Own") == [published["id"]]

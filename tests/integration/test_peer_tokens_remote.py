@@ -118,6 +118,7 @@ def test_a_protected_token_personalised_for_us_loads_signed_in_and_is_kept(
     assert json_body(read)["result"] == dto
     listed = remote_mode.invoke("token_read", api_event(f"{V7}/Tokens/Peer", None, method="GET"))
     assert [token["id"] for token in json_body(listed)["result"]] == [sent["id"]]
+    assert remote_mode.container.backbone.exists(sent["id"]) is False  # kept, but another identity's token
     deleted = remote_mode.invoke("token_revoke", api_event(f"{V7}/Tokens/{{id}}", sent["id"], method="DELETE"))
     assert deleted["statusCode"] == 204
     assert len(standin.calls) == calls and sent["id"] in standin.tokens  # the Backbone was not asked

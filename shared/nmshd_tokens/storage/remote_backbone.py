@@ -313,8 +313,8 @@ class RemoteBackbone:
         token is allocated to the reader. Ephemeral tokens have no record: they count as absent here (their
         references point to the remote Backbone's own /r/ page, not to ours).
         """
-        token = self._records.get_token(token_id)
-        return token is not None and token.details.expires_at > self._now()
+        token = self._records.get_token(token_id)  # a kept peer token is another identity's: not ours
+        return token is not None and token.details.is_own and token.details.expires_at > self._now()
 
     # --- login -------------------------------------------------------------------------------------
 
