@@ -143,3 +143,21 @@ def test_the_backbones_404_and_lock_come_through(
             "code": "error.platform.token.tooManyFailedPasswordAttempts",
             "message": "Too many wrong password attempts, the token is locked.",
         }
+
+
+def test_a_token_too_large_to_keep_is_refused_clearly_and_loads_ephemeral(
+    remote_mode: Functions, standin: StandinBackbone, upstream: UpstreamClient
+) -> None:
+    """A record is one DynamoDB item (400 KB): a larger content is a 400 saying so, never a 5xx."""
+    content = {"big": "x" * 300_000}
+    sent = send(upstream, standin.add_device(), content)
+    kept = load(remote_mode, {"reference": sent["reference"]["url"]})
+    assert kept["statusCode"] == 400
+    error = json_body(kept)["error"]
+    assert error["code"] == "error.connector.validation.tokenContentTooLarge"
+    assert error["message"] == (
+        "The token's content is 300010 bytes: too large to keep here (at most 262144 bytes). "
+        'Load it with "ephemeral": true.'
+    )
+    answered = load(remote_mode, {"reference": sent["reference"]["url"], "ephemeral": True})
+    assert answered["statusCode"] == 201 and json_body(answered)["result"]["content"] == content

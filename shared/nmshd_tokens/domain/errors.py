@@ -100,6 +100,12 @@ class ErrorKind(Enum):
         400,
         "The content, createdBy and/or createdByDevice of the Token '{id}' are empty.",
     )
+    # Ours: a peer token too large for a record (DynamoDB's 400 KB item) or for one Lambda response (6 MB).
+    PEER_TOKEN_TOO_LARGE = ErrorSpec(
+        "error.connector.validation.tokenContentTooLarge",
+        400,
+        "The token's content is {size} bytes: too large to {what} here (at most {limit} bytes).",
+    )
     PEER_TOKEN_NOT_FOUND = ErrorSpec(
         "error.runtime.recordNotFound",
         404,

@@ -28,6 +28,11 @@ from ..domain.request_rules import (
 from ..domain.tokens import Token, TokenDetails, TokenPassword
 from .ports import PeerTokenRecords, ServiceTokenReader
 
+# A kept token's record is one DynamoDB item (at most 400 KB, its other attributes included); any answer is one Lambda
+# response (at most 6 MB, the envelope and the DTO's other fields included).
+MAX_KEPT_CONTENT_BYTES = 256 * 1024
+MAX_ANSWERED_CONTENT_BYTES = 4 * 1024 * 1024
+
 
 @dataclass(frozen=True)
 class PeerTokenRequest:
@@ -54,6 +59,16 @@ def parse_peer_token_request(body: Mapping[str, Any]) -> PeerTokenRequest:
         raise validation_error(PEER_REFERENCE_MESSAGE)
     password = body.get("password")
     return PeerTokenRequest(reference, bool(body.get("ephemeral", False)), password)
+
+
+def _check_size(size: int, ephemeral: bool) -> None:
+    """Never a 5xx for a large token: a clear 400 saying what fits (SPEC §16)."""
+    limit, what = (MAX_ANSWERED_CONTENT_BYTES, "answer") if ephemeral else (MAX_KEPT_CONTENT_BYTES, "keep")
+    if size > limit:
+        message = ErrorKind.PEER_TOKEN_TOO_LARGE.value.message.format(size=size, what=what, limit=limit)
+        if not ephemeral and size <= MAX_ANSWERED_CONTENT_BYTES:
+            message += ' Load it with "ephemeral": true.'
+        raise DomainError(ErrorKind.PEER_TOKEN_TOO_LARGE, message)
 
 
 def _error(kind: ErrorKind, token_id: str) -> DomainError:
@@ -127,6 +142,7 @@ class PeerTokenLoading:
             plaintext = decrypt_content(cipher, reference.key)
         except CryptoError:
             raise _error(ErrorKind.INVALID_PEER_TOKEN_CONTENT, reference.id) from None
+        _check_size(len(plaintext), ephemeral)
         created_at, expires_at = parse_iso_datetime(found.get("createdAt")), parse_iso_datetime(found.get("expiresAt"))
         if created_at is None or expires_at is None:
             raise DomainError(ErrorKind.SERVICE_UNAVAILABLE)  # not a Backbone's answer
