@@ -201,7 +201,16 @@ def test_an_unknown_token_is_the_runtimes_not_found_with_the_backbones_message(f
 def test_a_content_upstream_cannot_deserialize_is_refused(functions: Functions) -> None:
     backbone = DynamoBackbone(BACKBONE_TABLE, functions.container.records, functions.dynamodb)
     peer = peer_identity(functions)
-    for plaintext in (b'"a string"', b"[1, 2]", b"null", b"not json", b'{"@type": 5}', b"\xff"):
+    for plaintext in (
+        b'"a string"',
+        b"[1, 2]",
+        b"null",
+        b"not json",
+        b'{"@type": 5}',
+        b"\xff",
+        b'{"a": NaN}',
+        b'{"a": "\\ud800"}',
+    ):
         key = generate_key()
         draft = token_draft(encrypt_content(plaintext, key), make_address(), "DVCsomeDevice0000001", future())
         token = backbone.publish(TokenWrite(draft))

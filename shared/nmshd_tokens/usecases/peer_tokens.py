@@ -17,6 +17,7 @@ from ..domain.clock import parse_iso_datetime
 from ..domain.crypto import CryptoError, decrypt_content, derive_password_hash
 from ..domain.errors import DomainError, ErrorKind, validation_error
 from ..domain.ids import is_token_id, matches
+from ..domain.json_codec import dumps_compact
 from ..domain.references import Reference, ReferenceError, parse_truncated, parse_url
 from ..domain.request_rules import (
     LOAD_PEER_TOKEN_BODY,
@@ -79,12 +80,18 @@ def peer_token_content(plaintext: bytes, token_id: str) -> dict[str, Any]:
     """What upstream's `Serializable.deserializeUnknown` makes of the plaintext, as far as we can judge it: a JSON
     object, whose `@type`, if any, is a string. Anything else is not a token content (invalidTokenContent)."""
     try:
-        content = json.loads(plaintext.decode("utf-8"))
-    except (ValueError, RecursionError):  # UnicodeDecodeError and JSONDecodeError are ValueErrors
+        content = json.loads(plaintext.decode("utf-8"), parse_constant=_not_json)
+        # A lone surrogate ("\ud800") parses, but can be neither stored nor answered as UTF-8.
+        dumps_compact(content).encode("utf-8")
+    except (ValueError, RecursionError):  # UnicodeDecodeError, UnicodeEncodeError and JSONDecodeError included
         raise _error(ErrorKind.INVALID_PEER_TOKEN_CONTENT, token_id) from None
     if not isinstance(content, dict) or not isinstance(content.get("@type", ""), str):
         raise _error(ErrorKind.INVALID_PEER_TOKEN_CONTENT, token_id)
     return content
+
+
+def _not_json(name: str) -> Any:
+    raise ValueError(f"{name} is not JSON")  # NaN and Infinity: Python reads them, JSON.parse does not
 
 
 @dataclass(frozen=True)
