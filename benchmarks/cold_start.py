@@ -86,6 +86,7 @@ INITS = (
     Case("init OwnTokenFunction", "OwnTokenFunction", "OwnTokenFunction", None, FLOOR_INIT, API_TARGET),
     Case("init TokenReadFunction", "TokenReadFunction", "TokenReadFunction", None, FLOOR_INIT, API_TARGET),
     Case("init TokenRevokeFunction", "TokenRevokeFunction", "TokenRevokeFunction", None, FLOOR_INIT, API_TARGET),
+    Case("init PeerTokenFunction", "PeerTokenFunction", "PeerTokenFunction", None, FLOOR_INIT, API_TARGET),
     Case("init ServiceStatusFunction", "ServiceStatusFunction", "ServiceStatusFunction", None, FLOOR_INIT, API_TARGET),
     Case(
         "init BackboneTokenFunction",

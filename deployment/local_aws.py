@@ -31,6 +31,12 @@ DEMO_TOKEN_ID = "TOKdemo0000000000001"  # noqa: S105 - a token id, not a secret
 DEMO_TOKEN_PASSWORD_HASH = "ekuqHFfmPl4WctZWzhqJQx/m0A0aS0JeQF1vAVsbuZA="  # noqa: S105 - the public SPEC vector
 DEMO_KEPT_TOKEN_ID = "TOKdemoKept000000001"  # noqa: S105 - a token id, not a secret
 DEMO_KEPT_CREATED_AT = datetime(2026, 1, 1, tzinfo=UTC)
+# A token another identity published, for the peer-loading sample: its key and salt are public demo values, its
+# password the SPEC §5 vector's ("password", salt "a16byteslongsalt": the hash above).
+DEMO_PEER_TOKEN_ID = "TOKdemoPeer000000001"  # noqa: S105 - a token id, not a secret
+DEMO_PEER_TOKEN_KEY = b"public demo key of a peer token!"  # 32 bytes
+DEMO_PEER_TOKEN_SALT = b"a16byteslongsalt"
+DEMO_PEER_ADDRESS = "did:e:localhost:dids:0000000000000000beefe5"
 DEMO_EXPIRY = datetime(2100, 1, 1, tzinfo=UTC)
 # The backbone the sample events' Host names (the local stack's API id): the kept token's reference points there.
 DEMO_BACKBONE_BASE_URL = f"https://{LOCAL_API_ID}.execute-api.{LOCAL_REGION}.amazonaws.com/v1/backbone"
@@ -164,4 +170,18 @@ class LocalAws:
             TableName=tables["BackboneTable"],
             Item=backbone_item(TokenDraft(kept.details, cipher), DEMO_KEPT_TOKEN_ID, kept.created_at),
         )
-        return [DEMO_FILE_ID, DEMO_TEMPLATE_ID, DEMO_TOKEN_ID, DEMO_KEPT_TOKEN_ID]
+        peer = TokenDetails(
+            content=content,
+            secret_key=DEMO_PEER_TOKEN_KEY,
+            created_by=DEMO_PEER_ADDRESS,
+            created_by_device="DVCdemoPeer000000001",
+            expires_at=DEMO_EXPIRY,
+            backbone_base_url=DEMO_BACKBONE_BASE_URL,
+            ephemeral=True,
+        )
+        peer_cipher = encrypt_content(json.dumps(content, separators=(",", ":")).encode(), DEMO_PEER_TOKEN_KEY)
+        peer_draft = TokenDraft(peer, peer_cipher, b64_decode(DEMO_TOKEN_PASSWORD_HASH))
+        self.dynamodb.put_item(
+            TableName=tables["BackboneTable"], Item=backbone_item(peer_draft, DEMO_PEER_TOKEN_ID, datetime.now(UTC))
+        )
+        return [DEMO_FILE_ID, DEMO_TEMPLATE_ID, DEMO_TOKEN_ID, DEMO_KEPT_TOKEN_ID, DEMO_PEER_TOKEN_ID]

@@ -47,7 +47,7 @@ class TokenDTOConnector7(BaseModel):
     model_config = ConfigDict(title="Token")
 
     id: str = Field(pattern=f"^{TOKEN_ID_PATTERN}$")
-    isOwn: Literal[True]  # noqa: N815
+    isOwn: bool  # noqa: N815 - false for a peer's token (POST /Tokens/Peer)
     createdBy: str = Field(pattern=f"^{ADDRESS_PATTERN}$")  # noqa: N815
     createdByDevice: str = Field(pattern=f"^{DEVICE_ID_PATTERN}$")  # noqa: N815
     content: dict[str, Any]
@@ -302,7 +302,27 @@ def _connector_operations(prefix: str, suffix: str) -> list[Operation]:
             query=(_query_parameter("newQRCodeFormat", "image/png: `true` for the URL form.", None),) if v6 else (),
         ),
     ]
-    for route, summary in (("Own", "Own kept tokens, oldest first"), ("Peer", "Peer tokens: always empty")):
+    operations.append(
+        Operation(
+            "post",
+            f"{prefix}/Tokens/Peer",
+            f"loadPeerToken{suffix}",
+            "Load a peer's token by its reference (from the configured backbone) and keep it unless ephemeral",
+            (201, "The loaded token, `isOwn: false` (or the kept token of that id, as stored).", _json(token)),
+            {
+                400: "`token reference invalid`, a password missing, not intended for this identity, content that "
+                "is no token content, or the Backbone's lock (error.platform.token.tooManyFailedPasswordAttempts).",
+                404: ErrorKind.PEER_TOKEN_NOT_FOUND.value.message,
+                406: "application/json is not acceptable.",
+                413: f"The body exceeds {MAX_BODY_BYTES} bytes.",
+                500: ErrorKind.UNEXPECTED.value.message,
+                503: _STORAGE_DOWN,
+            },
+            body=_PEER_BODY,
+            body_required=True,
+        )
+    )
+    for route, summary in (("Own", "Own kept tokens, oldest first"), ("Peer", "Kept peer tokens, oldest first")):
         operations.append(
             Operation(
                 "get",
@@ -426,6 +446,7 @@ _V6_BODY = "CreateTokenBody"
 _V7_BODY = "CreateTokenBodyConnector7"
 _PROTECTION_BODY = "PasswordProtectionBody"
 _OWN_BODY = "CreateOwnTokenBody"
+_PEER_BODY = "LoadPeerTokenBody"
 
 
 def _published(schema: Mapping[str, Any], **extra: Any) -> dict[str, Any]:
@@ -474,6 +495,11 @@ def request_schemas() -> dict[str, dict[str, Any]]:
             },
             title="CreateOwnTokenRequest",
             description="Both families: no other property; `content` and `expiresAt` are required.",
+        ),
+        _PEER_BODY: _published(
+            request_rules.LOAD_PEER_TOKEN_BODY,
+            title="LoadPeerTokenRequest",
+            description="The runtime's LoadPeerTokenRequest: any failure is `token reference invalid`.",
         ),
     }
 

@@ -34,6 +34,7 @@ ROUTES = {
     "backbone_page": ("GET", "/backbone/r/{id}"),
     "token_read": ("GET", "/api/v2/Tokens/{id}"),
     "token_revoke": ("DELETE", "/api/core/v1/Tokens/{id}"),
+    "peer_token": ("POST", "/api/v2/Tokens/Peer"),
 }
 V7 = "/api/core/v1"  # Connector 7's prefix; ROUTES use Connector 6's /api/v2
 

@@ -38,7 +38,7 @@ from .gateway import (
     envelope_response,
     render_response,
 )
-from .page import PAGE_HEADERS
+from .page import PAGE_HEADERS, QR_IMAGE_PATH
 from .routes import ApiSpec, MethodNotAllowed, RouteMatch
 
 MAX_BODY_BYTES = 10 * 1024 * 1024  # API Gateway's payload limit
@@ -113,6 +113,8 @@ class LocalApi:
     def handle(self, request: HttpRequest) -> HttpResponse:
         if self._page is not None and request.method == "GET" and request.path == "/":
             return self._serve_page()
+        if self._page is not None and request.method == "POST" and request.path == QR_IMAGE_PATH:
+            return self._read_qr_image(request)
         key: ApiKey | None = None
         if self.api.requires_api_key(request.method, request.path):
             key = self._caller_key(request)
@@ -149,6 +151,21 @@ class LocalApi:
             return True
         scope = required_scope(resolved.route.path)
         return scope is None or key.allows(scope)
+
+    def _read_qr_image(self, request: HttpRequest) -> HttpResponse:
+        """The page's QR image upload: the text of the one QR code in the image (local only, the API key needed)."""
+        from .errors import CommandError
+        from .peer import decode_qr_bytes
+
+        if self._caller_key(request) is None:
+            return envelope_response(ErrorKind.UNAUTHORIZED)
+        try:
+            text = decode_qr_bytes(request.body)
+        except CommandError as exc:
+            body = json.dumps(error_envelope(ErrorKind.INVALID_PROPERTY_VALUE.code, str(exc))).encode("utf-8")
+            return HttpResponse(400, [("Content-Type", "application/json; charset=utf-8")], body)
+        headers = [("Content-Type", "application/json; charset=utf-8"), ("Cache-Control", "no-store")]
+        return HttpResponse(200, headers, json.dumps({"reference": text}).encode("utf-8"))
 
     def _serve_page(self) -> HttpResponse:
         assert self._page is not None

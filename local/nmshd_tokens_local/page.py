@@ -1,5 +1,5 @@
-"""GET / on the local server: a self-contained page that lists the records and creates token QR codes, and lists
-the kept tokens with their QR codes and a Revoke button.
+"""GET / on the local server: a self-contained page that lists the records and creates token QR codes, lists
+the kept tokens with their QR codes and a Revoke button, and loads peer tokens by reference and lists them.
 
 The page carries the live API key, so it is served with headers that keep it to itself: never cached, never
 framed, and allowed to run only its own inline script and to call only its own origin.
@@ -17,6 +17,10 @@ from importlib.resources import files
 
 from .record_forms import OwnRecord, record_summary
 from .routes import FILE_TOKEN_PATH, KEPT_TOKEN_PATH, OWN_TOKENS_PATH, TEMPLATE_TOKEN_PATH
+
+PEER_TOKENS_PATH = "/api/core/v1/Tokens/Peer"  # noqa: S105 - a path, not a secret (POST loads, GET lists)
+# The local server's own route (no Lambda function): the text of the QR code in an uploaded image.
+QR_IMAGE_PATH = "/local/qr-reference"
 
 _TEMPLATE = files(__package__).joinpath("page.html").read_text(encoding="utf-8")
 
@@ -66,6 +70,8 @@ def render_page(records: Iterable[OwnRecord], api_key: str, program: str = "nmsh
             "RelationshipTemplate": TEMPLATE_TOKEN_PATH,
             "ownTokens": OWN_TOKENS_PATH,
             "keptToken": KEPT_TOKEN_PATH,
+            "peerTokens": PEER_TOKENS_PATH,
+            "qrImage": QR_IMAGE_PATH,
         },
         "records": [record_summary(record) for record in records],
     }

@@ -8,6 +8,7 @@ the transport library's loaders), plus a hint for the command line in parenthese
 
 from __future__ import annotations
 
+import io
 import json
 import urllib.error
 import urllib.request
@@ -28,6 +29,15 @@ _MAX_IMAGE_PIXELS = 25_000_000  # a photographed QR code fits; a decompression b
 
 def decode_qr_image(path: Path) -> str:
     """The text of the one QR code in an image file."""
+    return _decode_qr(path, str(path))
+
+
+def decode_qr_bytes(data: bytes) -> str:
+    """The text of the one QR code in an image's bytes (the local page's upload)."""
+    return _decode_qr(io.BytesIO(data), "the image")
+
+
+def _decode_qr(path: Path | io.BytesIO, name: str) -> str:
     try:
         import zxingcpp
         from PIL import Image, UnidentifiedImageError
@@ -38,24 +48,24 @@ def decode_qr_image(path: Path) -> str:
     try:
         with Image.open(path) as image:
             if image.width * image.height > _MAX_IMAGE_PIXELS:
-                raise InputError(f"cannot read the image {path}: larger than {_MAX_IMAGE_PIXELS} pixels")
+                raise InputError(f"cannot read the image {name}: larger than {_MAX_IMAGE_PIXELS} pixels")
             image.load()  # a truncated file fails here (OSError), not inside zxing (TypeError)
             results = zxingcpp.read_barcodes(image)
     except UnidentifiedImageError:  # an OSError too: first
-        raise InputError(f"cannot read the image {path}: not an image file (PNG, JPEG, GIF …)") from None
+        raise InputError(f"cannot read the image {name}: not an image file (PNG, JPEG, GIF …)") from None
     except Image.DecompressionBombError:
-        raise InputError(f"cannot read the image {path}: larger than {_MAX_IMAGE_PIXELS} pixels") from None
+        raise InputError(f"cannot read the image {name}: larger than {_MAX_IMAGE_PIXELS} pixels") from None
     except FileNotFoundError:
-        raise InputError(f"cannot read the image {path}: no such file") from None
+        raise InputError(f"cannot read the image {name}: no such file") from None
     except OSError as exc:  # a folder, no permission, a truncated or damaged image
         raise InputError(
-            f"cannot read the image {path}: {exc.strerror or 'the file is truncated or damaged'}"
+            f"cannot read the image {name}: {exc.strerror or 'the file is truncated or damaged'}"
         ) from None
     except (ValueError, TypeError):
-        raise InputError(f"cannot read the image {path}: the file is truncated or damaged") from None
+        raise InputError(f"cannot read the image {name}: the file is truncated or damaged") from None
     texts = [str(result.text) for result in results if result.format == zxingcpp.BarcodeFormat.QRCode]
     if len(texts) != 1:
-        raise InputError(f"expected one QR code in {path}, found {len(texts)}")
+        raise InputError(f"expected one QR code in {name}, found {len(texts)}")
     return texts[0]
 
 

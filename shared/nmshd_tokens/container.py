@@ -27,6 +27,7 @@ if TYPE_CHECKING:
     from .usecases.kept_tokens import KeptTokens, TokenRevocation
     from .usecases.own_token import OwnTokenCreation
     from .usecases.peer_loading import PeerLoading
+    from .usecases.peer_tokens import PeerTokenLoading
     from .usecases.ports import Backbone, RecordsRepository
     from .usecases.service_status import BuildInfo, Health
 
@@ -113,6 +114,12 @@ class Container:
         from .usecases.peer_loading import PeerLoading
 
         return PeerLoading(self.backbone)
+
+    def peer_token_loading(self) -> PeerTokenLoading:
+        """POST /Tokens/Peer: the service loads a peer's token from its backbone (signed in, in remote mode)."""
+        from .usecases.peer_tokens import PeerTokenLoading
+
+        return PeerTokenLoading(self.records, self.backbone, self.settings.service_address)
 
     def health(self) -> Health:
         """One probe per dependency; remote mode asks the Backbone (version) and its login."""

@@ -24,6 +24,7 @@ TOKENS_CREATED = "TokensCreated"  # UseCase (File, RelationshipTemplate), Genera
 REQUESTS_REFUSED = "RequestsRefused"  # ErrorCode: every answer in the error envelope, 4xx and 5xx
 TOKENS_REVOKED = "TokensRevoked"
 PEER_LOADS = "PeerLoads"  # the embedded backbone handed a token to a peer
+PEER_TOKENS_LOADED = "PeerTokensLoaded"  # POST /Tokens/Peer fetched a peer's token from the backbone
 WRONG_PASSWORDS = "WrongPasswords"  # a counted wrong or missing password on a protected token
 TOKENS_LOCKED = "TokensLocked"  # a token reached 100 wrong passwords with this attempt
 BACKBONE_LATENCY = "BackboneLatency"  # Route: one remote Backbone call, retries included

@@ -29,6 +29,7 @@ from nmshd_tokens_local import seed
 
 from tests.e2e.cdp import CHROMIUM, Browser
 from tests.e2e.conftest import Served, clean_env
+from tests.e2e.test_serve import request
 from tests.prerequisites import require
 from tests.support import ROOT
 
@@ -201,3 +202,88 @@ def test_a_kept_token_is_listed_with_its_qr_code_and_revoked_by_a_click(served: 
     assert changes(browser) == sent + 1  # the one DELETE
     gone = served.cli("load", reference)
     assert gone.returncode == 1 and "error.platform.recordNotFound" in gone.stderr
+
+
+def test_a_peer_token_is_loaded_by_pasting_its_reference_listed_and_deleted(served: Served, browser: Browser) -> None:
+    body = {"passwordProtection": {"password": "peer-pw"}}
+    status, _, raw = request(served, "POST", f"/api/core/v1/Files/{seed.FILE_ID}/Token", body=body)
+    assert status == 201, raw
+    token = json.loads(raw)["result"]  # ephemeral: published, not kept here until the page loads it
+    browser.open(served.base + "/")
+    browser.wait_for("document.body.dataset.peers !== undefined")
+    before = int(browser.evaluate("document.body.dataset.peers"))
+
+    browser.evaluate("document.getElementById('peer-load-button').click()")  # a script's click: nothing
+    assert changes(browser) == 0
+    browser.click("#peer-reference")
+    browser.type_text(token["reference"]["url"])
+    browser.click("#peer-password")
+    browser.type_text("peer-pw")
+    browser.click("#peer-load-button")
+    browser.wait_for("['loaded', 'failed'].includes(document.body.dataset.state)")
+    assert browser.evaluate("document.getElementById('error').textContent") == ""
+    assert browser.evaluate("document.body.dataset.peers") == str(before + 1)
+    row = f'#peers tr[data-id="{token["id"]}"]'
+    content = json.loads(browser.evaluate(f"document.querySelector({json.dumps(row + ' code.content')}).textContent"))
+    assert content["fileId"] == seed.FILE_ID
+    assert browser.evaluate(f"document.querySelector({json.dumps(row)}).textContent").count("password") == 1
+    (ARTIFACTS / "local-page-peer.png").write_bytes(browser.screenshot())
+
+    browser.click(f"{row} button.delete")
+    browser.wait_for("['deleted', 'failed'].includes(document.body.dataset.state)")
+    assert browser.evaluate("document.body.dataset.peers") == str(before)
+    assert changes(browser) == 2  # the POST and the DELETE
+    status, _, _ = request(served, "GET", f"/api/core/v1/Tokens/{token['id']}")
+    assert status == 404
+
+
+def test_a_wrong_reference_shows_the_error_envelope(served: Served, browser: Browser) -> None:
+    browser.open(served.base + "/")
+    browser.wait_for("document.body.dataset.peers !== undefined")
+    browser.click("#peer-reference")
+    browser.type_text("not a reference")
+    browser.click("#peer-load-button")
+    browser.wait_for("['loaded', 'failed'].includes(document.body.dataset.state)")
+    error = browser.evaluate("document.getElementById('error').textContent")
+    assert error == "HTTP 400 error.runtime.validation.invalidPropertyValue: token reference invalid"
+
+
+def test_a_qr_code_image_fills_in_the_reference(served: Served, browser: Browser, tmp_path: Path) -> None:
+    body = {"passwordProtection": {"password": "qr-pw"}}
+    status, _, png = request(served, "POST", f"/api/core/v1/Files/{seed.FILE_ID}/Token", body=body, accept="image/png")
+    assert status == 201
+    image = tmp_path / "token.png"
+    image.write_bytes(png)
+    browser.open(served.base + "/")
+    browser.wait_for("document.body.dataset.peers !== undefined")
+    document = browser.send("DOM.getDocument")["root"]["nodeId"]
+    node = browser.send("DOM.querySelector", {"nodeId": document, "selector": "#peer-image"})["nodeId"]
+    browser.send("DOM.setFileInputFiles", {"nodeId": node, "files": [str(image)]})  # as a person picks a file
+    browser.wait_for("['read', 'failed'].includes(document.body.dataset.state)")
+    assert browser.evaluate("document.getElementById('error').textContent") == ""
+    reference = browser.evaluate("document.getElementById('peer-reference').value")
+    assert parse_reference(reference) == parse_reference(_decode_qr(png)[0])
+    assert changes(browser) == 0  # reading the image changes nothing
+
+    browser.click("#peer-password")
+    browser.type_text("qr-pw")
+    browser.click("#peer-load-button")
+    browser.wait_for("['loaded', 'failed'].includes(document.body.dataset.state)")
+    assert browser.evaluate("document.getElementById('error').textContent") == ""
+    token_id = parse_reference(reference).id
+    assert browser.evaluate(f"document.querySelector('#peers tr[data-id=\"{token_id}\"]') !== null")
+
+
+def test_an_image_without_a_qr_code_says_so(served: Served, browser: Browser, tmp_path: Path) -> None:
+    image = tmp_path / "blank.png"
+    from PIL import Image
+
+    Image.new("L", (64, 64), 255).save(image)
+    browser.open(served.base + "/")
+    browser.wait_for("document.body.dataset.peers !== undefined")
+    document = browser.send("DOM.getDocument")["root"]["nodeId"]
+    node = browser.send("DOM.querySelector", {"nodeId": document, "selector": "#peer-image"})["nodeId"]
+    browser.send("DOM.setFileInputFiles", {"nodeId": node, "files": [str(image)]})
+    browser.wait_for("['read', 'failed'].includes(document.body.dataset.state)")
+    error = browser.evaluate("document.getElementById('error').textContent")
+    assert error == "HTTP 400 error.runtime.validation.invalidPropertyValue: expected one QR code in the image, found 0"

@@ -14,8 +14,10 @@ from jsonschema import Draft202012Validator
 from nmshd_tokens.domain.connector import Generation
 from nmshd_tokens.domain.errors import DomainError
 from nmshd_tokens.domain.password_protection import SETTABLE_INDICATOR_NAMES
+from nmshd_tokens.domain.references import Reference
 from nmshd_tokens.domain.token_query import parse_token_query
 from nmshd_tokens.domain.validation import collect_failures
+from nmshd_tokens.usecases.peer_tokens import parse_peer_token_request
 from nmshd_tokens_local.tables import load_template
 from openapi_spec_validator import validate
 from pydantic import ValidationError
@@ -210,3 +212,52 @@ def test_documented_query_keys_and_values_are_the_ones_the_runtime_accepts() -> 
 
 def test_answers_name_the_indicators_a_request_may_name() -> None:
     assert get_args(IndicatorName) == tuple(SETTABLE_INDICATOR_NAMES)
+
+
+# --- POST /Tokens/Peer ---------------------------------------------------------------------------------------
+
+_PEER_REFERENCE = Reference("TOKpeerReference0001", bytes(32), "https://backbone.example.com")
+PEER_BODIES: list[dict[str, Any]] = [
+    {"reference": _PEER_REFERENCE.url},
+    {"reference": _PEER_REFERENCE.truncated, "ephemeral": True, "password": "pw"},
+    {"reference": _PEER_REFERENCE.url, "password": ""},
+    {},
+    {"reference": 1},
+    {"reference": "VE9L"},
+    {"reference": "https://backbone.example.com/r/FILx#abc"},
+    {"reference": _PEER_REFERENCE.url, "ephemeral": "true"},
+    {"reference": _PEER_REFERENCE.url, "password": None},
+    {"reference": _PEER_REFERENCE.url, "other": 1},
+]
+
+
+@pytest.mark.parametrize("body", PEER_BODIES, ids=[json.dumps(body)[:60] for body in PEER_BODIES])
+def test_the_documented_peer_body_accepts_what_the_runtime_accepts(body: dict[str, Any]) -> None:
+    document = build_openapi()
+    operation = document["paths"]["/api/core/v1/Tokens/Peer"]["post"]
+    assert operation["requestBody"]["required"] is True
+    validator = Draft202012Validator({**document, **operation["requestBody"]["content"]["application/json"]["schema"]})
+    try:
+        parse_peer_token_request(body)
+        accepted = True
+    except DomainError:
+        accepted = False
+    assert validator.is_valid(body) == accepted
+
+
+def test_peer_token_answers_conform_to_their_models(functions: Functions, make_file: Callable[..., Any]) -> None:
+    file = make_file(future())
+    created = json_body(functions.invoke("file_token", api_event(ROUTES["file_token"][1], file.id)))
+    peer = functions.configured(service_address="did:e:localhost:dids:0123456789abcdef012357")
+    for prefix, one, many in (
+        ("/api/v2", TokenResult, TokenList),
+        ("/api/core/v1", TokenResultConnector7, TokenListConnector7),
+    ):
+        body = {"reference": created["result"]["reference"]["url"]}
+        loaded = peer.invoke("peer_token", api_event(f"{prefix}/Tokens/Peer", None, body=body))
+        assert loaded["statusCode"] == 201 and json_body(loaded)["result"]["isOwn"] is False
+        one.model_validate(json_body(loaded), strict=True)
+        listed = peer.invoke("token_read", api_event(f"{prefix}/Tokens/Peer", None, method="GET"))
+        many.model_validate(json_body(listed), strict=True)
+    refused = peer.invoke("peer_token", api_event("/api/v2/Tokens/Peer", None, body={"reference": "x"}))
+    ErrorContent.model_validate(json_body(refused), strict=True)

@@ -21,6 +21,7 @@ FUNCTIONS = (
     "OwnTokenFunction",
     "TokenReadFunction",
     "TokenRevokeFunction",
+    "PeerTokenFunction",
     "ServiceStatusFunction",
     "BackboneTokenFunction",
 )
@@ -37,6 +38,7 @@ CONNECTOR_ROUTES = {
         ("/Tokens/Own", "post"): "OwnTokenFunction",
         ("/Tokens/Own", "get"): "TokenReadFunction",
         ("/Tokens/Peer", "get"): "TokenReadFunction",
+        ("/Tokens/Peer", "post"): "PeerTokenFunction",
     }.items()
 } | {
     ("/api/core/v1/Tokens/{id}", "delete"): "TokenRevokeFunction",
@@ -67,6 +69,11 @@ EXPECTED_PERMISSIONS = {
         "dynamodb:GetItem": {"RecordsTable"},
         "dynamodb:DeleteItem": {"RecordsTable", "BackboneTable"},
     },
+    "PeerTokenFunction": {  # reads the backbone and counts its failures; writes records only, deletes nothing
+        "dynamodb:GetItem": {"RecordsTable", "BackboneTable"},
+        "dynamodb:PutItem": {"RecordsTable"},
+        "dynamodb:UpdateItem": {"BackboneTable"},
+    },
     "ServiceStatusFunction": {"dynamodb:GetItem": {"RecordsTable", "BackboneTable"}},
     "BackboneTokenFunction": {
         "dynamodb:GetItem": {"BackboneTable"},
@@ -81,6 +88,11 @@ EXPECTED_LEADING_KEYS = {
     "OwnTokenFunction": {"dynamodb:PutItem": ["TOK*"]},
     "TokenReadFunction": {"dynamodb:GetItem": ["TOK*"], "dynamodb:Query": None},
     "TokenRevokeFunction": {"dynamodb:GetItem": ["TOK*"], "dynamodb:DeleteItem": ["TOK*"]},
+    "PeerTokenFunction": {
+        "dynamodb:GetItem": ["TOK*"],
+        "dynamodb:PutItem": ["TOK*"],
+        "dynamodb:UpdateItem": ["TOK*"],
+    },
     "ServiceStatusFunction": {"dynamodb:GetItem": ["health#probe"]},
     "BackboneTokenFunction": {"dynamodb:GetItem": ["TOK*"], "dynamodb:UpdateItem": ["TOK*"]},
     BATCH_FUNCTION: {
@@ -462,13 +474,21 @@ def test_records_are_retained_after_expiry_by_a_parameter(
         assert variables["TOKEN_RETENTION_DAYS"] == {"Ref": "TokenRetentionDays"}, name
 
 
-def test_backbone_may_update_only_the_failure_counter(resources: dict[str, Any]) -> None:
-    (update,) = [
-        s for s in role_statements(resources, "BackboneTokenFunction") if "dynamodb:UpdateItem" in as_list(s["Action"])
-    ]
+@pytest.mark.parametrize("function", ["BackboneTokenFunction", "PeerTokenFunction"])
+def test_backbone_may_update_only_the_failure_counter(resources: dict[str, Any], function: str) -> None:
+    (update,) = [s for s in role_statements(resources, function) if "dynamodb:UpdateItem" in as_list(s["Action"])]
     condition = update["Condition"]
     assert sorted(condition["ForAllValues:StringEquals"]["dynamodb:Attributes"]) == ["failedAttempts", "id"]
     assert "ALL_NEW" not in condition["StringEqualsIfExists"]["dynamodb:ReturnValues"]
+
+
+def test_the_peer_token_function_never_writes_the_backbone(resources: dict[str, Any]) -> None:
+    """It loads as a peer: published tokens are read and their failure counter counted, never put or deleted."""
+    for statement in role_statements(resources, "PeerTokenFunction"):
+        actions = set(as_list(statement["Action"]))
+        assert not actions & {"dynamodb:DeleteItem", "dynamodb:Scan", "dynamodb:Query", "dynamodb:BatchWriteItem"}
+        if "dynamodb:PutItem" in actions:
+            assert [table_of(resource) for resource in as_list(statement["Resource"])] == ["RecordsTable"]
 
 
 # --- tables ----------------------------------------------------------------------------------------------
@@ -963,3 +983,23 @@ def test_a_connector_needs_its_key_and_https(source_template: dict[str, Any]) ->
     assert pattern.fullmatch("") and pattern.fullmatch("https://connector.example.com/base")
     assert not pattern.fullmatch("http://connector.example.com") and not pattern.fullmatch("https://k@c.example")
     assert source_template["Parameters"]["RecordsCacheSeconds"]["Default"] == 300
+
+
+def test_in_remote_mode_the_peer_token_function_reads_the_secret_and_the_records_only(
+    transformed_remote: dict[str, Any], resources: dict[str, Any]
+) -> None:
+    """Remote mode loads from the Backbone signed in: the credentials secret; no backbone table to touch."""
+    remote = transformed_remote["Resources"]
+    granted: dict[str, list[Any]] = {}
+    for statement in role_statements(remote, "PeerTokenFunction"):
+        for action in as_list(statement["Action"]):
+            granted.setdefault(action, []).extend(as_list(statement["Resource"]))
+    assert set(granted) == {"dynamodb:GetItem", "dynamodb:PutItem", "secretsmanager:GetSecretValue"}
+    assert [table_of(resource) for resource in granted["dynamodb:GetItem"] + granted["dynamodb:PutItem"]] == [
+        "RecordsTable",
+        "RecordsTable",
+    ]
+    (secret,) = granted["secretsmanager:GetSecretValue"]
+    assert secret in ({"Ref": "BackboneCredentialsSecretArn"}, REMOTE_PARAMETERS["BackboneCredentialsSecretArn"])
+    embedded = {action for s in role_statements(resources, "PeerTokenFunction") for action in as_list(s["Action"])}
+    assert "secretsmanager:GetSecretValue" not in embedded

@@ -292,7 +292,7 @@ def test_query_errors(functions: Functions, query: dict[str, str], message: str)
         assert error_of(response)["message"].startswith(message)
 
 
-def test_peer_tokens_are_always_an_empty_list(functions: Functions, three: dict[str, dict[str, Any]]) -> None:
+def test_own_tokens_are_no_peer_tokens(functions: Functions, three: dict[str, dict[str, Any]]) -> None:
     assert ids(own(functions, route="Peer")) == [] and ids(own(functions, V7, route="Peer", createdAt=">2000")) == []
 
 

@@ -16,6 +16,7 @@ from nmshd_tokens.domain.tokens import Token, TokenDetails, TokenDraft
 from nmshd_tokens.storage.embedded_backbone import backbone_item
 from nmshd_tokens.storage.records_table import DynamoRecordsRepository
 
+from deployment.local_aws import DEMO_PEER_ADDRESS, DEMO_PEER_TOKEN_ID, DEMO_PEER_TOKEN_KEY
 from tests.conftest import BACKBONE_TABLE, RECORDS_TABLE
 from tests.support import ROOT, Functions, decode_qr, header, json_body, png_bytes
 
@@ -37,6 +38,7 @@ API_SAMPLES = {
     "tokens_peer": ("token_read", 200, "application/json"),
     "token_revoke": ("token_revoke", 204, ""),
     "token_revoke_v2": ("token_read", 405, "application/json"),
+    "token_load_peer": ("peer_token", 201, "application/json"),
     "health": ("service_status", 200, "application/json"),
     "version": ("service_status", 200, "application/json"),
 }
@@ -82,6 +84,11 @@ def demo(aws: Any, records: DynamoRecordsRepository) -> None:
     kept = Token(KEPT_TOKEN_ID, datetime(2026, 1, 1, tzinfo=UTC), replace(details, ephemeral=False))
     aws.put_item(TableName=RECORDS_TABLE, Item=records.token_item(kept))
     aws.put_item(TableName=BACKBONE_TABLE, Item=backbone_item(draft, KEPT_TOKEN_ID, kept.created_at))
+    # Another identity's token with the demo peer token's public key, for the peer-loading sample.
+    peer = replace(details, secret_key=DEMO_PEER_TOKEN_KEY, created_by=DEMO_PEER_ADDRESS)
+    peer_cipher = encrypt_content(b'{"@type":"TokenContentFile"}', DEMO_PEER_TOKEN_KEY)
+    peer_item = backbone_item(TokenDraft(peer, peer_cipher, VECTOR_HASH), DEMO_PEER_TOKEN_ID, datetime.now(UTC))
+    aws.put_item(TableName=BACKBONE_TABLE, Item=peer_item)
 
 
 @pytest.mark.parametrize("name", sorted(API_SAMPLES))
@@ -102,6 +109,10 @@ def test_api_gateway_sample(functions: Functions, demo: None, name: str) -> None
         )
     elif name == "backbone_get_token_password":
         assert json_body(response)["result"]["id"] == "TOKdemo0000000000001"
+    elif name == "token_load_peer":
+        dto = json_body(response)["result"]
+        assert (dto["id"], dto["isOwn"], dto["createdBy"]) == (DEMO_PEER_TOKEN_ID, False, DEMO_PEER_ADDRESS)
+        assert dto["content"] == {"@type": "TokenContentFile"}
     elif name == "tokens_own_query":
         assert [dto["id"] for dto in json_body(response)["result"]] == [KEPT_TOKEN_ID]
     elif name == "token_revoke":

@@ -25,6 +25,8 @@ from deployment.local_aws import (
     DEMO_API_KEYS_SECRET_ARN,
     DEMO_FILE_ID,
     DEMO_KEPT_TOKEN_ID,
+    DEMO_PEER_ADDRESS,
+    DEMO_PEER_TOKEN_ID,
     DEMO_TEMPLATE_ID,
     DEMO_TOKEN_ID,
     LocalAws,
@@ -164,6 +166,21 @@ def revoked(token_id: str) -> Check:
         assert replay.backbone_get(token_id)["statusCode"] == 404
 
     return check
+
+
+def peer_token_loaded(token_id: str, created_by: str, content: dict[str, str]) -> Check:
+    """201: the peer's token with its decrypted content, isOwn false; then kept: GET …/Tokens/Peer lists it."""
+
+    def then(replay: Replay, response: dict[str, Any]) -> None:
+        dto = json.loads(response["body"])["result"]
+        assert (dto["id"], dto["isOwn"], dto["createdBy"], dto["isEphemeral"]) == (token_id, False, created_by, False)
+        assert {key: dto["content"][key] for key in content} == content
+        assert referenced_token(dto["reference"]["url"]) == token_id
+        event = json.loads((EVENTS / "tokens_peer.json").read_text(encoding="utf-8"))
+        listed = replay.invoke("TokenReadFunction", event).result
+        assert [token["id"] for token in json.loads(listed["body"])["result"]] == [token_id]
+
+    return api(201, "application/json", then)
 
 
 def method_not_allowed(allowed: str) -> Check:
@@ -311,6 +328,9 @@ EXPECTED: dict[str, Expected] = {
     "tokens_peer.json": Expected("TokenReadFunction", token_list([])),
     "token_revoke.json": Expected("TokenRevokeFunction", revoked(DEMO_KEPT_TOKEN_ID)),
     "token_revoke_v2.json": Expected("TokenReadFunction", method_not_allowed("GET")),  # revoking is Connector 7's
+    "token_load_peer.json": Expected(
+        "PeerTokenFunction", peer_token_loaded(DEMO_PEER_TOKEN_ID, DEMO_PEER_ADDRESS, FILE)
+    ),
     "health.json": Expected("ServiceStatusFunction", health()),
     "version.json": Expected("ServiceStatusFunction", version()),
     # The demo token is password-protected: without the password it is "not found", as on the real Backbone.

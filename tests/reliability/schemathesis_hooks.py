@@ -26,6 +26,8 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import schemathesis
+from nmshd_tokens.config import DEFAULT_SERVICE_ADDRESS
+from nmshd_tokens.domain.references import Reference, ReferenceError, parse_reference
 from nmshd_tokens_local import seed
 from schemathesis.core.failures import AcceptedNegativeData
 from schemathesis.core.parameters import ParameterLocation
@@ -40,6 +42,8 @@ FILE_PATTERN = re.compile(r"FIL[A-Za-z0-9]{17}")
 TEMPLATE_PATTERN = re.compile(r"RLT[A-Za-z0-9]{17}")
 ADDRESS = re.compile(r"did:e:((([A-Za-z0-9]+(-[A-Za-z0-9]+)*)\.)+[a-z]{2,}|localhost):dids:[0-9a-f]{22}")
 PIN = re.compile(r"[0-9]{4,16}")
+TOKEN_ID = re.compile(r"TOK[A-Za-z0-9]{17}")
+FUZZ_PASSWORD = "fuzz-password"  # noqa: S105 - the fuzz tokens' public test password (test_contract_fuzz.py)
 INDICATOR_NAMES = {"Self", "Letter", "RegistrationLetter", "Email", "SMS", "Website"}
 
 # Accept values the requests get (None: no header). text/html is not acceptable: 406 (SPEC §7).
@@ -88,6 +92,9 @@ def before_call(context: Any, case: Any, kwargs: dict[str, Any]) -> None:
         case.headers = {**(case.headers or {}), "Accept": accept}
     if case.path.endswith("/Tokens/Own"):
         return  # no record to steer at: the content is the request's
+    if case.path.endswith("/Tokens/Peer"):
+        _steer_peer_loads(case, digest // len(ACCEPTS))
+        return
     meta = case.meta
     if meta is None or meta.is_negative_at(ParameterLocation.PATH):
         return  # a wrong id stays wrong: it is what the negative case is about
@@ -111,6 +118,24 @@ def _steer_token_reads(case: Any, digest: int) -> None:
     case.path_parameters = {**case.path_parameters, "id": tokens[(digest // 2) % len(tokens)]}
     if variable == "NMSHD_FUZZ_KEPT_TOKENS" and digest % 4 == 2:  # even (steered), and every second of those
         case.headers = {**(case.headers or {}), "Accept": "image/png"}
+
+
+def _steer_peer_loads(case: Any, digest: int) -> None:
+    """Half of the positive peer loads name a token the test published before the run ($NMSHD_FUZZ_REFERENCES:
+    a plain and a password-protected one), half of those with the right password, so that loading (decrypting,
+    keeping, answering as kept) is fuzzed too, not only the refusals."""
+    references = [reference for reference in os.environ.get("NMSHD_FUZZ_REFERENCES", "").split(",") if reference]
+    meta = case.meta
+    if not references or meta is None or digest % 2 or not isinstance(case.body, dict):
+        return
+    if any(meta.is_negative_at(location) for location in (ParameterLocation.BODY, ParameterLocation.HEADER)):
+        return  # a negative case keeps its one flaw
+    if getattr(meta.phase.data, "parameter_location", None) == ParameterLocation.HEADER:
+        return  # a coverage case without the API key header (which the CLI's --header does not restore)
+    body = {**case.body, "reference": references[(digest // 2) % len(references)]}
+    if digest % 4 == 2:
+        body["password"] = FUZZ_PASSWORD
+    case.body = body
 
 
 @schemathesis.hook
@@ -195,6 +220,39 @@ def _expiry_outside_python_range(sent: Sent) -> bool:
     return False
 
 
+def _peer_reference(sent: Sent) -> Reference | None:
+    """The token reference POST /Tokens/Peer was sent, read by the reference parser that tests/unit pins against
+    upstream's; None when it is none (or a field is not Unicode text)."""
+    text = sent.fields.get("reference")
+    texts = [value for value in sent.fields.values() if isinstance(value, str)]
+    if not isinstance(text, str) or text.startswith("nmshd://") or not all(_is_unicode(value) for value in texts):
+        return None
+    try:
+        reference = parse_reference(text)
+    except ReferenceError:
+        return None
+    return reference if TOKEN_ID.fullmatch(reference.id) else None
+
+
+def _is_unicode(value: str) -> bool:
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def _peer_protected(sent: Sent) -> bool:
+    reference = _peer_reference(sent)
+    return reference is not None and reference.password_protection is not None
+
+
+def _peer_personalised_for_another(sent: Sent) -> bool:
+    reference = _peer_reference(sent)
+    personalised = reference.for_identity_truncated if reference is not None else None
+    return personalised is not None and not DEFAULT_SERVICE_ADDRESS.endswith(personalised)
+
+
 def _is_number(value: Any) -> bool:
     return isinstance(value, (int, float)) and not isinstance(value, bool)
 
@@ -225,11 +283,38 @@ POSITIVE_DEVIATIONS: dict[str, Deviation] = {
     ),
     "error.connector.http.notAcceptable": Deviation(
         "not-acceptable",
-        "Accept text/html: 406 (SPEC §7); neither document declares Accept as a parameter. POST /Tokens/Own is "
-        "JSON only (SPEC §14): image/png and image/* are 406 there too",
+        "Accept text/html: 406 (SPEC §7); neither document declares Accept as a parameter. POST /Tokens/Own and "
+        "POST /Tokens/Peer are JSON only (SPEC §14): image/png and image/* are 406 there too",
         lambda sent: (
-            sent.accept in NOT_ACCEPTABLE or (sent.path.endswith("/Tokens/Own") and sent.accept in PNG_ACCEPTS)
+            sent.accept in NOT_ACCEPTABLE
+            or (sent.path.endswith("/Tokens/Own") and sent.accept in PNG_ACCEPTS)
+            or (sent.path.endswith("/Tokens/Peer") and sent.wants_png)
         ),
+    ),
+    "token reference invalid": Deviation(
+        "peer-reference",
+        "POST /Tokens/Peer: a reference that fits the documented patterns but does not decode to a token's "
+        "(id, algorithm, 32-byte key, personalisation, password part; SPEC §5), or a string that is not Unicode text",
+        lambda sent: _peer_reference(sent) is None,
+        frozenset({"own"}),
+    ),
+    "error.transport.noPasswordProvided": Deviation(
+        "peer-password-missing",
+        "POST /Tokens/Peer: the reference says the token is protected and no password was sent (SPEC §14)",
+        lambda sent: _peer_protected(sent) and not sent.fields.get("password"),
+        frozenset({"own"}),
+    ),
+    "error.transport.general.notIntendedForYou": Deviation(
+        "peer-not-intended",
+        "POST /Tokens/Peer: the reference is personalised for another identity than the service's (SPEC §14)",
+        lambda sent: _peer_personalised_for_another(sent),
+        frozenset({"own"}),
+    ),
+    "error.platform.token.tooManyFailedPasswordAttempts": Deviation(
+        "peer-token-locked",
+        "POST /Tokens/Peer: the protected fuzz token, locked by the run's own 100 wrong passwords (SPEC §9)",
+        lambda sent: _peer_protected(sent) and sent.fields.get("password") != FUZZ_PASSWORD,
+        frozenset({"own"}),
     ),
     "error.runtime.relationshipTemplates.cannotCreateTokenForPeerTemplate": Deviation(
         "peer-template",

@@ -63,7 +63,7 @@ CONTRACTS = {
     "own": Contract(
         "own",
         ROOT / "docs" / "openapi.json",
-        150,  # cases per operation: 15 operations, about 2,300 cases in all
+        150,  # cases per operation: 17 operations, about 2,600 cases in all
         "x-api-key",
         {
             "positive_data_acceptance": "semantic rules JSON Schema cannot express (see the module docstring)",
@@ -107,6 +107,22 @@ def publish_tokens(served: Served, kept: bool = False) -> list[str]:
     return ids
 
 
+def peer_references(served: Served) -> list[str]:
+    """The URL references of a plain and a password-protected ephemeral token, for POST /Tokens/Peer to load."""
+    references = []
+    for fields in ({}, {"passwordProtection": {"password": "fuzz-password"}}):
+        status, _, raw = call(
+            served,
+            "POST",
+            f"/api/core/v1/Files/{seed.FILE_ID}/Token",
+            body=json.dumps(fields).encode(),
+            headers={"Content-Type": "application/json", "Accept": "application/json"},
+        )
+        assert status == 201, raw
+        references.append(json.loads(raw)["result"]["reference"]["url"])
+    return references
+
+
 def run_schemathesis(
     contract: Contract, served: Served, tmp_path: Path
 ) -> tuple[subprocess.CompletedProcess[str], Path]:
@@ -118,6 +134,7 @@ def run_schemathesis(
         "NMSHD_FUZZ_STATS": str(stats),
         "NMSHD_FUZZ_TOKENS": ",".join(publish_tokens(served)) if contract.name == "own" else "",
         "NMSHD_FUZZ_KEPT_TOKENS": ",".join(publish_tokens(served, kept=True)) if contract.name == "own" else "",
+        "NMSHD_FUZZ_REFERENCES": ",".join(peer_references(served)) if contract.name == "own" else "",
         "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")])),
         "NO_COLOR": "1",
     }

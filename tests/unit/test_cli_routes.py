@@ -39,6 +39,7 @@ def test_routes_come_from_the_template(api: Any) -> None:
         ("GET", "{v}/Tokens/Own"),
         ("GET", "{v}/Tokens/Peer"),
         ("POST", "{v}/Tokens/Own"),
+        ("POST", "{v}/Tokens/Peer"),
         ("DELETE", "{v}/Tokens/{id}"),  # under /api/v2 it answers 405
     }
     expected = {

@@ -16,7 +16,15 @@ import pytest
 
 from tests.support import ROOT
 
-HANDLERS = ("file_token", "template_token", "token_read", "token_revoke", "service_status", "backbone_token")
+HANDLERS = (
+    "file_token",
+    "template_token",
+    "token_read",
+    "token_revoke",
+    "peer_token",
+    "service_status",
+    "backbone_token",
+)
 
 # Never imported by an API function's init (embedded Backbone mode).
 NOT_AT_INIT = (

@@ -1,7 +1,7 @@
 """Our Backbone requests against the upstream transport library's, on the wire, field by field.
 
-The stand-in records what arrives (`record_wire=True`). For login, create, anonymous load, delete and the
-version check, the upstream library (tests/upstream/backbone_client.mjs) and our clients
+The stand-in records what arrives (`record_wire=True`). For login, create, anonymous and signed-in load, delete
+and the version check, the upstream library (tests/upstream/backbone_client.mjs) and our clients
 (`RemoteBackbone`, and `nmshd-tokens load` for the peer's load) send the same operation, and the two requests
 are compared: method, path, query bytes, body bytes (or, where the inputs are random, each field's
 encoding), and headers. The headers that differ are listed in EXPLAINED with the reason each difference is
@@ -319,6 +319,30 @@ def test_anonymous_load_is_the_transports_request(
     for call in (mine, loaded):
         same_request(theirs, call)
         assert call.bearer == "none"
+
+
+def test_signed_in_load_is_the_transports_request(
+    standin: StandinBackbone, upstream: UpstreamClient, ours: RemoteBackbone
+) -> None:
+    """POST /Tokens/Peer in remote mode: TokenController.loadPeerTokenByReference, signed in as our device."""
+    password = "p+ss/wörd="  # noqa: S105 - as above: the query must escape its hash
+    sender = standin.add_device()
+    sent = send(
+        upstream,
+        sender,
+        datetime.now(UTC) + timedelta(days=1),
+        passwordProtection={"password": password, "passwordType": "pw"},
+    )
+    path = f"/api/v2/Tokens/{sent['id']}"
+    upstream.result(
+        "loadPeer", device=device_json(standin.device), reference=sent["reference"]["url"], password=password
+    )
+    reference = parse_reference(sent["reference"]["url"])
+    assert reference.password_protection is not None
+    ours.fetch_for_service(sent["id"], derive_password_hash(password, reference.password_protection.salt))
+    theirs, mine = calls(standin, "GET", path)
+    same_request(theirs, mine)
+    assert theirs.bearer == mine.bearer == "valid" and mine.caller == standin.device.address
 
 
 # --- delete and version ------------------------------------------------------------------------------

@@ -325,10 +325,21 @@ class MemoryKeptTokens:
         return self.records.get(token_id)
 
     def tokens(self, created_from: str | None = None, created_to: str | None = None) -> Iterator[Token]:
+        return self._kept(True, created_from, created_to)
+
+    def peer_tokens(self, created_from: str | None = None, created_to: str | None = None) -> Iterator[Token]:
+        return self._kept(False, created_from, created_to)
+
+    def _kept(self, own: bool, created_from: str | None, created_to: str | None) -> Iterator[Token]:
         for token in sorted(self.records.values(), key=lambda token: (token.created_at, token.id)):
             created = format_timestamp(token.created_at)
+            if token.details.is_own != own:
+                continue
             if (created_from is None or created >= created_from) and (created_to is None or created <= created_to):
                 yield token
+
+    def delete_token(self, token_id: str) -> None:
+        del self.records[token_id]
 
     def revoke(self, token: Token) -> None:
         if self.refusal is not None:
@@ -396,10 +407,26 @@ def test_a_query_that_would_examine_too_many_tokens_is_refused(
     assert reader.own(narrowed) == newest_two
 
 
-def test_peer_tokens_are_always_none_but_the_query_is_checked(kept: MemoryKeptTokens) -> None:
+def as_peer_token(token: Token, created_by: str) -> Token:
+    return replace(token, details=replace(token.details, is_own=False, created_by=created_by))
+
+
+def test_peer_tokens_are_listed_apart_from_own_ones_with_the_query_checked(kept: MemoryKeptTokens) -> None:
     reader = KeptTokens(kept)
     assert reader.peer({}) == [] and reader.peer({"createdBy": [IDENTITY.address]}) == []
+    first, second = list(kept.records)[:2]
+    kept.records[first] = as_peer_token(kept.records[first], "did:e:peer:dids:0000")
+    assert reader.peer({}) == [kept.records[first]] and first not in [token.id for token in reader.own({})]
+    assert reader.peer({"createdBy": [IDENTITY.address]}) == [] and second in [token.id for token in reader.own({})]
     assert refusal(reader.peer, {"nope": ["x"]}).message == "query must NOT have additional properties"
+
+
+def test_revoking_a_peer_token_forgets_its_record_only(kept: MemoryKeptTokens) -> None:
+    token_id = next(iter(kept.records))
+    kept.records[token_id] = as_peer_token(kept.records[token_id], "did:e:peer:dids:0000")
+    kept.refusal = DomainError(ErrorKind.UNEXPECTED)  # the backbone is never asked
+    TokenRevocation(kept, kept).revoke(token_id)
+    assert token_id not in kept.records and token_id in kept.published
 
 
 def test_revoke_removes_the_token_from_the_backbone_and_its_record(kept: MemoryKeptTokens) -> None:

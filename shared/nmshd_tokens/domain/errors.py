@@ -84,6 +84,37 @@ class ErrorKind(Enum):
         400,
         "Too many wrong password attempts, the token is locked.",
     )
+    # Loading a peer token (POST /Tokens/Peer): the transport library's errors, and the Backbone's 404 as the
+    # runtime maps it (its code, the Backbone's message). `{id}`: the token's id.
+    NO_PASSWORD_PROVIDED = ErrorSpec(
+        "error.transport.noPasswordProvided", 400, "You need to provide a password to perform this operation."
+    )
+    NOT_INTENDED_FOR_YOU = ErrorSpec(
+        "error.transport.general.notIntendedForYou",
+        400,
+        "You tried to access personalized content '{id}'. You are either not logged in or the content is not "
+        "intended for you.",
+    )
+    INVALID_PEER_TOKEN_CONTENT = ErrorSpec(
+        "error.transport.tokens.invalidTokenContent", 400, "The content of Token '{id}' is not of type TokenContent."
+    )
+    EMPTY_PEER_TOKEN = ErrorSpec(
+        "error.transport.tokens.emptyToken",
+        400,
+        "The content, createdBy and/or createdByDevice of the Token '{id}' are empty.",
+    )
+    # Ours: a peer token too large for a record (DynamoDB's 400 KB item) or for one Lambda response (6 MB).
+    PEER_TOKEN_TOO_LARGE = ErrorSpec(
+        "error.connector.validation.tokenContentTooLarge",
+        400,
+        "The token's content is {size} bytes: too large to {what} here (at most {limit} bytes).",
+    )
+    PEER_TOKEN_NOT_FOUND = ErrorSpec(
+        "error.runtime.recordNotFound",
+        404,
+        "Token not found. Make sure the ID exists and the record is not expired. "
+        "If a password is required to fetch the record, make sure you passed the correct one.",
+    )
     # The Backbone's refusals pass through with its own code and message (remote mode; the embedded backbone's own).
     BACKBONE_VALIDATION = ErrorSpec(
         "error.platform.validation.invalidPropertyValue", 400, "The Backbone refused the token as invalid."

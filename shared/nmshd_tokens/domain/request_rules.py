@@ -161,3 +161,32 @@ def schema_failures(schema: Schema, value: object, path: str = "") -> list[str]:
 ID_SCHEMAS: Mapping[str, Schema] = {
     field: {"required": [field], "properties": {field: {"pattern": pattern}}} for field, pattern in ID_PATTERNS.items()
 }
+
+
+# Load a peer token (POST /{v}/Tokens/Peer): the runtime's LoadPeerTokenRequest. Any failure of this schema, or a
+# reference that is not a token's, is answered with its one message.
+PEER_REFERENCE_MESSAGE = "token reference invalid"
+# base64url of "TOK…": the runtime's VE9L.{84}, here matched against the whole value.
+TRUNCATED_TOKEN_REFERENCE_PATTERN = "VE9L.{84,}"  # noqa: S105 - a pattern, not a secret
+URL_TOKEN_REFERENCE_PATTERN = r"https?://.*/r/TOK[a-zA-Z0-9]+(\?app=.+)?#[a-zA-Z0-9-_]+"  # noqa: S105 - a pattern
+LOAD_PEER_TOKEN_BODY: Schema = {
+    "type": "object",
+    "required": ["reference"],
+    "additionalProperties": False,
+    "properties": {
+        "reference": {
+            "type": "string",
+            "anyOf": [{"pattern": TRUNCATED_TOKEN_REFERENCE_PATTERN}, {"pattern": URL_TOKEN_REFERENCE_PATTERN}],
+            "description": "The token's truncated reference (VE9L…) or its reference URL (…/r/TOK…#…).",
+        },
+        "ephemeral": {
+            "type": "boolean",
+            "default": False,
+            "description": "Default false: the loaded token is kept (GET …/Tokens/{id}, GET …/Tokens/Peer).",
+        },
+        "password": {
+            "type": "string",
+            "description": "The token's password or PIN; required when the reference says it is protected.",
+        },
+    },
+}

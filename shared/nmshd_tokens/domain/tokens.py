@@ -79,6 +79,7 @@ class TokenDetails:
     ephemeral: bool
     for_identity: str | None = None
     password: TokenPassword | None = None
+    is_own: bool = True  # False: a peer's token, loaded by its reference (POST /Tokens/Peer)
 
 
 @dataclass(frozen=True)
@@ -118,7 +119,7 @@ class Token:
         details = self.details
         dto: dict[str, Any] = {
             "id": self.id,
-            "isOwn": True,
+            "isOwn": details.is_own,
             "createdBy": details.created_by,
             "createdByDevice": details.created_by_device,
             "content": details.content,

@@ -203,6 +203,10 @@ class DynamoBackbone:
             result["forIdentity"] = read_str(item, "forIdentity")
         return result
 
+    def fetch_for_service(self, token_id: str, password_hash: bytes | None) -> dict[str, Any]:
+        """The embedded backbone has no logins: the service reads as any peer does (passwords counted alike)."""
+        return self.fetch_for_peer(token_id, password_hash)
+
     def _check_password(self, token_id: str, expected_hash: bytes, password_hash: bytes | None) -> None:
         """Compare first (constant time), then count a wrong or missing password; a right one is never counted.
 

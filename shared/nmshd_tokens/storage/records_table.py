@@ -24,7 +24,8 @@ if TYPE_CHECKING:
     from mypy_boto3_dynamodb.client import DynamoDBClient
     from mypy_boto3_dynamodb.type_defs import TransactWriteItemTypeDef
 
-TOKENS_BY_CREATION = "TokensByCreation"  # the index of kept tokens: partition `type` = "Token", sort `createdAt`
+TOKENS_BY_CREATION = "TokensByCreation"  # the index of kept tokens: partition `type`, sort `createdAt`
+OWN_TOKEN, PEER_TOKEN = "Token", "PeerToken"  # the `type` of an own token's record and of a loaded peer token's
 
 
 class DynamoRecordsRepository:
@@ -127,9 +128,10 @@ class DynamoRecordsRepository:
             kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
 
     def get_token(self, token_id: str) -> Token | None:
-        """A kept token, also after it expired, until its retention ends."""
-        item = self._get(token_id, "Token")
-        if item is None or self._retention_ended(item):
+        """A kept token, own or peer, also after it expired, until its retention ends."""
+        with storage_errors():
+            item = self.client.get_item(TableName=self.table_name, Key={"id": str_value(token_id)}).get("Item")
+        if not item or read_str(item, "type") not in (OWN_TOKEN, PEER_TOKEN) or self._retention_ended(item):
             return None
         return token_from_attributes(token_id, item)
 
@@ -137,8 +139,15 @@ class DynamoRecordsRepository:
         return (read_int(item, "ttl") or 0) <= epoch_seconds(self._clock())
 
     def tokens(self, created_from: str | None = None, created_to: str | None = None) -> Iterator[Token]:
-        """Kept tokens, oldest first, from the index (never a table scan); createdAt bounds are inclusive text."""
-        condition, values = "#type = :token", {":token": str_value("Token")}
+        """Kept own tokens, oldest first, from the index (never a table scan); createdAt bounds are inclusive text."""
+        return self._tokens(OWN_TOKEN, created_from, created_to)
+
+    def peer_tokens(self, created_from: str | None = None, created_to: str | None = None) -> Iterator[Token]:
+        """Kept peer tokens, as `tokens` reads own ones: their records have a `type` of their own in the index."""
+        return self._tokens(PEER_TOKEN, created_from, created_to)
+
+    def _tokens(self, record_type: str, created_from: str | None, created_to: str | None) -> Iterator[Token]:
+        condition, values = "#type = :token", {":token": str_value(record_type)}
         if created_from is not None and created_to is not None:
             condition += " AND createdAt BETWEEN :from AND :to"
             values |= {":from": str_value(created_from), ":to": str_value(created_to)}
@@ -186,9 +195,29 @@ class DynamoRecordsRepository:
 
     def token_item(self, token: Token) -> Item:
         """A kept token's item (what a publication puts, unless the token is ephemeral)."""
-        item = {"id": str_value(token.id), "type": str_value("Token"), **token_attributes(token)}
+        record_type = OWN_TOKEN if token.details.is_own else PEER_TOKEN
+        item = {"id": str_value(token.id), "type": str_value(record_type), **token_attributes(token)}
         item["ttl"] = epoch(token.details.expires_at, self.retention_days)
         return item
+
+    def put_peer_token(self, token: Token) -> None:
+        """Keep a loaded peer token (same retention as an own one), never in place of an own token's record.
+
+        A concurrent load of the same token writes the same record: the last write wins, and either is right.
+        """
+        try:
+            with storage_errors():
+                self.client.put_item(
+                    TableName=self.table_name,
+                    Item=self.token_item(token),
+                    ConditionExpression="attribute_not_exists(id) OR #type = :peer",
+                    ExpressionAttributeNames={"#type": "type"},
+                    ExpressionAttributeValues={":peer": str_value(PEER_TOKEN)},
+                )
+        except Exception as exc:
+            if not is_condition_failure(exc):
+                raise
+            # Our own token's record: it stays (the token is ours, and kept already).
 
     # --- local tooling: Files and RelationshipTemplates ------------------------------------------------------
 

@@ -1,10 +1,11 @@
 """The remote Backbone: tokens published to a real enmeshed Backbone as the service's device.
 
 Wire contract, as the Backbone's source and the Connector's transport library speak it: device login by OAuth
-password grant (`/connect/token`), `POST /api/v2/Tokens`, the anonymous peer read `GET /api/v2/Tokens/{id}`, the
-creator's `DELETE /api/v2/Tokens/{id}` and `GET /api/v2/Version`. tests/unit/test_upstream_wire.py compares these
-requests with the upstream transport library's. Credentials, hashes, token content and query strings are never
-logged: log lines name the route, the status and the Backbone's error code only.
+password grant (`/connect/token`), `POST /api/v2/Tokens`, `GET /api/v2/Tokens/{id}` (anonymous for the embedded
+backbone's peer route, signed in to load a peer token as the service), the creator's `DELETE /api/v2/Tokens/{id}`
+and `GET /api/v2/Version`. tests/unit/test_upstream_wire.py compares these requests with the upstream transport
+library's. Credentials, hashes, token content and query strings are never logged: log lines name the route, the
+status and the Backbone's error code only.
 """
 
 from __future__ import annotations
@@ -284,23 +285,25 @@ class RemoteBackbone:
 
     def fetch_for_peer(self, token_id: str, password_hash: bytes | None) -> dict[str, Any]:
         """Anonymous, as a peer without an account: a bearer would make us the owner and skip every check."""
-        target = f"{TOKENS_PATH}/{quote(token_id, safe='')}"
-        if password_hash:  # the Backbone reads an empty value as no password
-            target += "?" + urlencode(
-                {"password": b64_encode(password_hash)}
-            )  # the Backbone's Convert.FromBase64String: standard, padded
         deadline = self._clock() + self._retry.budget
-        answer = self._send("GET", target, None, {"Accept": _JSON}, deadline, "get token")
-        result = answer.json().get("result")
-        if answer.status == 200 and isinstance(result, dict) and is_token_id(result.get("id")):
-            # A TokenDTO holds strings, booleans and nulls only: nothing nested goes on to our caller.
-            return {key: value for key, value in result.items() if isinstance(value, str | bool | int | float | None)}
-        if answer.status == 404:
-            raise DomainError(ErrorKind.TOKEN_NOT_FOUND)
-        error = answer.error()
-        if answer.status == 400 and error is not None and error[0] == ErrorKind.TOKEN_LOCKED.code:
-            raise DomainError(ErrorKind.TOKEN_LOCKED)
-        raise _refusal(answer, "get token")
+        answer = self._send(
+            "GET", _token_target(token_id, password_hash), None, {"Accept": _JSON}, deadline, "get token"
+        )
+        return _backbone_token(answer)
+
+    def fetch_for_service(self, token_id: str, password_hash: bytes | None) -> dict[str, Any]:
+        """Signed in as the service's device, as the transport library's TokenClient loads a peer token: the
+        Backbone then lets a token personalised for us through and allocates it to us. A 401 is answered by one
+        new login and one retry, as the transport library does."""
+        deadline = self._clock() + self._retry.budget
+        target = _token_target(token_id, password_hash)
+        token = self._bearer(deadline)
+        answer = self._send("GET", target, None, _headers(token), deadline, "get token")
+        if answer.status == 401:
+            logger.warning("the backbone did not accept the access token; logging in again")
+            token = self._bearer(deadline, stale=token)
+            answer = self._send("GET", target, None, _headers(token), deadline, "get token")
+        return _backbone_token(answer)
 
     def exists(self, token_id: str) -> bool:
         """Whether one of our kept tokens, unexpired, has this id: read from our records, never from the Backbone.
@@ -310,8 +313,8 @@ class RemoteBackbone:
         token is allocated to the reader. Ephemeral tokens have no record: they count as absent here (their
         references point to the remote Backbone's own /r/ page, not to ours).
         """
-        token = self._records.get_token(token_id)
-        return token is not None and token.details.expires_at > self._now()
+        token = self._records.get_token(token_id)  # a kept peer token is another identity's: not ours
+        return token is not None and token.details.is_own and token.details.expires_at > self._now()
 
     # --- login -------------------------------------------------------------------------------------
 
@@ -456,6 +459,28 @@ class RemoteBackbone:
         except DomainError:
             return False
         return True
+
+
+def _token_target(token_id: str, password_hash: bytes | None) -> str:
+    target = f"{TOKENS_PATH}/{quote(token_id, safe='')}"
+    if password_hash:  # the Backbone reads an empty value as no password
+        # The Backbone's Convert.FromBase64String: standard, padded.
+        target += "?" + urlencode({"password": b64_encode(password_hash)})
+    return target
+
+
+def _backbone_token(answer: Answer) -> dict[str, Any]:
+    """The Backbone's answer to `GET /api/v2/Tokens/{id}`: the token, or its 404, its lock, its other refusals."""
+    result = answer.json().get("result")
+    if answer.status == 200 and isinstance(result, dict) and is_token_id(result.get("id")):
+        # A TokenDTO holds strings, booleans and nulls only: nothing nested goes on to our caller.
+        return {key: value for key, value in result.items() if isinstance(value, str | bool | int | float | None)}
+    if answer.status == 404:
+        raise DomainError(ErrorKind.TOKEN_NOT_FOUND)
+    error = answer.error()
+    if answer.status == 400 and error is not None and error[0] == ErrorKind.TOKEN_LOCKED.code:
+        raise DomainError(ErrorKind.TOKEN_LOCKED)
+    raise _refusal(answer, "get token")
 
 
 def _headers(token: AccessToken, content_type: str | None = None) -> dict[str, str]:

@@ -21,6 +21,8 @@ def token_attributes(token: Token) -> Item:
         "backboneBaseUrl": str_value(details.backbone_base_url),
         "isEphemeral": {"BOOL": details.ephemeral},
     }
+    if not details.is_own:
+        item["isOwn"] = {"BOOL": False}
     if details.for_identity:
         item["forIdentity"] = str_value(details.for_identity)
     if details.password:
@@ -54,5 +56,6 @@ def token_from_attributes(token_id: str, item: Item) -> Token:
         ephemeral=bool(item.get("isEphemeral", {}).get("BOOL", False)),
         for_identity=read_str(item, "forIdentity"),
         password=password,
+        is_own=bool(item.get("isOwn", {}).get("BOOL", True)),
     )
     return Token(token_id, created_at, details)

@@ -1,8 +1,9 @@
-"""The tokens the service keeps (non-ephemeral ones): read one, list and query them, revoke one (SPEC §13)."""
+"""The tokens the service keeps (non-ephemeral ones, own and peer): read one, list and query them, revoke one
+(SPEC §13, §14)."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 from .. import metrics
@@ -36,24 +37,28 @@ class KeptTokens:
         return kept_token(self.records, token_id, "id")
 
     def own(self, query: Mapping[str, Sequence[str]]) -> list[Token]:
-        """Every kept token the query matches, oldest first."""
+        """Every kept own token the query matches, oldest first."""
+        return self._matching(query, self.records.tokens)
+
+    def peer(self, query: Mapping[str, Sequence[str]]) -> list[Token]:
+        """Every kept peer token (loaded by POST /Tokens/Peer) the query matches, oldest first."""
+        return self._matching(query, self.records.peer_tokens)
+
+    def _matching(
+        self, query: Mapping[str, Sequence[str]], kept: Callable[[str | None, str | None], Iterable[Token]]
+    ) -> list[Token]:
         checked = parse_token_query(query)
         bounds = checked.created_at_range
         if bounds is None:
             return []  # an empty range
         created_from, created_to = bounds
         found: list[Token] = []
-        for examined, token in enumerate(self.records.tokens(created_from, created_to), start=1):
+        for examined, token in enumerate(kept(created_from, created_to), start=1):
             if examined > MAX_TOKENS_EXAMINED:
                 raise DomainError(ErrorKind.QUERY_TOO_BROAD)
             if checked.matches(token):
                 found.append(token)
         return sorted(found, key=lambda token: (token.created_at, token.id))
-
-    def peer(self, query: Mapping[str, Sequence[str]]) -> list[Token]:
-        """This service holds no peer tokens; the query is checked all the same."""
-        parse_token_query(query)
-        return []
 
 
 @dataclass(frozen=True)
@@ -62,6 +67,12 @@ class TokenRevocation:
     revoker: TokenRevoker
 
     def revoke(self, token_id: str) -> None:
-        """Backbone first, then the record. No record (unknown or ephemeral): 404, as upstream."""
-        self.revoker.revoke(kept_token(self.records, token_id, "tokenId"))
+        """Backbone first, then the record. No record (unknown or ephemeral): 404, as upstream.
+
+        A peer token is only forgotten here: the backbone's copy is its creator's (upstream does the same)."""
+        token = kept_token(self.records, token_id, "tokenId")
+        if not token.details.is_own:
+            self.records.delete_token(token.id)
+            return
+        self.revoker.revoke(token)
         metrics.count(metrics.TOKENS_REVOKED)

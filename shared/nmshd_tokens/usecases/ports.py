@@ -71,7 +71,25 @@ class KeptTokenRecords(Protocol):
         ...
 
     def tokens(self, created_from: str | None = None, created_to: str | None = None) -> Iterator[Token]:
-        """Kept tokens, oldest first; the createdAt bounds (inclusive, as text) narrow where a store looks."""
+        """Kept own tokens, oldest first; the createdAt bounds (inclusive, as text) narrow where a store looks."""
+        ...
+
+    def peer_tokens(self, created_from: str | None = None, created_to: str | None = None) -> Iterator[Token]:
+        """Kept peer tokens (loaded by reference), as `tokens`."""
+        ...
+
+    def delete_token(self, token_id: str) -> None:
+        """Forget a kept token's record (nothing else)."""
+        ...
+
+
+class PeerTokenRecords(Protocol):
+    def get_token(self, token_id: str) -> Token | None:
+        """A kept token, own or peer."""
+        ...
+
+    def put_peer_token(self, token: Token) -> None:
+        """Keep a loaded peer token."""
         ...
 
 
@@ -129,6 +147,13 @@ class PeerTokenReader(Protocol):
         ...
 
 
+class ServiceTokenReader(Protocol):
+    def fetch_for_service(self, token_id: str, password_hash: bytes | None) -> dict[str, Any]:
+        """The Backbone's view of a token for this service's identity, signed in where the backbone has logins
+        (remote), as the transport library's authenticated read; a DomainError for its 404 or lock."""
+        ...
+
+
 class TokenRevoker(Protocol):
     def revoke(self, token: Token) -> None:
         """Remove the token from the backbone, then its record; a refusal of the backbone keeps the record."""
@@ -145,7 +170,7 @@ class BackboneHealth(Protocol):
         ...
 
 
-class Backbone(TokenPublisher, PeerTokenReader, TokenRevoker, BackboneHealth, Protocol):
+class Backbone(TokenPublisher, PeerTokenReader, ServiceTokenReader, TokenRevoker, BackboneHealth, Protocol):
     """Where tokens are published, read and revoked: the embedded DynamoDB backbone or a remote Backbone."""
 
 
