@@ -23,22 +23,18 @@ from __future__ import annotations
 
 import base64
 import binascii
-import contextlib
 import hashlib
 import hmac
-import ipaddress
 import json
 import re
 import secrets
-import socket
 import string
-import sys
 import threading
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any, Protocol
 from urllib.parse import parse_qs, urlsplit
 
@@ -46,6 +42,8 @@ from nmshd_tokens.domain.algorithms import secret_texts_equal
 from nmshd_tokens.domain.clock import format_timestamp
 from nmshd_tokens.domain.encoding import EncodingError, b64_decode, b64url_decode, b64url_encode
 from nmshd_tokens.domain.ids import is_backbone_address, make_address
+
+from .loopback_service import LoopbackService
 
 LOGIN_ATTEMPTS_BEFORE_LOCKOUT = 3
 LOGIN_LOCKOUT = timedelta(minutes=10)
@@ -192,41 +190,9 @@ def _json_reply(status: int, payload: dict[str, Any], headers: dict[str, str] | 
     return Reply(status, json.dumps(payload, separators=(",", ":")).encode("utf-8"), headers=headers or {})
 
 
-class _StandinServer(ThreadingHTTPServer):
-    """Remembers its open connections, so that a stopped stand-in answers nothing, not even on a kept-alive one."""
+class StandinBackbone(LoopbackService):
+    thread_name = "standin-backbone"
 
-    def __init__(self, address: tuple[str, int], handler: type[BaseHTTPRequestHandler]) -> None:
-        self._connections: set[socket.socket] = set()
-        self._connections_lock = threading.Lock()
-        self.opened = 0
-        super().__init__(address, handler)
-
-    def process_request(self, request: Any, client_address: Any) -> None:
-        with self._connections_lock:
-            self._connections.add(request)
-            self.opened += 1
-        super().process_request(request, client_address)
-
-    def shutdown_request(self, request: Any) -> None:
-        with self._connections_lock:
-            self._connections.discard(request)
-        super().shutdown_request(request)
-
-    def handle_error(self, request: Any, client_address: Any) -> None:
-        """A client that went away mid-request is no fault of the stand-in's: no traceback for it."""
-        if not isinstance(sys.exc_info()[1], ConnectionResetError | BrokenPipeError):
-            super().handle_error(request, client_address)
-
-    def close_connections(self) -> None:
-        """Ends every open connection: its handler thread reads end-of-stream and returns."""
-        with self._connections_lock:
-            connections = list(self._connections)
-        for connection in connections:
-            with contextlib.suppress(OSError):  # the client closed it in the meantime
-                connection.shutdown(socket.SHUT_RDWR)
-
-
-class StandinBackbone:
     def __init__(
         self,
         port: int = 0,
@@ -238,9 +204,7 @@ class StandinBackbone:
         idle_timeout: float = 30.0,
         record_wire: bool = False,
     ) -> None:
-        if host != "localhost" and not ipaddress.ip_address(host).is_loopback:
-            raise ValueError("the stand-in listens on loopback only: it has no real authentication")
-        self.host, self.port = host, port
+        super().__init__(host, port, "the stand-in listens on loopback only: it has no real authentication")
         self.device = device or StandinDevice.generate()  # the one `env()` hands to remote mode
         self.devices: dict[str, StandinDevice] = {self.device.username: self.device}
         self.record_wire = record_wire
@@ -258,41 +222,11 @@ class StandinBackbone:
         self._faults: list[_Fault] = []
         self._signing_key = secrets.token_bytes(32)
         self._lock = threading.RLock()
-        self._server: _StandinServer | None = None
-        self._thread: threading.Thread | None = None
 
     # --- life cycle --------------------------------------------------------------------------------
 
-    def start(self) -> str:
-        handler = type("_BoundHandler", (_Handler,), {"standin": self, "timeout": self._idle_timeout})
-        self._server = _StandinServer((self.host, self.port), handler)
-        self.port = self._server.server_address[1]
-        self._thread = threading.Thread(
-            target=self._server.serve_forever, args=(0.05,), name="standin-backbone", daemon=True
-        )  # a short poll interval: stop() returns at once
-        self._thread.start()
-        return self.base_url
-
-    def stop(self) -> None:
-        if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
-            self._server.close_connections()
-            self._server = None
-        if self._thread is not None:
-            self._thread.join(timeout=5)
-            self._thread = None
-
-    def __enter__(self) -> StandinBackbone:
-        self.start()
-        return self
-
-    def __exit__(self, *_: object) -> None:
-        self.stop()
-
-    @property
-    def base_url(self) -> str:
-        return f"http://{self.host}:{self.port}"
+    def handler_class(self) -> type[BaseHTTPRequestHandler]:
+        return type("_BoundHandler", (_Handler,), {"standin": self, "timeout": self._idle_timeout})
 
     def env(self) -> dict[str, str]:
         """The environment for remote mode against this stand-in, as its device."""

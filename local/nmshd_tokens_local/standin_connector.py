@@ -10,7 +10,6 @@ RelationshipTemplateDTOs with the fields the Connector's OpenAPI document requir
 
 from __future__ import annotations
 
-import ipaddress
 import json
 import secrets
 import socket
@@ -26,7 +25,7 @@ from nmshd_tokens.domain.files_and_templates import FileRecord, TemplateRecord
 from nmshd_tokens.domain.password_protection import indicator_for_output
 from nmshd_tokens.domain.references import Reference, SharedPasswordProtection
 
-from .standin_backbone import _StandinServer
+from .loopback_service import LoopbackService
 
 FAILURES = ("404", "401", "403", "500", "malformed", "slow", "down")
 STANDIN_DEVICE_ID = "DVCstandinConnect001"
@@ -99,7 +98,9 @@ def template_dto(
     return dto
 
 
-class StandinConnector:
+class StandinConnector(LoopbackService):
+    thread_name = "standin-connector"
+
     def __init__(
         self,
         address: str,
@@ -109,12 +110,10 @@ class StandinConnector:
         port: int = 0,
         host: str = "127.0.0.1",
     ) -> None:
-        if host != "localhost" and not ipaddress.ip_address(host).is_loopback:
-            raise ValueError("the stand-in Connector listens on loopback only")
+        super().__init__(host, port, "the stand-in Connector listens on loopback only")
         self.address = address
         self.api_key = api_key or secrets.token_urlsafe(24)
         self.version = version
-        self.host, self.port = host, port
         self.dtos: dict[str, dict[str, Any]] = {}  # id → FileDTO or RelationshipTemplateDTO (Connector 7's shape)
         self.fail: str | None = None
         self.fail_ids: set[str] = set()  # empty: `fail` applies to every call
@@ -124,8 +123,6 @@ class StandinConnector:
         # Connector 7's scoped API keys: None allows every route; else a route needs its scope (403 without).
         self.scopes: set[str] | None = None
         self._lock = threading.Lock()
-        self._server: _StandinServer | None = None
-        self._thread: threading.Thread | None = None
 
     # --- content -----------------------------------------------------------------------------------
 
@@ -149,37 +146,12 @@ class StandinConnector:
 
     # --- life cycle --------------------------------------------------------------------------------
 
-    def start(self) -> str:
-        handler = type("_BoundConnectorHandler", (_Handler,), {"standin": self, "timeout": 30.0})
-        self._server = _StandinServer((self.host, self.port), handler)
-        self.port = self._server.server_address[1]
-        self._thread = threading.Thread(
-            target=self._server.serve_forever, args=(0.05,), name="standin-connector", daemon=True
-        )
-        self._thread.start()
-        return self.base_url
+    def handler_class(self) -> type[BaseHTTPRequestHandler]:
+        return type("_BoundConnectorHandler", (_Handler,), {"standin": self, "timeout": 30.0})
 
     def stop(self) -> None:
-        self.release.set()
-        if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
-            self._server.close_connections()
-            self._server = None
-        if self._thread is not None:
-            self._thread.join(timeout=5)
-            self._thread = None
-
-    def __enter__(self) -> StandinConnector:
-        self.start()
-        return self
-
-    def __exit__(self, *_: object) -> None:
-        self.stop()
-
-    @property
-    def base_url(self) -> str:
-        return f"http://{self.host}:{self.port}"
+        self.release.set()  # a "slow" answer held open ends with the stand-in
+        super().stop()
 
     # --- answers -----------------------------------------------------------------------------------
 
