@@ -11,8 +11,7 @@ from nmshd_tokens.domain.connector import Generation
 from nmshd_tokens.domain.validation import parse_own_token_request
 from nmshd_tokens.entry_points.api import api_handler
 from nmshd_tokens.entry_points.cold_start import build_in_init
-from nmshd_tokens.http.body import parse_json_body
-from nmshd_tokens.http.requests import backbone_base_url_for, generation_of, require_json
+from nmshd_tokens.http.requests import backbone_base_url_for, generation_of, read_json_only_body
 from nmshd_tokens.http.resolver import create_resolver
 from nmshd_tokens.http.token_response import created_token_response
 from nmshd_tokens.observability import LambdaHandler
@@ -26,8 +25,7 @@ def create_handler(container: Container) -> LambdaHandler:
     @app.post(Generation.CORE_V1.prefix + "/Tokens/Own")
     def create_own_token() -> Response[str]:
         event = app.current_event
-        require_json(event)  # 406, then invalid JSON, then the request's rules (SPEC §7)
-        request = parse_own_token_request(parse_json_body(event.body, bool(event.is_base64_encoded)))
+        request = parse_own_token_request(read_json_only_body(event))  # 406, invalid JSON, then the rules
         token = own_tokens.create(request, backbone_base_url_for(event, settings))
         return created_token_response(token, None, token.id, generation_of(event))
 

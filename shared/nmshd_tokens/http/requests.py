@@ -35,6 +35,12 @@ def require_json(event: APIGatewayProxyEvent) -> None:
         raise DomainError(ErrorKind.NOT_ACCEPTABLE)
 
 
+def read_json_only_body(event: APIGatewayProxyEvent) -> dict[str, Any]:
+    """The body of a JSON-only route (POST /Tokens/Own, /Tokens/Peer): 406, then invalid JSON (SPEC §7)."""
+    require_json(event)
+    return parse_json_body(event.body, bool(event.is_base64_encoded))
+
+
 def _accept(event: APIGatewayProxyEvent) -> str | None:
     return event.headers.get("accept") if event.headers else None
 

@@ -38,6 +38,11 @@ def created_token_response(token: Token, qr_form: QrForm | None, path_id: str, g
     metrics.token_created(token, generation.metric_name, "png" if qr_form is not None else "json")
     if qr_form is not None:
         return qr_code_response(201, token, qr_form, path_id)
+    return created_dto_response(token, generation)
+
+
+def created_dto_response(token: Token, generation: Generation) -> Response[Any]:
+    """201 `{"result": TokenDTO}` with `Location: _`: a token created here, or a peer's loaded (SPEC §14)."""
     return json_response(201, {"result": token.to_dto(generation)}, {"Location": "_"})
 
 
