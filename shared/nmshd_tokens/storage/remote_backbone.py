@@ -293,17 +293,21 @@ class RemoteBackbone:
 
     def fetch_for_service(self, token_id: str, password_hash: bytes | None) -> dict[str, Any]:
         """Signed in as the service's device, as the transport library's TokenClient loads a peer token: the
-        Backbone then lets a token personalised for us through and allocates it to us. A 401 is answered by one
-        new login and one retry, as the transport library does."""
+        Backbone then lets a token personalised for us through and allocates it to us."""
         deadline = self._clock() + self._retry.budget
-        target = _token_target(token_id, password_hash)
+        answer = self._send_signed_in("GET", _token_target(token_id, password_hash), deadline, "get token")
+        return _backbone_token(answer)
+
+    def _send_signed_in(self, method: str, target: str, deadline: float, route: str) -> Answer:
+        """A request as the service's device; a 401 (a bearer the Backbone no longer accepts) gets one new login
+        and one retry, as the transport library does."""
         token = self._bearer(deadline)
-        answer = self._send("GET", target, None, _headers(token), deadline, "get token")
+        answer = self._send(method, target, None, _headers(token), deadline, route)
         if answer.status == 401:
             logger.warning("the backbone did not accept the access token; logging in again")
             token = self._bearer(deadline, stale=token)
-            answer = self._send("GET", target, None, _headers(token), deadline, "get token")
-        return _backbone_token(answer)
+            answer = self._send(method, target, None, _headers(token), deadline, route)
+        return answer
 
     def exists(self, token_id: str) -> bool:
         """Whether one of our kept tokens, unexpired, has this id: read from our records, never from the Backbone.
@@ -412,12 +416,7 @@ class RemoteBackbone:
         """
         deadline = self._clock() + self._retry.budget
         target = f"{TOKENS_PATH}/{quote(token_id, safe='')}"
-        token = self._bearer(deadline)
-        answer = self._send("DELETE", target, None, _headers(token), deadline, "delete token")
-        if answer.status == 401:
-            logger.warning("the backbone did not accept the access token; logging in again")
-            token = self._bearer(deadline, stale=token)
-            answer = self._send("DELETE", target, None, _headers(token), deadline, "delete token")
+        answer = self._send_signed_in("DELETE", target, deadline, "delete token")
         error = answer.error()
         if answer.status in (200, 204):
             return
