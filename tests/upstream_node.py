@@ -147,3 +147,19 @@ def running_upstream(what: str) -> Iterator[UpstreamClient]:
         yield client
     finally:
         client.close()
+
+
+def connector_sdk(base_url: str, api_key: str, calls: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Each call through @nmshd/connector-sdk 6.7.0's tokens endpoint (tests/upstream/sdk_tokens.mjs) against a
+    running service; the answers as the SDK returns them, `{"result": …}` or `{"error": {code, message}}`."""
+    done = subprocess.run(  # noqa: S603 - fixed argv
+        ["node", str(UPSTREAM_DIR / "sdk_tokens.mjs"), base_url, api_key],  # noqa: S607 - node from PATH
+        input=json.dumps(calls),
+        capture_output=True,
+        text=True,
+        cwd=UPSTREAM_DIR,
+        timeout=ANSWER_TIMEOUT_S,
+        check=True,
+    )
+    answers: list[dict[str, Any]] = json.loads(done.stdout)
+    return answers

@@ -7,7 +7,6 @@ from __future__ import annotations
 import base64
 import json
 import shutil
-import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -19,7 +18,7 @@ from tests.e2e.test_serve import request
 from tests.e2e.test_serve_newcomer import _one_output_per_command, _readme_section, _run_as_pasted
 from tests.prerequisites import require
 from tests.support import decode_qr, future, iso
-from tests.upstream_node import UPSTREAM_DIR, UpstreamClient, require_upstream, running_upstream
+from tests.upstream_node import UpstreamClient, connector_sdk, require_upstream, running_upstream
 
 CONTENT = {"message": "Hallo", "list": [1, {"nested": [True, None]}], "2": 2}
 
@@ -109,16 +108,7 @@ def test_the_connector_6_sdk_creates_reads_and_lists_an_own_token(served: Served
         {"call": "createOwnToken", "arg": {"content": {"@type": "Unknown"}, "expiresAt": iso(future())}},
         {"call": "createOwnToken", "arg": {"content": {}}},
     ]
-    done = subprocess.run(  # noqa: S603 - fixed argv
-        ["node", str(UPSTREAM_DIR / "sdk_tokens.mjs"), served.base, API_KEY],  # noqa: S607 - node from PATH
-        input=json.dumps(calls),
-        capture_output=True,
-        text=True,
-        cwd=UPSTREAM_DIR,
-        timeout=120,
-        check=True,
-    )
-    created, read, own, qr, peer, unknown_type, no_expiry = json.loads(done.stdout)
+    created, read, own, qr, peer, unknown_type, no_expiry = connector_sdk(served.base, API_KEY, calls)
     token = created["result"]
     assert token["content"] == body["content"] and token["isOwn"] is True and token["truncatedReference"]
     assert read["result"] == token

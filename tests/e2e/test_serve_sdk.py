@@ -5,10 +5,8 @@ Connector's 403)."""
 from __future__ import annotations
 
 import json
-import subprocess
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
 from nmshd_tokens_local.seed import FILE_ID
@@ -16,27 +14,12 @@ from nmshd_tokens_local.seed import FILE_ID
 from tests.e2e.conftest import API_KEY, Served, start_serve
 from tests.e2e.test_serve import request
 from tests.support import future, iso
-from tests.upstream_node import UPSTREAM_DIR, require_upstream
+from tests.upstream_node import connector_sdk, require_upstream
 
 pytestmark = pytest.mark.upstream
 
 TOKENS_KEY = "tokens-KEY-0123456789-abcdefghijk!"
 FILES_KEY = "files-KEY-0123456789-abcdefghijkl!"
-
-
-def sdk(served: Served, api_key: str, calls: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Each call through the SDK's tokens endpoint; its answers as the SDK returns them."""
-    done = subprocess.run(  # noqa: S603 - fixed argv
-        ["node", str(UPSTREAM_DIR / "sdk_tokens.mjs"), served.base, api_key],  # noqa: S607 - node from PATH
-        input=json.dumps(calls),
-        capture_output=True,
-        text=True,
-        cwd=UPSTREAM_DIR,
-        timeout=120,
-        check=True,
-    )
-    answers: list[dict[str, Any]] = json.loads(done.stdout)
-    return answers
 
 
 def test_the_sdk_loads_a_peer_token_by_its_reference_and_finds_it_kept(served: Served) -> None:
@@ -47,8 +30,8 @@ def test_the_sdk_loads_a_peer_token_by_its_reference_and_finds_it_kept(served: S
     published = json.loads(raw)["result"]
     reference = published["truncatedReference"]
 
-    refused, loaded, again, read, peers = sdk(
-        served,
+    refused, loaded, again, read, peers = connector_sdk(
+        served.base,
         API_KEY,
         [
             {"call": "loadPeerToken", "arg": {"reference": reference}},
@@ -90,10 +73,10 @@ def scoped(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
 def test_a_key_with_the_routes_scope_works_and_one_without_gets_the_connectors_403(scoped: Served) -> None:
     require_upstream("CONNECTOR SDK 6.7.0 WITH SCOPED API KEYS")
     body = {"content": {"scoped": True}, "expiresAt": iso(future())}
-    (created,) = sdk(scoped, TOKENS_KEY, [{"call": "createOwnToken", "arg": body}])
+    (created,) = connector_sdk(scoped.base, TOKENS_KEY, [{"call": "createOwnToken", "arg": body}])
     assert created["result"]["content"] == body["content"]
-    forbidden, unknown_id = sdk(
-        scoped,
+    forbidden, unknown_id = connector_sdk(
+        scoped.base,
         FILES_KEY,
         [{"call": "createOwnToken", "arg": body}, {"call": "getToken", "arg": created["result"]["id"]}],
     )
@@ -102,5 +85,5 @@ def test_a_key_with_the_routes_scope_works_and_one_without_gets_the_connectors_4
             "code": "error.connector.forbidden",
             "message": "You are not allowed to access this endpoint.",
         }
-    (unauthorized,) = sdk(scoped, "not-a-key", [{"call": "getOwnTokens", "arg": {}}])
+    (unauthorized,) = connector_sdk(scoped.base, "not-a-key", [{"call": "getOwnTokens", "arg": {}}])
     assert unauthorized["error"]["code"] == "error.connector.unauthorized"
