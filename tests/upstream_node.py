@@ -163,3 +163,14 @@ def connector_sdk(base_url: str, api_key: str, calls: list[dict[str, Any]]) -> l
     )
     answers: list[dict[str, Any]] = json.loads(done.stdout)
     return answers
+
+
+def standin_beside_upstream(aws: Any, upstream: UpstreamClient, clock: Any) -> Iterator[StandinBackbone]:
+    """For a function-scoped fixture: a fresh stand-in Backbone on the test's clock, which the upstream client
+    uses too; the embedded backbone's table is gone (remote mode has none), to prove it is not used."""
+    from tests.conftest import BACKBONE_TABLE
+
+    with StandinBackbone(clock=clock.now) as backbone:
+        aws.delete_table(TableName=BACKBONE_TABLE)
+        upstream.configure(backbone)
+        yield backbone

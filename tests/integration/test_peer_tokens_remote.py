@@ -14,9 +14,8 @@ from nmshd_tokens.domain.encoding import b64url_encode
 from nmshd_tokens.domain.references import Reference
 from nmshd_tokens_local.standin_backbone import StandinBackbone, StandinDevice
 
-from tests.conftest import BACKBONE_TABLE
 from tests.support import V7, FakeClock, Functions, api_event, json_body
-from tests.upstream_node import UpstreamClient, device_json, running_upstream
+from tests.upstream_node import UpstreamClient, device_json, running_upstream, standin_beside_upstream
 
 pytestmark = pytest.mark.upstream
 
@@ -33,10 +32,7 @@ def upstream() -> Iterator[UpstreamClient]:
 
 @pytest.fixture
 def standin(aws: Any, upstream: UpstreamClient, clock: FakeClock) -> Iterator[StandinBackbone]:
-    with StandinBackbone(clock=clock.now) as backbone:
-        aws.delete_table(TableName=BACKBONE_TABLE)  # remote mode has no embedded backbone
-        upstream.configure(backbone)
-        yield backbone
+    yield from standin_beside_upstream(aws, upstream, clock)
 
 
 @pytest.fixture

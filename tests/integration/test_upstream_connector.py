@@ -16,10 +16,9 @@ from nmshd_tokens.domain.references import parse_reference
 from nmshd_tokens_local.standin_backbone import StandinBackbone
 from nmshd_tokens_local.standin_connector import StandinConnector
 
-from tests.conftest import BACKBONE_TABLE
 from tests.support import ROUTES, FakeClock, Functions, api_event, decode_qr, future, png_bytes
 from tests.unit.test_upstream_crosscheck import _run_node
-from tests.upstream_node import UpstreamClient, running_upstream
+from tests.upstream_node import UpstreamClient, running_upstream, standin_beside_upstream
 
 pytestmark = pytest.mark.upstream
 
@@ -33,10 +32,7 @@ def upstream() -> Iterator[UpstreamClient]:
 
 @pytest.fixture
 def standin(aws: Any, upstream: UpstreamClient, clock: FakeClock) -> Iterator[StandinBackbone]:
-    with StandinBackbone(clock=clock.now) as backbone:
-        aws.delete_table(TableName=BACKBONE_TABLE)
-        upstream.configure(backbone)
-        yield backbone
+    yield from standin_beside_upstream(aws, upstream, clock)
 
 
 @pytest.fixture(params=["7.4.6", "6.36.11"], ids=["connector7", "connector6"])

@@ -13,9 +13,8 @@ from typing import Any
 import pytest
 from nmshd_tokens_local.standin_backbone import StandinBackbone
 
-from tests.conftest import BACKBONE_TABLE
 from tests.support import V7, FakeClock, Functions, api_event, future, iso, json_body
-from tests.upstream_node import UpstreamClient, device_json, running_upstream
+from tests.upstream_node import UpstreamClient, device_json, running_upstream, standin_beside_upstream
 
 pytestmark = pytest.mark.upstream
 
@@ -30,10 +29,7 @@ def upstream() -> Iterator[UpstreamClient]:
 
 @pytest.fixture
 def standin(aws: Any, upstream: UpstreamClient, clock: FakeClock) -> Iterator[StandinBackbone]:
-    with StandinBackbone(clock=clock.now) as backbone:
-        aws.delete_table(TableName=BACKBONE_TABLE)
-        upstream.configure(backbone)
-        yield backbone
+    yield from standin_beside_upstream(aws, upstream, clock)
 
 
 def create_own(functions: Functions, body: dict[str, Any], prefix: str = "/api/v2") -> dict[str, Any]:

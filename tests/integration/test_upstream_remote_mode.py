@@ -26,9 +26,8 @@ from nmshd_tokens_local.errors import CommandError
 from nmshd_tokens_local.peer import BackboneError, load_token
 from nmshd_tokens_local.standin_backbone import StandinBackbone
 
-from tests.conftest import BACKBONE_TABLE
 from tests.support import ROUTES, FakeClock, Functions, api_event, future, json_body
-from tests.upstream_node import UpstreamClient, device_json, running_upstream
+from tests.upstream_node import UpstreamClient, device_json, running_upstream, standin_beside_upstream
 
 pytestmark = pytest.mark.upstream
 
@@ -42,11 +41,7 @@ def upstream() -> Iterator[UpstreamClient]:
 
 @pytest.fixture
 def standin(aws: Any, upstream: UpstreamClient, clock: FakeClock) -> Iterator[StandinBackbone]:
-    """A fresh stand-in (no embedded backbone table), which the upstream library uses too."""
-    with StandinBackbone(clock=clock.now) as backbone:
-        aws.delete_table(TableName=BACKBONE_TABLE)
-        upstream.configure(backbone)
-        yield backbone
+    yield from standin_beside_upstream(aws, upstream, clock)
 
 
 @pytest.fixture
