@@ -17,45 +17,25 @@ from typing import Any
 import pytest
 from nmshd_tokens.domain.route_scopes import required_scope
 from nmshd_tokens_local import seed
-from nmshd_tokens_local.routes import Route, api_from_template
-from nmshd_tokens_local.tables import load_template
+from nmshd_tokens_local.routes import Route
 
+from tests.api_key_matrix import CASES, key_entries, keyed_routes, presented, refusal, strong
+from tests.api_key_matrix import KEYS as MATRIX_KEYS
 from tests.e2e.conftest import Served, clean_env, executable, free_port, start_serve
 from tests.prerequisites import require
 from tests.support import ROOT
 
-
-def strong(name: str) -> str:
-    return f"{name}-KEY-0123456789-abcdefghijklmnop!"
-
-
 KEYS: dict[str, dict[str, Any]] = {
-    "files": {"scopes": ["core:files"]},
-    "templates": {"scopes": ["core:relationshipTemplates"]},
-    "tokens": {"scopes": ["core:tokens"]},
-    "monitoring": {"scopes": ["monitoring:version"], "description": "the monitoring's key"},
-    "star": {"scopes": ["core:*"]},
-    "doublestar": {"scopes": ["**"]},
-    "admin": {},
-    "nothing": {"scopes": []},
-    "disabled": {"enabled": False},
+    **MATRIX_KEYS,
     "expired": {"expiresAt": "2020-01-01T00:00:00Z"},
     "rotated-in": {"scopes": ["core:files"], "expiresAt": "2999-01-01T00:00:00Z"},
 }
-SCOPE_KEY = {
-    "core:files": "files",
-    "core:relationshipTemplates": "templates",
-    "core:tokens": "tokens",
-    "monitoring:version": "monitoring",
-}
-CASES = ("no key", "unknown", "disabled", "expired", "wrong scope", "right scope", "*", "**", "no scopes", "[]")
 IDS = {"Files": seed.FILE_ID, "RelationshipTemplates": seed.PASSWORD_TEMPLATE_ID, "Tokens": "TOKa1b2c3d4e5f6g7h8i9"}
 
 
 def key_file(directory: Path, keys: dict[str, dict[str, Any]], header: str = "X-API-KEY") -> Path:
     path = directory / "api-keys.json"
-    entries = {name: {"key": strong(name)} | entry for name, entry in keys.items()}
-    path.write_text(json.dumps({"headerName": header, "keys": entries}), encoding="utf-8")
+    path.write_text(json.dumps({"headerName": header, "keys": key_entries(keys)}), encoding="utf-8")
     return path
 
 
@@ -65,11 +45,6 @@ def keyed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
     server = start_serve(directory, "--api-keys", str(key_file(directory, KEYS)))
     yield server
     assert server.stop(signal.SIGINT) == 0, server.output
-
-
-def keyed_routes() -> list[Route]:
-    api = api_from_template(load_template(ROOT / "template.yaml"), ROOT)
-    return [route for route in api.routes if route.api_key_required]
 
 
 def target(route: Route) -> str:
@@ -92,31 +67,6 @@ def call(served: Served, method: str, path: str, headers: dict[str, str]) -> tup
         return response.status, None
 
 
-def presented(case: str, scope: str) -> str | None:
-    wrong = "tokens" if scope != "core:tokens" else "files"
-    return {
-        "no key": None,
-        "unknown": strong("unknown"),
-        "disabled": strong("disabled"),
-        "expired": strong("expired"),
-        "wrong scope": strong(wrong),
-        "right scope": strong(SCOPE_KEY[scope]),
-        "*": strong("star"),
-        "**": strong("doublestar"),
-        "no scopes": strong("admin"),
-        "[]": strong("nothing"),
-    }[case]
-
-
-def refusal(case: str, scope: str) -> int | None:
-    """401 or 403, or None: the function answers (whatever it answers)."""
-    if case in ("no key", "unknown", "disabled", "expired"):
-        return 401
-    if case in ("wrong scope", "[]") or (case == "*" and not scope.startswith("core:")):
-        return 403
-    return None
-
-
 @pytest.mark.parametrize("case", CASES)
 def test_every_keyed_route_answers_each_kind_of_key(keyed: Served, case: str) -> None:
     routes = keyed_routes()
@@ -124,7 +74,7 @@ def test_every_keyed_route_answers_each_kind_of_key(keyed: Served, case: str) ->
     for route in routes:
         scope = required_scope(route.path)
         assert scope is not None, route.path
-        key = presented(case, scope)
+        key = presented(case, scope, expired_key="expired")
         status, body = call(keyed, route.method, target(route), {} if key is None else {"X-API-KEY": key})
         where = f"{route.method} {route.path} with {case}"
         expected = refusal(case, scope)

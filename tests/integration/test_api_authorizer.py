@@ -21,9 +21,10 @@ from typing import Any
 
 import pytest
 from nmshd_tokens.domain.route_scopes import required_scope
-from nmshd_tokens_local.routes import Route, api_from_template
-from nmshd_tokens_local.tables import load_template
+from nmshd_tokens_local.routes import Route
 
+from tests.api_key_matrix import CASES, key_entries, keyed_routes, presented, refusal, strong
+from tests.api_key_matrix import KEYS as MATRIX_KEYS
 from tests.support import ROOT, FakeContext
 
 NOW = datetime(2026, 12, 7, 9, 0, tzinfo=UTC)
@@ -31,38 +32,14 @@ ARN_PREFIX = "arn:aws:execute-api:eu-central-1:123456789012:abc123/v1/"
 HEADER = "X-API-KEY"
 
 
-def strong(name: str) -> str:
-    return f"{name}-KEY-0123456789-abcdefghijklmnop!"
-
-
 KEYS: dict[str, dict[str, Any]] = {
-    "files": {"scopes": ["core:files"]},
-    "templates": {"scopes": ["core:relationshipTemplates"]},
-    "tokens": {"scopes": ["core:tokens"]},
-    "monitoring": {"scopes": ["monitoring:version"]},
-    "star": {"scopes": ["core:*"]},
-    "doublestar": {"scopes": ["**"]},
-    "admin": {},  # no scopes: every route
-    "nothing": {"scopes": []},
-    "disabled": {"enabled": False},
+    **MATRIX_KEYS,
     "expiring": {"expiresAt": "2026-12-07T09:30:00Z", "description": "expires after start, before the request"},
-}
-SCOPE_KEY = {
-    "core:files": "files",
-    "core:relationshipTemplates": "templates",
-    "core:tokens": "tokens",
-    "monitoring:version": "monitoring",
 }
 
 
 def configuration(keys: dict[str, dict[str, Any]] = KEYS) -> str:
-    entries = {name: {"key": strong(name)} | entry for name, entry in keys.items()}
-    return json.dumps({"headerName": HEADER, "keys": entries})
-
-
-def keyed_routes() -> list[Route]:
-    api = api_from_template(load_template(ROOT / "template.yaml"), ROOT)
-    return [route for route in api.routes if route.api_key_required]
+    return json.dumps({"headerName": HEADER, "keys": key_entries(keys)})
 
 
 def request_path(route: Route) -> str:
@@ -172,33 +149,9 @@ def status_of(handler: Authorizer, route: Route, headers: dict[str, str]) -> tup
 
 # --- every keyed route x every kind of key -------------------------------------------------------------------
 
-CASES = ("no key", "unknown", "disabled", "expired", "wrong scope", "right scope", "*", "**", "no scopes", "[]")
-
-
-def presented(case: str, scope: str) -> str | None:
-    wrong = "tokens" if scope != "core:tokens" else "files"
-    return {
-        "no key": None,
-        "unknown": strong("unknown"),
-        "disabled": strong("disabled"),
-        "expired": strong("expiring"),
-        "wrong scope": strong(wrong),
-        "right scope": strong(SCOPE_KEY[scope]),
-        "*": strong("star"),
-        "**": strong("doublestar"),
-        "no scopes": strong("admin"),
-        "[]": strong("nothing"),
-    }[case]
-
 
 def expected(case: str, scope: str) -> int:
-    if case in ("no key", "unknown", "disabled", "expired"):
-        return 401
-    if case in ("wrong scope", "[]"):
-        return 403
-    if case == "*":
-        return 200 if scope.startswith("core:") else 403  # core:* covers no monitoring scope
-    return 200
+    return refusal(case, scope) or 200
 
 
 @pytest.mark.parametrize("case", CASES)
@@ -214,7 +167,7 @@ def test_every_keyed_route_answers_each_kind_of_key(secrets: Any, monkeypatch: p
     for route in routes:
         scope = required_scope(route.path)
         assert scope is not None, f"{route.method} {route.path} is keyed but needs no scope"
-        key = presented(case, scope)
+        key = presented(case, scope, expired_key="expiring")
         headers = {} if key is None else {HEADER: key}
         status, policy = status_of(handler, route, headers)
         assert status == expected(case, scope), (route.method, route.path)
