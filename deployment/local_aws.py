@@ -21,6 +21,7 @@ from .template_values import LOCAL_ACCOUNT, LOCAL_API_ID, LOCAL_REGION, Stack
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb.client import DynamoDBClient
     from mypy_boto3_s3.client import S3Client
+    from nmshd_tokens.domain.tokens import TokenDetails
 
 HOST = "127.0.0.1"
 # The ids the sample events use (events/README.md): a File, an own unprotected template, a published token protected
@@ -132,11 +133,10 @@ class LocalAws:
         there is one, the protected demo token and a kept token (whose record the records table holds too)."""
         from dataclasses import replace
 
-        from nmshd_tokens.domain.crypto import encrypt_content, generate_key
+        from nmshd_tokens.domain.crypto import generate_key
         from nmshd_tokens.domain.encoding import b64_decode
         from nmshd_tokens.domain.files_and_templates import FileRecord, TemplateRecord
-        from nmshd_tokens.domain.tokens import Token, TokenDetails, TokenDraft
-        from nmshd_tokens.storage.embedded_backbone import backbone_item
+        from nmshd_tokens.domain.tokens import Token, TokenDetails
         from nmshd_tokens.storage.records_table import DynamoRecordsRepository
 
         self.client("secretsmanager").create_secret(
@@ -159,17 +159,11 @@ class LocalAws:
             backbone_base_url=DEMO_BACKBONE_BASE_URL,
             ephemeral=True,
         )
-        cipher = encrypt_content(json.dumps(content, separators=(",", ":")).encode(), key)
-        protected = TokenDraft(details, cipher, b64_decode(DEMO_TOKEN_PASSWORD_HASH))
-        self.dynamodb.put_item(
-            TableName=tables["BackboneTable"], Item=backbone_item(protected, DEMO_TOKEN_ID, datetime.now(UTC))
-        )
+        password_hash = b64_decode(DEMO_TOKEN_PASSWORD_HASH)
+        self._publish(tables["BackboneTable"], DEMO_TOKEN_ID, details, datetime.now(UTC), password_hash)
         kept = Token(DEMO_KEPT_TOKEN_ID, DEMO_KEPT_CREATED_AT, replace(details, ephemeral=False))
         self.dynamodb.put_item(TableName=tables["RecordsTable"], Item=records.token_item(kept))
-        self.dynamodb.put_item(
-            TableName=tables["BackboneTable"],
-            Item=backbone_item(TokenDraft(kept.details, cipher), DEMO_KEPT_TOKEN_ID, kept.created_at),
-        )
+        self._publish(tables["BackboneTable"], DEMO_KEPT_TOKEN_ID, kept.details, kept.created_at)
         peer = TokenDetails(
             content=content,
             secret_key=DEMO_PEER_TOKEN_KEY,
@@ -179,9 +173,17 @@ class LocalAws:
             backbone_base_url=DEMO_BACKBONE_BASE_URL,
             ephemeral=True,
         )
-        peer_cipher = encrypt_content(json.dumps(content, separators=(",", ":")).encode(), DEMO_PEER_TOKEN_KEY)
-        peer_draft = TokenDraft(peer, peer_cipher, b64_decode(DEMO_TOKEN_PASSWORD_HASH))
-        self.dynamodb.put_item(
-            TableName=tables["BackboneTable"], Item=backbone_item(peer_draft, DEMO_PEER_TOKEN_ID, datetime.now(UTC))
-        )
+        self._publish(tables["BackboneTable"], DEMO_PEER_TOKEN_ID, peer, datetime.now(UTC), password_hash)
         return [DEMO_FILE_ID, DEMO_TEMPLATE_ID, DEMO_TOKEN_ID, DEMO_KEPT_TOKEN_ID, DEMO_PEER_TOKEN_ID]
+
+    def _publish(
+        self, table: str, token_id: str, details: TokenDetails, created_at: datetime, password_hash: bytes | None = None
+    ) -> None:
+        """A demo token on the embedded backbone: its content encrypted under its own key, as a publication does."""
+        from nmshd_tokens.domain.crypto import encrypt_content
+        from nmshd_tokens.domain.tokens import TokenDraft
+        from nmshd_tokens.storage.embedded_backbone import backbone_item
+
+        plaintext = json.dumps(details.content, separators=(",", ":")).encode()
+        draft = TokenDraft(details, encrypt_content(plaintext, details.secret_key), password_hash)
+        self.dynamodb.put_item(TableName=table, Item=backbone_item(draft, token_id, created_at))
