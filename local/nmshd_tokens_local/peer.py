@@ -118,8 +118,7 @@ def check_personalisation(reference: Reference, identity: str | None) -> None:
     Without an identity the caller is anonymous, and the upstream anonymous loader refuses every personalised
     token, as the real Backbone would (it serves one only to that identity, signed in).
     """
-    truncated = reference.for_identity_truncated
-    if truncated and (identity is None or not identity.endswith(truncated)):
+    if not reference.is_intended_for(identity):
         hint = "pass --identity with your address" if identity is None else "it is for another identity"
         raise CommandError(
             f"error.transport.general.notIntendedForYou: You tried to access personalized content '{reference.id}'. "

@@ -511,3 +511,20 @@ def test_parse_url_rejects_base_urls_the_truncated_form_cannot_carry(url: str) -
 def test_parse_truncated_rejects_base_urls_the_url_form_cannot_carry() -> None:
     with pytest.raises(RefError):
         parse_truncated(_truncated(VALID_SECRET, head=f"{ID}@https://x.example?a=b"))
+
+
+@pytest.mark.parametrize(
+    ("personalised_for", "address", "intended"),
+    [
+        (None, None, True),  # anyone, anonymous too, may load an unpersonalised reference
+        (None, "did:e:localhost:dids:0123456789abcdef012357", True),
+        ("2357", "did:e:localhost:dids:0123456789abcdef012357", True),
+        ("2357", "did:e:localhost:dids:0123456789abcdef012358", False),
+        ("2357", None, False),  # nobody anonymous may load a personalised one
+    ],
+)
+def test_a_reference_is_intended_for_the_address_ending_in_its_personalisation(
+    personalised_for: str | None, address: str | None, intended: bool
+) -> None:
+    reference = Reference("TOKabcdefghij0123456", KEY, for_identity_truncated=personalised_for)
+    assert reference.is_intended_for(address) is intended

@@ -74,6 +74,14 @@ class Reference:
     def truncate_address(address: str | None) -> str | None:
         return address[-4:] if address else None
 
+    def is_intended_for(self, address: str | None) -> bool:
+        """The peer's check (the upstream transport's notIntendedForYou): a personalised reference names the last
+        4 characters of its identity's address; anyone may load an unpersonalised one, nobody anonymous (None)
+        a personalised one."""
+        if not self.for_identity_truncated:
+            return True
+        return address is not None and address.endswith(self.for_identity_truncated)
+
     def _secret_parts(self) -> str:
         return "|".join(
             (

@@ -110,8 +110,7 @@ class PeerTokenLoading:
         stored = self.records.get_token(reference.id)
         if stored is not None:
             return replace(stored, details=replace(stored.details, ephemeral=request.ephemeral))
-        personalised_for = reference.for_identity_truncated
-        if personalised_for and not self.service_address.endswith(personalised_for):
+        if not reference.is_intended_for(self.service_address):
             raise _error(ErrorKind.NOT_INTENDED_FOR_YOU, reference.id)
         password: TokenPassword | None = None
         password_hash: bytes | None = None
