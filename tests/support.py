@@ -184,6 +184,12 @@ def json_body(response: dict[str, Any]) -> Any:
     return json.loads(response["body"])
 
 
+def error_of(response: dict[str, Any]) -> tuple[int, str, str]:
+    """An error answer as (status, code, message)."""
+    error = json_body(response)["error"]
+    return response["statusCode"], error["code"], error["message"]
+
+
 def header(response: dict[str, Any], name: str) -> str | None:
     for source in (response.get("headers") or {}, response.get("multiValueHeaders") or {}):
         for key, value in source.items():

@@ -13,7 +13,7 @@ from nmshd_tokens.domain.encoding import b64_encode
 from nmshd_tokens.domain.references import parse_reference
 
 from tests.conftest import BACKBONE_TABLE, RECORDS_TABLE
-from tests.support import ROUTES, V7, Functions, api_event, future, header, iso, json_body
+from tests.support import ROUTES, V7, Functions, api_event, error_of, future, header, iso, json_body
 
 V6 = "/api/v2"
 INVALID = "error.runtime.validation.invalidPropertyValue"
@@ -33,11 +33,6 @@ def created(functions: Functions, body: dict[str, Any], prefix: str = V6) -> dic
     assert response["statusCode"] == 201, response["body"]
     dto: dict[str, Any] = json_body(response)["result"]
     return dto
-
-
-def error_of(response: dict[str, Any]) -> tuple[int, str, str]:
-    error = json_body(response)["error"]
-    return response["statusCode"], error["code"], error["message"]
 
 
 def peer_content(functions: Functions, dto: dict[str, Any], password: str | None = None) -> Any:

@@ -23,6 +23,7 @@ from tests.support import (
     Functions,
     api_event,
     decode_qr,
+    error_of,
     future,
     header,
     json_body,
@@ -59,11 +60,6 @@ def loaded(functions: Functions, body: Any, prefix: str = V7) -> dict[str, Any]:
     assert response["statusCode"] == 201, response["body"]
     dto: dict[str, Any] = json_body(response)["result"]
     return dto
-
-
-def error_of(response: dict[str, Any]) -> tuple[int, str, str]:
-    error = json_body(response)["error"]
-    return response["statusCode"], error["code"], error["message"]
 
 
 def read(functions: Functions, token_id: str, prefix: str = V7, **options: Any) -> dict[str, Any]:

@@ -13,7 +13,7 @@ from nmshd_tokens.domain.encoding import b64url_encode
 from nmshd_tokens.domain.references import parse_reference
 
 from tests.conftest import BACKBONE_TABLE, RECORDS_TABLE
-from tests.support import ROUTES, Functions, api_event, decode_qr, future, json_body, png_bytes
+from tests.support import ROUTES, Functions, api_event, decode_qr, error_of, future, json_body, png_bytes
 
 RESOURCE = ROUTES["template_token"][1]
 PEER = "did:e:pilot.enmeshed.eu:dids:0123456789abcdef0123a8"
@@ -27,11 +27,6 @@ PASSWORD = "error.runtime.relationshipTemplates.passwordProtectionMustBeInherite
 
 def create(functions: Functions, template_id: str, body: Any = None, accept: str | None = None) -> dict[str, Any]:
     return functions.invoke("template_token", api_event(RESOURCE, template_id, body=body, accept=accept))
-
-
-def error_of(response: dict[str, Any]) -> tuple[int, str, str]:
-    error = json_body(response)["error"]
-    return response["statusCode"], error["code"], error["message"]
 
 
 @pytest.mark.parametrize("case", ["missing", "expired"])
