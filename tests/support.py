@@ -7,6 +7,7 @@ import importlib.util
 import io
 import json
 import os
+import subprocess
 import sys
 from collections.abc import Callable, Mapping
 from dataclasses import replace
@@ -261,3 +262,20 @@ class FakeClock:
 
     def advance(self, seconds: float) -> None:
         self.offset += seconds
+
+
+def fresh_interpreter_state(script: str, app: Path, env: Mapping[str, str]) -> dict[str, Any]:
+    """Runs `script` (given the path of a function's app.py as argv[1]) in a fresh interpreter, as a Lambda init
+    would start, and returns the JSON object it prints last."""
+    result = subprocess.run(  # noqa: S603 - our own interpreter
+        [sys.executable, "-c", script, str(app)],
+        env=dict(env),
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    state: dict[str, Any] = json.loads(result.stdout.splitlines()[-1])
+    return state

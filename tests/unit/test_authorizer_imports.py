@@ -3,12 +3,9 @@ domain modules, so that its cold start (the price of every refused and every fir
 
 from __future__ import annotations
 
-import json
 import os
-import subprocess
-import sys
 
-from tests.support import ROOT
+from tests.support import ROOT, fresh_interpreter_state
 
 _CHILD = """
 import importlib.util, json, sys
@@ -39,17 +36,7 @@ def test_the_authorizer_imports_neither_powertools_nor_the_api_code() -> None:
         "AWS_REGION": "eu-central-1",
         "API_KEYS_SECRET": "arn:aws:secretsmanager:eu-central-1:123456789012:secret:keys-AbCdEf",
     }
-    result = subprocess.run(  # noqa: S603 - our own interpreter
-        [sys.executable, "-c", _CHILD, str(ROOT / "functions" / "api_authorizer" / "app.py")],
-        env=env,
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
-    assert result.returncode == 0, result.stderr
-    state = json.loads(result.stdout.splitlines()[-1])
+    state = fresh_interpreter_state(_CHILD, ROOT / "functions" / "api_authorizer" / "app.py", env)
     assert state["client"] == "SecretsManager"  # built at init, on the full vCPU Lambda gives init
     imported = [name for name in state["modules"] if name.split(".")[0] in {p.split(".")[0] for p in NOT_IMPORTED}]
     assert not [

@@ -7,20 +7,18 @@ client exists, and nothing that only local tooling, tests or the remote Backbone
 
 from __future__ import annotations
 
-import json
 import os
-import subprocess
-import sys
 
 import pytest
 
-from tests.support import ROOT
+from tests.support import ROOT, fresh_interpreter_state
 
 HANDLERS = (
     "file_token",
     "template_token",
     "token_read",
     "token_revoke",
+    "own_token",
     "peer_token",
     "service_status",
     "backbone_token",
@@ -86,19 +84,7 @@ def init_state(request: pytest.FixtureRequest) -> dict[str, object]:
 
 
 def _init_state(handler: str) -> dict[str, object]:
-    path = ROOT / "functions" / handler / "app.py"
-    result = subprocess.run(
-        [sys.executable, "-c", _CHILD, str(path)],
-        env=_child_environment(),
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
-    assert result.returncode == 0, result.stderr
-    state: dict[str, object] = json.loads(result.stdout.splitlines()[-1])
-    return state
+    return fresh_interpreter_state(_CHILD, ROOT / "functions" / handler / "app.py", _child_environment())
 
 
 def test_the_cyclic_gc_runs_again_after_init(init_state: dict[str, object]) -> None:
